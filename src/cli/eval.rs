@@ -1,0 +1,263 @@
+//! `referral-desk eval`: measures the classifier on labelled data, the way HRD and engineers
+//! decide whether a catalogue or model change is an improvement. The measuring itself is
+//! `nlu::evaluation`; this file reads the files, drives the progress bar and prints.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::catalogue::ClassifierSettings;
+use crate::nlu::dataset::{LabelledText, read_jsonl};
+use crate::nlu::evaluation::{EvalOptions, EvalReport, Progress, ThresholdChoice, evaluate};
+use crate::nlu::{Classifier, FeatureSettings, TrainSettings};
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("training").required(true).args(["catalogue", "train"])))]
+pub struct EvalArgs {
+    /// Train on this catalogue folder.
+    #[arg(long, value_name = "DIR")]
+    pub catalogue: Option<PathBuf>,
+    /// Train on this JSONL file ({"text": ..., "intent": ...} per line).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub train: Option<PathBuf>,
+    /// Score on this JSONL file. Never used to choose anything.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub test: PathBuf,
+    /// Choose the threshold on this JSONL file.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub val: Option<PathBuf>,
+    /// The label that marks out-of-scope lines in the JSONL files.
+    #[arg(long, default_value = "oos", value_name = "LABEL")]
+    pub oos_label: String,
+    /// Out-of-scope threshold: `auto` or a number between 0 and 1.
+    #[arg(long, default_value = "auto", value_name = "auto|NUMBER")]
+    pub threshold: ThresholdChoice,
+    /// Folds for cross-validation when `--threshold auto` has no `--val`.
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub folds: usize,
+    /// Write every validation and test example's class scores (logits) to this JSONL file,
+    /// for studying decision rules offline.
+    #[arg(long, value_name = "FILE.jsonl", hide = true)]
+    pub dump_scores: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Model option: one-vs-rest sigmoids instead of one softmax.
+    #[arg(long, help_heading = "Model options")]
+    pub one_vs_rest: bool,
+    /// Model option: training epochs.
+    #[arg(long, help_heading = "Model options")]
+    pub epochs: Option<usize>,
+    /// Model option: initial learning rate.
+    #[arg(long, help_heading = "Model options")]
+    pub learning_rate: Option<f32>,
+    /// Model option: L2 penalty per example.
+    #[arg(long, help_heading = "Model options")]
+    pub l2: Option<f32>,
+    /// Model option: drop terms seen in fewer training texts.
+    #[arg(long, help_heading = "Model options")]
+    pub min_df: Option<u32>,
+    /// Model option: longest character n-gram (0 turns character features off).
+    #[arg(long, help_heading = "Model options")]
+    pub max_char_ngram: Option<usize>,
+    /// Model option: shortest character n-gram.
+    #[arg(long, help_heading = "Model options")]
+    pub min_char_ngram: Option<usize>,
+    /// Model option: longest word n-gram.
+    #[arg(long, help_heading = "Model options")]
+    pub max_word_ngram: Option<usize>,
+    /// Model option: weight of word features against character features.
+    #[arg(long, help_heading = "Model options")]
+    pub word_weight: Option<f32>,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let (training, base_settings): (Vec<(String, Option<String>)>, ClassifierSettings) =
+        match (&args.catalogue, &args.train) {
+            (Some(dir), _) => {
+                let catalogue = super::load_catalogue(dir)?;
+                let examples = catalogue
+                    .training_examples()
+                    .into_iter()
+                    .map(|(t, l)| (t.to_string(), l.map(str::to_string)))
+                    .collect();
+                (examples, catalogue.settings.classifier)
+            }
+            (None, Some(file)) => (
+                to_training(read_jsonl(file)?, &args.oos_label),
+                ClassifierSettings::default(),
+            ),
+            (None, None) => bail!("give --catalogue DIR or --train FILE.jsonl to train on"),
+        };
+    let test = to_training(read_jsonl(&args.test)?, &args.oos_label);
+    let val = match &args.val {
+        Some(path) => Some(to_training(read_jsonl(path)?, &args.oos_label)),
+        None => None,
+    };
+    let options = EvalOptions {
+        features: feature_settings(&args),
+        training: train_settings(&args),
+        base: base_settings,
+        threshold: args.threshold,
+        folds: args.folds,
+    };
+    let mut bar: Option<ProgressBar> = None;
+    let (report, classifier) = evaluate(&training, val.as_deref(), &test, &options, &mut |event| {
+        match event {
+            Progress::Started { stage, total } => bar = Some(progress_bar(total, stage)),
+            Progress::Advanced { position, message } => {
+                if let Some(bar) = &bar {
+                    bar.set_position(position);
+                    if let Some(message) = message {
+                        bar.set_message(message);
+                    }
+                }
+            }
+            Progress::Finished => {
+                if let Some(bar) = bar.take() {
+                    bar.finish_and_clear();
+                }
+            }
+        }
+    })?;
+    if let Some(path) = &args.dump_scores {
+        dump_scores(path, &classifier, val.as_deref().unwrap_or(&[]), &test)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render_text(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dump_scores(
+    path: &std::path::Path,
+    classifier: &Classifier,
+    val: &[(String, Option<String>)],
+    test: &[(String, Option<String>)],
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let truth_index = |t: &Option<String>| match t {
+        Some(t) => classifier.intents().iter().position(|i| i == t).map_or(-2, |i| i as i64),
+        None => -1,
+    };
+    for (split, rows) in [("val", val), ("test", test)] {
+        for (text, truth) in rows {
+            let line = serde_json::json!({
+                "split": split,
+                "truth": truth_index(truth),
+                "logits": classifier.logits(text),
+            });
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+fn to_training(lines: Vec<LabelledText>, oos_label: &str) -> Vec<(String, Option<String>)> {
+    lines
+        .into_iter()
+        .map(|l| {
+            let label = (l.intent != oos_label).then_some(l.intent);
+            (l.text, label)
+        })
+        .collect()
+}
+
+fn feature_settings(args: &EvalArgs) -> FeatureSettings {
+    let mut settings = FeatureSettings::default();
+    if let Some(min_df) = args.min_df {
+        settings.min_df = min_df;
+    }
+    if let Some(max) = args.max_char_ngram {
+        settings.char_ngrams.1 = max;
+    }
+    if let Some(min) = args.min_char_ngram {
+        settings.char_ngrams.0 = min;
+    }
+    if let Some(max) = args.max_word_ngram {
+        settings.max_word_ngram = max;
+    }
+    if let Some(weight) = args.word_weight {
+        settings.word_weight = weight;
+    }
+    settings
+}
+
+fn train_settings(args: &EvalArgs) -> TrainSettings {
+    let mut settings = TrainSettings::default();
+    if args.one_vs_rest {
+        settings.loss = crate::nlu::linear::Loss::OneVsRest;
+    }
+    if let Some(epochs) = args.epochs {
+        settings.epochs = epochs;
+    }
+    if let Some(rate) = args.learning_rate {
+        settings.learning_rate = rate;
+    }
+    if let Some(l2) = args.l2 {
+        settings.l2 = l2;
+    }
+    settings
+}
+
+fn progress_bar(length: u64, label: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(length);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>16} [{bar:30}] {pos}/{len} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(label);
+    bar
+}
+
+fn optional(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"))
+}
+
+fn render_text(r: &EvalReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "trained on {} examples ({} intents, {} features) in {:.2} s; tested on {} examples",
+        r.train_examples, r.intents, r.features, r.train_seconds, r.test_examples
+    );
+    let _ = writeln!(out, "threshold          {:.3} ({})", r.threshold, r.threshold_source);
+    if let Some(t) = &r.tuned {
+        let _ = writeln!(
+            out,
+            "tuned settings     threshold {:.3}, ambiguity_margin {:.3} (for the catalogue's settings.classifier)",
+            t.threshold, t.ambiguity_margin
+        );
+    }
+    let _ = writeln!(out, "accuracy           {:.4}", r.accuracy);
+    let _ = writeln!(out, "in-scope accuracy  {:.4} (argmax, no threshold: {:.4})", r.in_scope_accuracy, r.in_scope_accuracy_argmax);
+    let _ = writeln!(out, "oos recall         {}", optional(r.oos_recall));
+    let _ = writeln!(out, "oos precision      {}", optional(r.oos_precision));
+    let _ = writeln!(out, "macro-F1           {:.4}", r.macro_f1);
+    let _ = writeln!(out, "ECE                {:.4}", r.ece);
+    let _ = writeln!(out, "latency            p50 {:.1} µs, p99 {:.1} µs (single query, in-process)", r.latency_us_p50, r.latency_us_p99);
+    let _ = writeln!(out, "\nper intent:        precision  recall      f1  support");
+    for m in &r.per_intent {
+        let _ = writeln!(
+            out,
+            "  {:<30} {:>6.3} {:>7.3} {:>7.3} {:>8}",
+            m.intent, m.precision, m.recall, m.f1, m.support
+        );
+    }
+    if !r.confusions.is_empty() {
+        let _ = writeln!(out, "\nmost frequent confusions (truth -> predicted):");
+        for c in &r.confusions {
+            let _ = writeln!(out, "  {:>4}  {} -> {}", c.count, c.truth, c.predicted);
+        }
+    }
+    out
+}

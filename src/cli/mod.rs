@@ -1,0 +1,58 @@
+//! The `referral-desk` command line: one file per subcommand, sharing the catalogue loading
+//! so every command refuses a broken catalogue with the same messages as `check`.
+
+mod check;
+mod classify;
+mod eval;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::catalogue::Catalogue;
+
+/// Referral Desk: routes employees' questions to the right specialist, knowledge item or desk.
+#[derive(Debug, Parser)]
+#[command(name = "referral-desk", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Classify questions and show where the desk would send them.
+    Classify(classify::ClassifyArgs),
+    /// Validate the routing catalogue and list every problem with file:line and a fix.
+    Check(check::CheckArgs),
+    /// Measure the classifier on labelled data (accuracy, out-of-scope detection, latency).
+    Eval(eval::EvalArgs),
+}
+
+/// Runs a parsed command line. Errors are for the user to read: what went wrong and how to
+/// fix it; the exit code says whether the command succeeded.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Classify(args) => classify::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Eval(args) => eval::run(args),
+    }
+}
+
+/// The catalogue folder used when none is given: `intents/` in the working directory.
+pub const DEFAULT_CATALOGUE_DIR: &str = "intents";
+
+fn default_catalogue_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_CATALOGUE_DIR)
+}
+
+/// Loads the catalogue, printing its warnings to stderr; a broken catalogue is an error
+/// carrying every problem.
+fn load_catalogue(dir: &Path) -> anyhow::Result<Catalogue> {
+    let catalogue = Catalogue::load(dir)?;
+    for warning in &catalogue.warnings {
+        eprintln!("{warning}");
+    }
+    Ok(catalogue)
+}

@@ -1,0 +1,298 @@
+//! The lexical intent classifier: TF-IDF features into softmax regression, plus the decision
+//! rule that makes the desk honest about what it cannot route.
+//!
+//! Out-of-scope examples (the catalogue's `out_of_scope` list, or `oos` lines in a benchmark)
+//! are trained as a class of their own. A question is out of scope when that class wins, or
+//! when the best intent's probability is below the threshold; it is ambiguous when the two best
+//! intents are within the margin (the bot then asks which one was meant).
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::features::{FeatureSettings, SparseVector, Vectorizer};
+use super::linear::{SoftmaxModel, TrainSettings};
+use crate::catalogue::{Catalogue, ClassifierSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifierError {
+    #[error("no training examples: the classifier needs example questions for at least two intents")]
+    NoExamples,
+    #[error(
+        "only one intent (\"{0}\") has examples: the classifier needs at least two to choose between"
+    )]
+    SingleIntent(String),
+}
+
+/// What the desk does with a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Confident about one intent: follow its route.
+    Routed,
+    /// Two intents are about equally likely: ask which one was meant.
+    Ambiguous,
+    /// Not something the catalogue covers: send to the fallback desk.
+    OutOfScope,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Routed => "routed",
+            Decision::Ambiguous => "ambiguous",
+            Decision::OutOfScope => "out_of_scope",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoredIntent {
+    pub intent: String,
+    pub confidence: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// The best intent; `None` only when the decision is out of scope.
+    pub intent: Option<String>,
+    /// Probability of the best intent (also when the decision is out of scope).
+    pub confidence: f32,
+    /// The three best intents, best first (the first is the best intent even when out of scope).
+    pub alternatives: Vec<ScoredIntent>,
+    /// Probability that the question is out of scope (0 when no out-of-scope examples).
+    pub out_of_scope_probability: f32,
+    pub decision: Decision,
+}
+
+/// Raw model output for one text, before the decision rule; used by evaluation to sweep
+/// thresholds without classifying twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    /// Index (into [`Classifier::intents`]) of the best intent.
+    pub best: usize,
+    /// Index of the second-best intent (equal to `best` when there is only one intent).
+    pub second: usize,
+    pub best_probability: f32,
+    pub second_probability: f32,
+    pub out_of_scope_probability: f32,
+    /// Largest probability over all classes, out-of-scope class included (for calibration).
+    pub top_probability: f32,
+}
+
+impl Scores {
+    /// Whether the decision rule calls this out of scope at `threshold`.
+    pub fn is_out_of_scope(&self, threshold: f32) -> bool {
+        self.out_of_scope_probability > self.best_probability || self.best_probability < threshold
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    vectorizer: Vectorizer,
+    model: SoftmaxModel,
+    intents: Vec<String>,
+    /// Model class of the out-of-scope examples, if there were any (always the last class).
+    oos_class: Option<usize>,
+    settings: ClassifierSettings,
+    train_seconds: f64,
+}
+
+impl Classifier {
+    /// Trains on `(text, intent)` pairs; `None` marks an out-of-scope example.
+    pub fn train(
+        examples: &[(&str, Option<&str>)],
+        features: FeatureSettings,
+        training: &TrainSettings,
+        settings: ClassifierSettings,
+        on_epoch: impl FnMut(usize, f32),
+    ) -> Result<Classifier, ClassifierError> {
+        let started = Instant::now();
+        let mut intents: Vec<String> = examples
+            .iter()
+            .filter_map(|(_, label)| label.map(str::to_string))
+            .collect();
+        intents.sort();
+        intents.dedup();
+        match intents.len() {
+            0 => return Err(ClassifierError::NoExamples),
+            1 => return Err(ClassifierError::SingleIntent(intents.remove(0))),
+            _ => {}
+        }
+        let has_oos = examples.iter().any(|(_, label)| label.is_none());
+        let oos_class = has_oos.then_some(intents.len());
+        let n_classes = intents.len() + usize::from(has_oos);
+        let texts: Vec<&str> = examples.iter().map(|(text, _)| *text).collect();
+        let targets: Vec<u32> = examples
+            .iter()
+            .map(|(_, label)| match label {
+                Some(label) => intents.binary_search_by(|i| i.as_str().cmp(label)).unwrap() as u32,
+                None => intents.len() as u32,
+            })
+            .collect();
+        let (vectorizer, inputs) = Vectorizer::fit_transform(features, &texts);
+        let model = SoftmaxModel::train(
+            &inputs,
+            &targets,
+            n_classes,
+            vectorizer.dimension(),
+            training,
+            on_epoch,
+        );
+        Ok(Classifier {
+            vectorizer,
+            model,
+            intents,
+            oos_class,
+            settings,
+            train_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Trains on the catalogue's examples with its thresholds and the default features.
+    pub fn from_catalogue(catalogue: &Catalogue) -> Result<Classifier, ClassifierError> {
+        Classifier::train(
+            &catalogue.training_examples(),
+            FeatureSettings::default(),
+            &TrainSettings::default(),
+            catalogue.settings.classifier,
+            |_, _| {},
+        )
+    }
+
+    pub fn intents(&self) -> &[String] {
+        &self.intents
+    }
+
+    pub fn settings(&self) -> ClassifierSettings {
+        self.settings
+    }
+
+    pub fn set_settings(&mut self, settings: ClassifierSettings) {
+        self.settings = settings;
+    }
+
+    pub fn has_out_of_scope_class(&self) -> bool {
+        self.oos_class.is_some()
+    }
+
+    pub fn train_seconds(&self) -> f64 {
+        self.train_seconds
+    }
+
+    pub fn feature_count(&self) -> usize {
+        self.vectorizer.dimension()
+    }
+
+    /// The feature vector of `text`, exposed for the language detector and diagnostics.
+    pub fn features(&self, text: &str) -> SparseVector {
+        self.vectorizer.transform(text)
+    }
+
+    /// Class probabilities: one per intent (in [`Self::intents`] order), then out of scope.
+    pub fn probabilities(&self, text: &str) -> Vec<f32> {
+        let mut probabilities = Vec::with_capacity(self.model.n_classes());
+        self.model
+            .probabilities(&self.vectorizer.transform(text), &mut probabilities);
+        probabilities
+    }
+
+    /// Unnormalised class scores, in the order of [`Self::probabilities`].
+    pub fn logits(&self, text: &str) -> Vec<f32> {
+        let mut logits = Vec::with_capacity(self.model.n_classes());
+        self.model.logits(&self.vectorizer.transform(text), &mut logits);
+        logits
+    }
+
+    pub fn scores(&self, text: &str) -> Scores {
+        scores_of(&self.probabilities(text), self.intents.len(), self.oos_class)
+    }
+
+    pub fn predict(&self, text: &str) -> Prediction {
+        let probabilities = self.probabilities(text);
+        let n = self.intents.len();
+        let scores = scores_of(&probabilities, n, self.oos_class);
+        let mut ranked: Vec<usize> = (0..n).collect();
+        let top = 3.min(n);
+        ranked.select_nth_unstable_by(top - 1, |a, b| probabilities[*b].total_cmp(&probabilities[*a]));
+        ranked.truncate(top);
+        ranked.sort_by(|a, b| probabilities[*b].total_cmp(&probabilities[*a]).then(a.cmp(b)));
+        let alternatives: Vec<ScoredIntent> = ranked
+            .iter()
+            .map(|&i| ScoredIntent {
+                intent: self.intents[i].clone(),
+                confidence: probabilities[i],
+            })
+            .collect();
+        let decision = if scores.is_out_of_scope(self.settings.threshold) {
+            Decision::OutOfScope
+        } else if scores.best_probability - scores.second_probability < self.settings.ambiguity_margin
+        {
+            Decision::Ambiguous
+        } else {
+            Decision::Routed
+        };
+        Prediction {
+            intent: (decision != Decision::OutOfScope).then(|| self.intents[scores.best].clone()),
+            confidence: scores.best_probability,
+            alternatives,
+            out_of_scope_probability: scores.out_of_scope_probability,
+            decision,
+        }
+    }
+}
+
+fn scores_of(probabilities: &[f32], n_intents: usize, oos_class: Option<usize>) -> Scores {
+    let (mut best, mut best_p) = (0, f32::NEG_INFINITY);
+    let (mut second, mut second_p) = (0, f32::NEG_INFINITY);
+    for (i, &p) in probabilities[..n_intents].iter().enumerate() {
+        if p > best_p {
+            (second, second_p) = (best, best_p);
+            (best, best_p) = (i, p);
+        } else if p > second_p {
+            (second, second_p) = (i, p);
+        }
+    }
+    if second_p == f32::NEG_INFINITY {
+        (second, second_p) = (best, 0.0);
+    }
+    let oos_p = oos_class.map_or(0.0, |c| probabilities[c]);
+    Scores {
+        best,
+        second,
+        best_probability: best_p,
+        second_probability: second_p,
+        out_of_scope_probability: oos_p,
+        top_probability: best_p.max(oos_p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_pick_best_and_second() {
+        let s = scores_of(&[0.1, 0.5, 0.3, 0.1], 3, Some(3));
+        assert_eq!((s.best, s.second), (1, 2));
+        assert_eq!(s.best_probability, 0.5);
+        assert_eq!(s.second_probability, 0.3);
+        assert_eq!(s.out_of_scope_probability, 0.1);
+        assert!(!s.is_out_of_scope(0.4));
+        assert!(s.is_out_of_scope(0.6));
+        let s = scores_of(&[0.2, 0.3, 0.1, 0.4], 3, Some(3));
+        assert!(s.is_out_of_scope(0.0), "the out-of-scope class wins");
+        assert_eq!(s.top_probability, 0.4);
+    }
+
+    #[test]
+    fn needs_two_intents() {
+        let settings = ClassifierSettings::default();
+        let one = [("a", Some("x")), ("b", Some("x")), ("c", None)];
+        let err = Classifier::train(&one, FeatureSettings::default(), &TrainSettings::default(), settings, |_, _| {});
+        assert!(matches!(err, Err(ClassifierError::SingleIntent(ref id)) if id == "x"));
+        let none: [(&str, Option<&str>); 0] = [];
+        let err = Classifier::train(&none, FeatureSettings::default(), &TrainSettings::default(), settings, |_, _| {});
+        assert!(matches!(err, Err(ClassifierError::NoExamples)));
+    }
+}

@@ -1,0 +1,26 @@
+//! Natural-language understanding: from a chat message to an intent decision.
+//!
+//! - `normalise`: NFKC, lowercase, diacritics folded; word tokens.
+//! - `features`: TF-IDF over word 1-2 grams and character 2-5 grams within words.
+//! - `linear`: sparse softmax regression, trained deterministically at start-up.
+//! - `classifier`: features + model + the routed / ambiguous / out-of-scope decision.
+//! - `language`: Dutch or English, learnt from the catalogue's examples.
+//! - `dataset`, `metrics`, `evaluation`: labelled JSONL files, the figures and the procedure
+//!   behind `referral-desk eval`.
+//!
+//! Everything here is pure computation: no I/O besides reading dataset files on request.
+
+pub mod classifier;
+pub mod dataset;
+pub mod evaluation;
+pub mod features;
+pub mod language;
+pub mod linear;
+pub mod metrics;
+mod normalise;
+
+pub use classifier::{Classifier, ClassifierError, Decision, Prediction, ScoredIntent, Scores};
+pub use features::{FeatureSettings, SparseVector, Vectorizer};
+pub use language::LanguageDetector;
+pub use linear::{SoftmaxModel, TrainSettings};
+pub use normalise::{normalise, tokens};
