@@ -3,9 +3,7 @@
 //! intents are equally likely.
 
 use referral_desk::catalogue::{Catalogue, ClassifierSettings, Lang};
-use referral_desk::nlu::{
-    Classifier, Decision, FeatureSettings, LanguageDetector, TrainSettings,
-};
+use referral_desk::nlu::{Classifier, Decision, FeatureSettings, LanguageDetector, TrainSettings};
 
 fn fixture() -> (Catalogue, Classifier) {
     let catalogue = Catalogue::load("tests/fixtures/catalogue-small").unwrap();
@@ -23,7 +21,11 @@ fn routes_unseen_dutch_and_english_questions() {
         ("I'd like to request parental leave", "leave"),
     ] {
         let prediction = classifier.predict(text);
-        assert_eq!(prediction.decision, Decision::Routed, "{text}: {prediction:?}");
+        assert_eq!(
+            prediction.decision,
+            Decision::Routed,
+            "{text}: {prediction:?}"
+        );
         assert_eq!(prediction.intent.as_deref(), Some(intent), "{text}");
         assert_eq!(prediction.alternatives[0].intent, intent);
         assert_eq!(prediction.alternatives.len(), 3);
@@ -33,9 +35,16 @@ fn routes_unseen_dutch_and_english_questions() {
 #[test]
 fn out_of_scope_questions_go_to_the_fallback() {
     let (_, classifier) = fixture();
-    for text in ["what will the weather be like in Rome", "geef me een recept voor pannenkoeken"] {
+    for text in [
+        "what will the weather be like in Rome",
+        "geef me een recept voor pannenkoeken",
+    ] {
         let prediction = classifier.predict(text);
-        assert_eq!(prediction.decision, Decision::OutOfScope, "{text}: {prediction:?}");
+        assert_eq!(
+            prediction.decision,
+            Decision::OutOfScope,
+            "{text}: {prediction:?}"
+        );
         assert_eq!(prediction.intent, None);
     }
 }
@@ -105,7 +114,11 @@ fn training_is_deterministic() {
     let (catalogue, first) = fixture();
     let second = Classifier::from_catalogue(&catalogue).unwrap();
     for text in ["budget", "power bi", "weer", "verlof"] {
-        assert_eq!(first.probabilities(text), second.probabilities(text), "{text}");
+        assert_eq!(
+            first.probabilities(text),
+            second.probabilities(text),
+            "{text}"
+        );
     }
 }
 
@@ -113,7 +126,10 @@ fn training_is_deterministic() {
 fn the_language_of_short_questions_is_detected() {
     let (catalogue, _) = fixture();
     let detector = LanguageDetector::from_catalogue(&catalogue);
-    assert_eq!(detector.detect("wie weet er iets van dashboards?"), Lang::Nl);
+    assert_eq!(
+        detector.detect("wie weet er iets van dashboards?"),
+        Lang::Nl
+    );
     assert_eq!(detector.detect("who knows about dashboards?"), Lang::En);
     assert_eq!(detector.detect("mijn wachtwoord werkt niet"), Lang::Nl);
     assert_eq!(detector.detect("my password does not work"), Lang::En);

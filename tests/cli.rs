@@ -12,7 +12,11 @@ const FIXTURE: &str = "tests/fixtures/catalogue-small";
 
 fn run_json(args: &[&str]) -> Vec<Value> {
     let output = cargo_bin_cmd!("referral-desk").args(args).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()
@@ -23,15 +27,29 @@ fn run_json(args: &[&str]) -> Vec<Value> {
 #[test]
 fn classify_shows_the_route_in_the_question_language() {
     cargo_bin_cmd!("referral-desk")
-        .args(["classify", "--catalogue", FIXTURE, "hoeveel opleidingsbudget heb ik nog over?"])
+        .args([
+            "classify",
+            "--catalogue",
+            FIXTURE,
+            "hoeveel opleidingsbudget heb ik nog over?",
+        ])
         .assert()
         .success()
         .stdout(contains("[nl]"))
         .stdout(contains("decision: routed   intent: training_budget"))
-        .stdout(contains("knowledge: Regeling opleidingsbudget <https://intranet.example.org/budget>"))
-        .stdout(contains("Bert Budget (HR Development) <bert@example.org> [away until 2099-01-01]"));
+        .stdout(contains(
+            "knowledge: Regeling opleidingsbudget <https://intranet.example.org/budget>",
+        ))
+        .stdout(contains(
+            "Bert Budget (HR Development) <bert@example.org> [away until 2099-01-01]",
+        ));
     cargo_bin_cmd!("referral-desk")
-        .args(["classify", "--catalogue", FIXTURE, "how much training budget is left?"])
+        .args([
+            "classify",
+            "--catalogue",
+            FIXTURE,
+            "how much training budget is left?",
+        ])
         .assert()
         .success()
         .stdout(contains("knowledge: Training budget policy"));
@@ -76,13 +94,23 @@ fn classify_without_text_explains_usage() {
 fn the_shipped_catalogue_is_the_default() {
     let rows = run_json(&["classify", "--json", "wie kan me helpen met Power BI?"]);
     assert_eq!(rows[0]["intent"], "data_skills");
-    assert!(!rows[0]["route"]["specialists"].as_array().unwrap().is_empty());
+    assert!(
+        !rows[0]["route"]["specialists"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn write_jsonl(path: &Path, rows: &[(&str, &str)]) {
     let text: String = rows
         .iter()
-        .map(|(text, intent)| format!("{}\n", serde_json::json!({"text": text, "intent": intent, "id": 1})))
+        .map(|(text, intent)| {
+            format!(
+                "{}\n",
+                serde_json::json!({"text": text, "intent": intent, "id": 1})
+            )
+        })
         .collect();
     fs::write(path, text).unwrap();
 }
@@ -90,9 +118,18 @@ fn write_jsonl(path: &Path, rows: &[(&str, &str)]) {
 fn small_benchmark(dir: &Path) {
     let mut train = Vec::new();
     for (intent, words) in [
-        ("balance", ["balance", "how much money", "account total", "funds left"]),
-        ("transfer", ["transfer", "send money", "wire funds", "move money"]),
-        ("card_lost", ["lost card", "card stolen", "block my card", "missing card"]),
+        (
+            "balance",
+            ["balance", "how much money", "account total", "funds left"],
+        ),
+        (
+            "transfer",
+            ["transfer", "send money", "wire funds", "move money"],
+        ),
+        (
+            "card_lost",
+            ["lost card", "card stolen", "block my card", "missing card"],
+        ),
     ] {
         for w in words {
             train.push((format!("{w} please"), intent));
@@ -100,7 +137,12 @@ fn small_benchmark(dir: &Path) {
             train.push((format!("i need {w} now"), intent));
         }
     }
-    for oos in ["weather today", "tell a joke", "recipe for soup", "who won the match"] {
+    for oos in [
+        "weather today",
+        "tell a joke",
+        "recipe for soup",
+        "who won the match",
+    ] {
         train.push((oos.to_string(), "oos"));
     }
     let train: Vec<(&str, &str)> = train.iter().map(|(t, i)| (t.as_str(), *i)).collect();
@@ -132,26 +174,59 @@ fn eval_json_reports_every_figure() {
     small_benchmark(temp.path());
     let p = |f: &str| temp.path().join(f).to_string_lossy().into_owned();
     let output = cargo_bin_cmd!("referral-desk")
-        .args(["eval", "--train", &p("train.jsonl"), "--val", &p("val.jsonl"), "--test", &p("test.jsonl"), "--json"])
+        .args([
+            "eval",
+            "--train",
+            &p("train.jsonl"),
+            "--val",
+            &p("val.jsonl"),
+            "--test",
+            &p("test.jsonl"),
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success());
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     for key in [
-        "accuracy", "in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1", "ece",
-        "threshold", "train_seconds", "latency_us_p50", "latency_us_p99", "per_intent", "confusions",
+        "accuracy",
+        "in_scope_accuracy",
+        "oos_recall",
+        "oos_precision",
+        "macro_f1",
+        "ece",
+        "threshold",
+        "train_seconds",
+        "latency_us_p50",
+        "latency_us_p99",
+        "per_intent",
+        "confusions",
     ] {
         assert!(report.get(key).is_some(), "missing {key} in {report}");
     }
     assert_eq!(report["test_examples"], 4);
     assert_eq!(report["intents"], 3);
-    assert!(report["threshold_source"].as_str().unwrap().contains("on --val"));
+    assert!(
+        report["threshold_source"]
+            .as_str()
+            .unwrap()
+            .contains("on --val")
+    );
     let per_intent = report["per_intent"].as_array().unwrap();
-    let labels: Vec<&str> = per_intent.iter().map(|m| m["intent"].as_str().unwrap()).collect();
-    assert!(labels.contains(&"oos") && labels.contains(&"balance"), "{labels:?}");
+    let labels: Vec<&str> = per_intent
+        .iter()
+        .map(|m| m["intent"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"oos") && labels.contains(&"balance"),
+        "{labels:?}"
+    );
     assert!(report["latency_us_p50"].as_f64().unwrap() > 0.0);
     let accuracy = report["accuracy"].as_f64().unwrap();
-    assert!((0.5..=1.0).contains(&accuracy), "a trivially easy set: {accuracy}");
+    assert!(
+        (0.5..=1.0).contains(&accuracy),
+        "a trivially easy set: {accuracy}"
+    );
 }
 
 #[test]
@@ -160,7 +235,15 @@ fn eval_text_output_and_a_fixed_threshold() {
     small_benchmark(temp.path());
     let p = |f: &str| temp.path().join(f).to_string_lossy().into_owned();
     cargo_bin_cmd!("referral-desk")
-        .args(["eval", "--train", &p("train.jsonl"), "--test", &p("test.jsonl"), "--threshold", "0.5"])
+        .args([
+            "eval",
+            "--train",
+            &p("train.jsonl"),
+            "--test",
+            &p("test.jsonl"),
+            "--threshold",
+            "0.5",
+        ])
         .assert()
         .success()
         .stdout(contains("threshold          0.500 (given)"))
@@ -175,13 +258,25 @@ fn eval_without_val_cross_validates_on_the_training_data() {
     small_benchmark(temp.path());
     let p = |f: &str| temp.path().join(f).to_string_lossy().into_owned();
     let output = cargo_bin_cmd!("referral-desk")
-        .args(["eval", "--train", &p("train.jsonl"), "--test", &p("test.jsonl"), "--folds", "3", "--json"])
+        .args([
+            "eval",
+            "--train",
+            &p("train.jsonl"),
+            "--test",
+            &p("test.jsonl"),
+            "--folds",
+            "3",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success());
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
-        report["threshold_source"].as_str().unwrap().contains("3-fold cross-validation"),
+        report["threshold_source"]
+            .as_str()
+            .unwrap()
+            .contains("3-fold cross-validation"),
         "{report}"
     );
     assert!(report["tuned"]["ambiguity_margin"].is_number());
@@ -192,7 +287,10 @@ fn eval_on_the_catalogue_uses_its_examples() {
     let temp = tempfile::tempdir().unwrap();
     write_jsonl(
         &temp.path().join("test.jsonl"),
-        &[("mijn laptop doet het niet meer", "it_support"), ("weather in rome", "oos")],
+        &[
+            ("mijn laptop doet het niet meer", "it_support"),
+            ("weather in rome", "oos"),
+        ],
     );
     let test = temp.path().join("test.jsonl");
     cargo_bin_cmd!("referral-desk")
@@ -209,18 +307,44 @@ fn eval_rejects_bad_input_with_a_clear_message() {
     small_benchmark(temp.path());
     let p = |f: &str| temp.path().join(f).to_string_lossy().into_owned();
     cargo_bin_cmd!("referral-desk")
-        .args(["eval", "--train", &p("train.jsonl"), "--test", &p("test.jsonl"), "--threshold", "2"])
+        .args([
+            "eval",
+            "--train",
+            &p("train.jsonl"),
+            "--test",
+            &p("test.jsonl"),
+            "--threshold",
+            "2",
+        ])
         .assert()
         .failure()
-        .stderr(contains("expected `auto` or a number between 0 and 1, got `2`"));
+        .stderr(contains(
+            "expected `auto` or a number between 0 and 1, got `2`",
+        ));
     cargo_bin_cmd!("referral-desk")
-        .args(["eval", "--train", &p("missing.jsonl"), "--test", &p("test.jsonl")])
+        .args([
+            "eval",
+            "--train",
+            &p("missing.jsonl"),
+            "--test",
+            &p("test.jsonl"),
+        ])
         .assert()
         .failure()
         .stderr(contains("cannot read").and(contains("missing.jsonl")));
-    fs::write(temp.path().join("bad.jsonl"), "{\"text\": \"a\", \"intent\": \"b\"}\nnot json\n").unwrap();
+    fs::write(
+        temp.path().join("bad.jsonl"),
+        "{\"text\": \"a\", \"intent\": \"b\"}\nnot json\n",
+    )
+    .unwrap();
     cargo_bin_cmd!("referral-desk")
-        .args(["eval", "--train", &p("train.jsonl"), "--test", &p("bad.jsonl")])
+        .args([
+            "eval",
+            "--train",
+            &p("train.jsonl"),
+            "--test",
+            &p("bad.jsonl"),
+        ])
         .assert()
         .failure()
         .stderr(contains("bad.jsonl:2: not a labelled example"));

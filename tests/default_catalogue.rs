@@ -40,7 +40,9 @@ fn shipped() -> Catalogue {
 fn has_every_intent_the_product_relies_on_with_enough_examples() {
     let catalogue = shipped();
     for id in REQUIRED_INTENTS {
-        let intent = catalogue.intent(id).unwrap_or_else(|| panic!("intent {id} missing"));
+        let intent = catalogue
+            .intent(id)
+            .unwrap_or_else(|| panic!("intent {id} missing"));
         for lang in Lang::ALL {
             let n = intent.examples.get(lang).len();
             assert!(n >= 15, "{id} has only {n} {lang} examples");
@@ -91,10 +93,11 @@ fn power_bi_questions_reach_data_specialists_in_either_language() {
         assert_eq!(languages.detect(text), lang);
         let route = routing::resolve(&catalogue, &prediction, lang, today);
         assert!(
-            route
-                .specialists
-                .iter()
-                .any(|s| catalogue.specialist(&s.id).unwrap().expertise.contains("Power BI")),
+            route.specialists.iter().any(|s| catalogue
+                .specialist(&s.id)
+                .unwrap()
+                .expertise
+                .contains("Power BI")),
             "{route:?}"
         );
     }
@@ -108,6 +111,9 @@ fn out_of_scope_questions_get_the_hrd_desk_in_their_language() {
     let prediction = classifier.predict("wat is een goed recept voor erwtensoep?");
     assert_eq!(prediction.decision, Decision::OutOfScope);
     let route = routing::resolve(&catalogue, &prediction, Lang::Nl, today);
-    assert_eq!(route.desk.unwrap().name, catalogue.fallback_desk().name.get(Lang::Nl));
+    assert_eq!(
+        route.desk.unwrap().name,
+        catalogue.fallback_desk().name.get(Lang::Nl)
+    );
     assert!(route.specialists.is_empty() && route.knowledge.is_empty());
 }

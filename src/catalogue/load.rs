@@ -23,7 +23,11 @@ pub(super) fn load_dir(dir: &Path) -> Result<Catalogue, CatalogueError> {
     let mut problems = Vec::new();
     let files = match find_yaml_files(dir) {
         Ok(files) => files,
-        Err(problem) => return Err(CatalogueError::Invalid { problems: vec![problem] }),
+        Err(problem) => {
+            return Err(CatalogueError::Invalid {
+                problems: vec![problem],
+            });
+        }
     };
     if files.is_empty() {
         return Err(CatalogueError::Invalid {
@@ -207,7 +211,10 @@ impl Validator {
         if let Some(first) = seen.get(value) {
             self.error(
                 &site,
-                format!("duplicate {kind} id \"{value}\" (first defined at {})", first.describe()),
+                format!(
+                    "duplicate {kind} id \"{value}\" (first defined at {})",
+                    first.describe()
+                ),
                 "give each a unique id, or merge the two entries",
             );
             return false;
@@ -371,7 +378,10 @@ impl Validator {
                     let hint = unknown_id_hint("desk", &settings.fallback_desk, &desk_ids);
                     self.error(
                         &desk_site,
-                        format!("the fallback desk \"{}\" is not defined", settings.fallback_desk),
+                        format!(
+                            "the fallback desk \"{}\" is not defined",
+                            settings.fallback_desk
+                        ),
                         hint,
                     );
                 }
@@ -413,8 +423,12 @@ impl Validator {
 
         let mut out_of_scope = Examples::default();
         for (_, examples) in out_of_scope_raw {
-            out_of_scope.nl.extend(examples.nl.into_iter().map(|t| t.value));
-            out_of_scope.en.extend(examples.en.into_iter().map(|t| t.value));
+            out_of_scope
+                .nl
+                .extend(examples.nl.into_iter().map(|t| t.value));
+            out_of_scope
+                .en
+                .extend(examples.en.into_iter().map(|t| t.value));
         }
         Some(Catalogue {
             dir: dir.to_path_buf(),
@@ -443,7 +457,10 @@ impl Validator {
             } else {
                 self.error(
                     &Site::of(file, threshold),
-                    format!("classifier threshold {} is not between 0 and 1", threshold.value),
+                    format!(
+                        "classifier threshold {} is not between 0 and 1",
+                        threshold.value
+                    ),
                     "use a confidence between 0 and 1; 0.30 is the measured default",
                 );
             }

@@ -36,11 +36,23 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
          {} specialists, {} knowledge items, {} desks; classifier trained in {:.0} ms on {} features",
         args.catalogue.display(),
         catalogue.warnings.len(),
-        if catalogue.warnings.len() == 1 { "" } else { "s" },
+        if catalogue.warnings.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         catalogue.intents.len(),
         examples,
-        catalogue.intents.iter().map(|i| i.examples.nl.len()).sum::<usize>(),
-        catalogue.intents.iter().map(|i| i.examples.en.len()).sum::<usize>(),
+        catalogue
+            .intents
+            .iter()
+            .map(|i| i.examples.nl.len())
+            .sum::<usize>(),
+        catalogue
+            .intents
+            .iter()
+            .map(|i| i.examples.en.len())
+            .sum::<usize>(),
         catalogue.out_of_scope.len(),
         catalogue.specialists.len(),
         catalogue.knowledge.len(),

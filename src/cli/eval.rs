@@ -56,6 +56,9 @@ pub struct EvalArgs {
     /// Model option: initial learning rate.
     #[arg(long, help_heading = "Model options")]
     pub learning_rate: Option<f32>,
+    /// Model option: seed of the training order (to see how much figures vary with it).
+    #[arg(long, help_heading = "Model options")]
+    pub seed: Option<u64>,
     /// Model option: L2 penalty per example.
     #[arg(long, help_heading = "Model options")]
     pub l2: Option<f32>,
@@ -107,8 +110,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         folds: args.folds,
     };
     let mut bar: Option<ProgressBar> = None;
-    let (report, classifier) = evaluate(&training, val.as_deref(), &test, &options, &mut |event| {
-        match event {
+    let (report, classifier) = evaluate(
+        &training,
+        val.as_deref(),
+        &test,
+        &options,
+        &mut |event| match event {
             Progress::Started { stage, total } => bar = Some(progress_bar(total, stage)),
             Progress::Advanced { position, message } => {
                 if let Some(bar) = &bar {
@@ -123,8 +130,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                     bar.finish_and_clear();
                 }
             }
-        }
-    })?;
+        },
+    )?;
     if let Some(path) = &args.dump_scores {
         dump_scores(path, &classifier, val.as_deref().unwrap_or(&[]), &test)?;
     }
@@ -145,7 +152,11 @@ fn dump_scores(
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     let truth_index = |t: &Option<String>| match t {
-        Some(t) => classifier.intents().iter().position(|i| i == t).map_or(-2, |i| i as i64),
+        Some(t) => classifier
+            .intents()
+            .iter()
+            .position(|i| i == t)
+            .map_or(-2, |i| i as i64),
         None => -1,
     };
     for (split, rows) in [("val", val), ("test", test)] {
@@ -202,6 +213,9 @@ fn train_settings(args: &EvalArgs) -> TrainSettings {
     if let Some(rate) = args.learning_rate {
         settings.learning_rate = rate;
     }
+    if let Some(seed) = args.seed {
+        settings.seed = seed;
+    }
     if let Some(l2) = args.l2 {
         settings.l2 = l2;
     }
@@ -230,7 +244,11 @@ fn render_text(r: &EvalReport) -> String {
         "trained on {} examples ({} intents, {} features) in {:.2} s; tested on {} examples",
         r.train_examples, r.intents, r.features, r.train_seconds, r.test_examples
     );
-    let _ = writeln!(out, "threshold          {:.3} ({})", r.threshold, r.threshold_source);
+    let _ = writeln!(
+        out,
+        "threshold          {:.3} ({})",
+        r.threshold, r.threshold_source
+    );
     if let Some(t) = &r.tuned {
         let _ = writeln!(
             out,
@@ -239,13 +257,24 @@ fn render_text(r: &EvalReport) -> String {
         );
     }
     let _ = writeln!(out, "accuracy           {:.4}", r.accuracy);
-    let _ = writeln!(out, "in-scope accuracy  {:.4} (argmax, no threshold: {:.4})", r.in_scope_accuracy, r.in_scope_accuracy_argmax);
+    let _ = writeln!(
+        out,
+        "in-scope accuracy  {:.4} (argmax, no threshold: {:.4})",
+        r.in_scope_accuracy, r.in_scope_accuracy_argmax
+    );
     let _ = writeln!(out, "oos recall         {}", optional(r.oos_recall));
     let _ = writeln!(out, "oos precision      {}", optional(r.oos_precision));
     let _ = writeln!(out, "macro-F1           {:.4}", r.macro_f1);
     let _ = writeln!(out, "ECE                {:.4}", r.ece);
-    let _ = writeln!(out, "latency            p50 {:.1} µs, p99 {:.1} µs (single query, in-process)", r.latency_us_p50, r.latency_us_p99);
-    let _ = writeln!(out, "\nper intent:        precision  recall      f1  support");
+    let _ = writeln!(
+        out,
+        "latency            p50 {:.1} µs, p99 {:.1} µs (single query, in-process)",
+        r.latency_us_p50, r.latency_us_p99
+    );
+    let _ = writeln!(
+        out,
+        "\nper intent:        precision  recall      f1  support"
+    );
     for m in &r.per_intent {
         let _ = writeln!(
             out,

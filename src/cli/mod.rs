@@ -27,7 +27,7 @@ pub enum Command {
     /// Validate the routing catalogue and list every problem with file:line and a fix.
     Check(check::CheckArgs),
     /// Measure the classifier on labelled data (accuracy, out-of-scope detection, latency).
-    Eval(eval::EvalArgs),
+    Eval(Box<eval::EvalArgs>),
 }
 
 /// Runs a parsed command line. Errors are for the user to read: what went wrong and how to
@@ -36,7 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Classify(args) => classify::run(args),
         Command::Check(args) => check::run(args),
-        Command::Eval(args) => eval::run(args),
+        Command::Eval(args) => eval::run(*args),
     }
 }
 

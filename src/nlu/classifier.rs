@@ -16,7 +16,9 @@ use crate::catalogue::{Catalogue, ClassifierSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifierError {
-    #[error("no training examples: the classifier needs example questions for at least two intents")]
+    #[error(
+        "no training examples: the classifier needs example questions for at least two intents"
+    )]
     NoExamples,
     #[error(
         "only one intent (\"{0}\") has examples: the classifier needs at least two to choose between"
@@ -200,12 +202,17 @@ impl Classifier {
     /// Unnormalised class scores, in the order of [`Self::probabilities`].
     pub fn logits(&self, text: &str) -> Vec<f32> {
         let mut logits = Vec::with_capacity(self.model.n_classes());
-        self.model.logits(&self.vectorizer.transform(text), &mut logits);
+        self.model
+            .logits(&self.vectorizer.transform(text), &mut logits);
         logits
     }
 
     pub fn scores(&self, text: &str) -> Scores {
-        scores_of(&self.probabilities(text), self.intents.len(), self.oos_class)
+        scores_of(
+            &self.probabilities(text),
+            self.intents.len(),
+            self.oos_class,
+        )
     }
 
     pub fn predict(&self, text: &str) -> Prediction {
@@ -214,9 +221,15 @@ impl Classifier {
         let scores = scores_of(&probabilities, n, self.oos_class);
         let mut ranked: Vec<usize> = (0..n).collect();
         let top = 3.min(n);
-        ranked.select_nth_unstable_by(top - 1, |a, b| probabilities[*b].total_cmp(&probabilities[*a]));
+        ranked.select_nth_unstable_by(top - 1, |a, b| {
+            probabilities[*b].total_cmp(&probabilities[*a])
+        });
         ranked.truncate(top);
-        ranked.sort_by(|a, b| probabilities[*b].total_cmp(&probabilities[*a]).then(a.cmp(b)));
+        ranked.sort_by(|a, b| {
+            probabilities[*b]
+                .total_cmp(&probabilities[*a])
+                .then(a.cmp(b))
+        });
         let alternatives: Vec<ScoredIntent> = ranked
             .iter()
             .map(|&i| ScoredIntent {
@@ -226,7 +239,8 @@ impl Classifier {
             .collect();
         let decision = if scores.is_out_of_scope(self.settings.threshold) {
             Decision::OutOfScope
-        } else if scores.best_probability - scores.second_probability < self.settings.ambiguity_margin
+        } else if scores.best_probability - scores.second_probability
+            < self.settings.ambiguity_margin
         {
             Decision::Ambiguous
         } else {
@@ -289,10 +303,22 @@ mod tests {
     fn needs_two_intents() {
         let settings = ClassifierSettings::default();
         let one = [("a", Some("x")), ("b", Some("x")), ("c", None)];
-        let err = Classifier::train(&one, FeatureSettings::default(), &TrainSettings::default(), settings, |_, _| {});
+        let err = Classifier::train(
+            &one,
+            FeatureSettings::default(),
+            &TrainSettings::default(),
+            settings,
+            |_, _| {},
+        );
         assert!(matches!(err, Err(ClassifierError::SingleIntent(ref id)) if id == "x"));
         let none: [(&str, Option<&str>); 0] = [];
-        let err = Classifier::train(&none, FeatureSettings::default(), &TrainSettings::default(), settings, |_, _| {});
+        let err = Classifier::train(
+            &none,
+            FeatureSettings::default(),
+            &TrainSettings::default(),
+            settings,
+            |_, _| {},
+        );
         assert!(matches!(err, Err(ClassifierError::NoExamples)));
     }
 }

@@ -7,8 +7,13 @@ use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("cannot read {path}: {cause}\n  hint: check the path; JSONL files have one {{\"text\": ..., \"intent\": ...}} object per line")]
-    Read { path: PathBuf, cause: std::io::Error },
+    #[error(
+        "cannot read {path}: {cause}\n  hint: check the path; JSONL files have one {{\"text\": ..., \"intent\": ...}} object per line"
+    )]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error(
         "{path}:{line}: not a labelled example: {detail}\n  hint: each line must be a JSON object like {{\"text\": \"...\", \"intent\": \"...\"}}"
     )]

@@ -30,8 +30,14 @@ pub enum EvalError {
 /// Progress of a long evaluation, for a progress bar.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
-    Started { stage: &'static str, total: u64 },
-    Advanced { position: u64, message: Option<String> },
+    Started {
+        stage: &'static str,
+        total: u64,
+    },
+    Advanced {
+        position: u64,
+        message: Option<String>,
+    },
     Finished,
 }
 
@@ -262,10 +268,7 @@ pub fn threshold_samples(
 
 /// Decision settings tuned on held-out predictions, or why they could not be.
 pub enum Tuning {
-    Tuned {
-        decision: TunedDecision,
-        on: String,
-    },
+    Tuned { decision: TunedDecision, on: String },
     Untuned(String),
 }
 
@@ -363,4 +366,3 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     let index = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[index]
 }
-

@@ -20,7 +20,12 @@ impl LanguageDetector {
         for intent in &catalogue.intents {
             samples.extend(intent.examples.iter().map(|(lang, text)| (text, lang)));
         }
-        samples.extend(catalogue.out_of_scope.iter().map(|(lang, text)| (text, lang)));
+        samples.extend(
+            catalogue
+                .out_of_scope
+                .iter()
+                .map(|(lang, text)| (text, lang)),
+        );
         LanguageDetector::train(&samples)
     }
 

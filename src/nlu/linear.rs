@@ -44,9 +44,9 @@ impl Default for TrainSettings {
             loss: Loss::Softmax,
             epochs: 12,
             min_updates: 150_000,
-            learning_rate: 0.4,
+            learning_rate: 0.8,
             l2: 1e-5,
-            seed: 0x5eed_0f_de5c,
+            seed: 0x5eed_0fde_5c00,
         }
     }
 }
@@ -271,7 +271,16 @@ mod tests {
     fn same_data_gives_the_same_model() {
         let inputs: Vec<_> = (0..20).map(|i| one_hot(i % 4)).collect();
         let targets: Vec<u32> = (0..20).map(|i| i % 2).collect();
-        let train = || SoftmaxModel::train(&inputs, &targets, 2, 4, &TrainSettings::default(), |_, _| {});
+        let train = || {
+            SoftmaxModel::train(
+                &inputs,
+                &targets,
+                2,
+                4,
+                &TrainSettings::default(),
+                |_, _| {},
+            )
+        };
         assert_eq!(train().weights, train().weights);
     }
 
@@ -279,7 +288,14 @@ mod tests {
     fn unknown_input_falls_back_to_class_priors() {
         // 3 of class 0, 1 of class 1: an empty vector should lean to class 0
         let inputs = vec![one_hot(0), one_hot(0), one_hot(0), one_hot(1)];
-        let model = SoftmaxModel::train(&inputs, &[0, 0, 0, 1], 2, 2, &TrainSettings::default(), |_, _| {});
+        let model = SoftmaxModel::train(
+            &inputs,
+            &[0, 0, 0, 1],
+            2,
+            2,
+            &TrainSettings::default(),
+            |_, _| {},
+        );
         let mut p = Vec::new();
         model.probabilities(&SparseVector::default(), &mut p);
         assert!(p[0] > p[1], "{p:?}");

@@ -130,7 +130,7 @@ pub fn compute(outcomes: &[Outcome]) -> Metrics {
         })
         .collect();
     // stable sort: ties stay in label order
-    confusions.sort_by(|a, b| b.count.cmp(&a.count));
+    confusions.sort_by_key(|c| std::cmp::Reverse(c.count));
     confusions.truncate(10);
 
     Metrics {

@@ -10,6 +10,11 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// Normalises `text` for matching (see the module docs).
+///
+/// ```
+/// use referral_desk::nlu::normalise;
+/// assert_eq!(normalise("Ideeën voor ＡＩ"), "ideeen voor ai");
+/// ```
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let lowered: String = text.nfkc().flat_map(char::to_lowercase).collect();
@@ -80,6 +85,9 @@ mod tests {
     #[test]
     fn digits_are_tokens() {
         let text = normalise("360 feedback in Q3");
-        assert_eq!(tokens(&text).collect::<Vec<_>>(), ["360", "feedback", "in", "q3"]);
+        assert_eq!(
+            tokens(&text).collect::<Vec<_>>(),
+            ["360", "feedback", "in", "q3"]
+        );
     }
 }

@@ -80,7 +80,10 @@ pub fn resolve(
     lang: Lang,
     today: NaiveDate,
 ) -> ResolvedRoute {
-    let intent = prediction.intent.as_deref().and_then(|id| catalogue.intent(id));
+    let intent = prediction
+        .intent
+        .as_deref()
+        .and_then(|id| catalogue.intent(id));
     let Some(intent) = intent.filter(|_| prediction.decision != Decision::OutOfScope) else {
         return ResolvedRoute {
             reply: String::new(),

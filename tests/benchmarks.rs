@@ -1,0 +1,94 @@
+//! Accuracy floors on public intent benchmarks, measured exactly as `referral-desk eval` does
+//! (threshold chosen on the validation split, the test split only scored). A change that makes
+//! the classifier worse for employees fails here.
+//!
+//! The data is not part of the repository: it is read from `../shared/eval/data` (or
+//! `$REFERRAL_DESK_EVAL_DATA`); each test says so and passes without checking when it is
+//! absent. Speed is not asserted here (shared machines are noisy): see `benches/` and
+//! `referral-desk eval`.
+
+use std::path::PathBuf;
+
+use referral_desk::nlu::dataset::read_jsonl;
+use referral_desk::nlu::evaluation::{EvalOptions, EvalReport, Labelled, evaluate};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("REFERRAL_DESK_EVAL_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/eval/data"))
+}
+
+fn load(dataset: &str, split: &str) -> Option<Vec<Labelled>> {
+    let path = data_dir().join(dataset).join(format!("{split}.jsonl"));
+    if !path.exists() {
+        eprintln!(
+            "SKIPPED: {} is absent; set REFERRAL_DESK_EVAL_DATA to the benchmark data folder",
+            path.display()
+        );
+        return None;
+    }
+    let rows = read_jsonl(&path).unwrap();
+    Some(
+        rows.into_iter()
+            .map(|r| {
+                let label = (r.intent != "oos").then_some(r.intent);
+                (r.text, label)
+            })
+            .collect(),
+    )
+}
+
+fn run(train: &[Labelled], val: Option<&[Labelled]>, test: &[Labelled]) -> EvalReport {
+    evaluate(train, val, test, &EvalOptions::default(), &mut |_| {})
+        .unwrap()
+        .0
+}
+
+#[test]
+fn clinc150_in_scope_accuracy_and_out_of_scope_recall() {
+    let (Some(train), Some(val), Some(test)) = (
+        load("clinc150", "train"),
+        load("clinc150", "val"),
+        load("clinc150", "test"),
+    ) else {
+        return;
+    };
+    let report = run(&train, Some(&val), &test);
+    eprintln!(
+        "CLINC150: in-scope {:.4} (argmax {:.4}), oos recall {:?}, threshold {}",
+        report.in_scope_accuracy,
+        report.in_scope_accuracy_argmax,
+        report.oos_recall,
+        report.threshold
+    );
+    assert!(
+        report.threshold_source.contains("--val"),
+        "{}",
+        report.threshold_source
+    );
+    // Measured (README "Measured"): argmax 0.924; at the val-chosen threshold in-scope 0.833
+    // and oos recall 0.931. The in-scope target of 0.90 at that threshold is not met by
+    // the lexical model (README explains why); these floors catch regressions.
+    assert!(
+        report.in_scope_accuracy_argmax >= 0.92,
+        "argmax in-scope accuracy {}",
+        report.in_scope_accuracy_argmax
+    );
+    assert!(
+        report.in_scope_accuracy >= 0.80,
+        "in-scope accuracy {}",
+        report.in_scope_accuracy
+    );
+    let recall = report.oos_recall.unwrap();
+    assert!(recall >= 0.85, "oos recall {recall}");
+}
+
+#[test]
+fn banking77_accuracy() {
+    let (Some(train), Some(test)) = (load("banking77", "train"), load("banking77", "test")) else {
+        return;
+    };
+    let report = run(&train, None, &test);
+    eprintln!("BANKING77: accuracy {:.4}", report.accuracy);
+    assert!(report.accuracy >= 0.915, "accuracy {}", report.accuracy);
+}
