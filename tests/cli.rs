@@ -168,26 +168,45 @@ fn small_benchmark(dir: &Path) {
     );
 }
 
+/// `referral-desk eval` with `args`, where every `*.jsonl` argument names a file in `dir`.
+fn eval_in(dir: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut command = cargo_bin_cmd!("referral-desk");
+    command.arg("eval");
+    for arg in args {
+        if arg.ends_with(".jsonl") {
+            command.arg(dir.join(arg));
+        } else {
+            command.arg(arg);
+        }
+    }
+    command
+}
+
+fn eval_json_in(dir: &Path, args: &[&str]) -> Value {
+    let output = eval_in(dir, args).arg("--json").output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[test]
 fn eval_json_reports_every_figure() {
     let temp = tempfile::tempdir().unwrap();
     small_benchmark(temp.path());
-    let p = |f: &str| temp.path().join(f).to_string_lossy().into_owned();
-    let output = cargo_bin_cmd!("referral-desk")
-        .args([
-            "eval",
+    let report = eval_json_in(
+        temp.path(),
+        &[
             "--train",
-            &p("train.jsonl"),
+            "train.jsonl",
             "--val",
-            &p("val.jsonl"),
+            "val.jsonl",
             "--test",
-            &p("test.jsonl"),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+            "test.jsonl",
+        ],
+    );
     for key in [
         "accuracy",
         "in_scope_accuracy",
@@ -206,14 +225,11 @@ fn eval_json_reports_every_figure() {
     }
     assert_eq!(report["test_examples"], 4);
     assert_eq!(report["intents"], 3);
-    assert!(
-        report["threshold_source"]
-            .as_str()
-            .unwrap()
-            .contains("on --val")
-    );
-    let per_intent = report["per_intent"].as_array().unwrap();
-    let labels: Vec<&str> = per_intent
+    let source = report["threshold_source"].as_str().unwrap();
+    assert!(source.contains("on --val"), "{source}");
+    let labels: Vec<&str> = report["per_intent"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|m| m["intent"].as_str().unwrap())
         .collect();
@@ -233,52 +249,42 @@ fn eval_json_reports_every_figure() {
 fn eval_text_output_and_a_fixed_threshold() {
     let temp = tempfile::tempdir().unwrap();
     small_benchmark(temp.path());
-    let p = |f: &str| temp.path().join(f).to_string_lossy().into_owned();
-    cargo_bin_cmd!("referral-desk")
-        .args([
-            "eval",
+    eval_in(
+        temp.path(),
+        &[
             "--train",
-            &p("train.jsonl"),
+            "train.jsonl",
             "--test",
-            &p("test.jsonl"),
+            "test.jsonl",
             "--threshold",
             "0.5",
-        ])
-        .assert()
-        .success()
-        .stdout(contains("threshold          0.500 (given)"))
-        .stdout(contains("in-scope accuracy"))
-        .stdout(contains("per intent:"))
-        .stdout(contains("latency            p50"));
+        ],
+    )
+    .assert()
+    .success()
+    .stdout(contains("threshold          0.500 (given)"))
+    .stdout(contains("in-scope accuracy"))
+    .stdout(contains("per intent:"))
+    .stdout(contains("latency            p50"));
 }
 
 #[test]
 fn eval_without_val_cross_validates_on_the_training_data() {
     let temp = tempfile::tempdir().unwrap();
     small_benchmark(temp.path());
-    let p = |f: &str| temp.path().join(f).to_string_lossy().into_owned();
-    let output = cargo_bin_cmd!("referral-desk")
-        .args([
-            "eval",
+    let report = eval_json_in(
+        temp.path(),
+        &[
             "--train",
-            &p("train.jsonl"),
+            "train.jsonl",
             "--test",
-            &p("test.jsonl"),
+            "test.jsonl",
             "--folds",
             "3",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(
-        report["threshold_source"]
-            .as_str()
-            .unwrap()
-            .contains("3-fold cross-validation"),
-        "{report}"
+        ],
     );
+    let source = report["threshold_source"].as_str().unwrap();
+    assert!(source.contains("3-fold cross-validation"), "{source}");
     assert!(report["tuned"]["ambiguity_margin"].is_number());
 }
 
@@ -304,52 +310,38 @@ fn eval_on_the_catalogue_uses_its_examples() {
 #[test]
 fn eval_rejects_bad_input_with_a_clear_message() {
     let temp = tempfile::tempdir().unwrap();
-    small_benchmark(temp.path());
-    let p = |f: &str| temp.path().join(f).to_string_lossy().into_owned();
-    cargo_bin_cmd!("referral-desk")
-        .args([
-            "eval",
+    let dir = temp.path();
+    small_benchmark(dir);
+    eval_in(
+        dir,
+        &[
             "--train",
-            &p("train.jsonl"),
+            "train.jsonl",
             "--test",
-            &p("test.jsonl"),
+            "test.jsonl",
             "--threshold",
             "2",
-        ])
-        .assert()
-        .failure()
-        .stderr(contains(
-            "expected `auto` or a number between 0 and 1, got `2`",
-        ));
-    cargo_bin_cmd!("referral-desk")
-        .args([
-            "eval",
-            "--train",
-            &p("missing.jsonl"),
-            "--test",
-            &p("test.jsonl"),
-        ])
+        ],
+    )
+    .assert()
+    .failure()
+    .stderr(contains(
+        "expected `auto` or a number between 0 and 1, got `2`",
+    ));
+    eval_in(dir, &["--train", "missing.jsonl", "--test", "test.jsonl"])
         .assert()
         .failure()
         .stderr(contains("cannot read").and(contains("missing.jsonl")));
     fs::write(
-        temp.path().join("bad.jsonl"),
+        dir.join("bad.jsonl"),
         "{\"text\": \"a\", \"intent\": \"b\"}\nnot json\n",
     )
     .unwrap();
-    cargo_bin_cmd!("referral-desk")
-        .args([
-            "eval",
-            "--train",
-            &p("train.jsonl"),
-            "--test",
-            &p("bad.jsonl"),
-        ])
+    eval_in(dir, &["--train", "train.jsonl", "--test", "bad.jsonl"])
         .assert()
         .failure()
         .stderr(contains("bad.jsonl:2: not a labelled example"));
-    cargo_bin_cmd!("referral-desk")
-        .args(["eval", "--test", &p("test.jsonl")])
+    eval_in(dir, &["--test", "test.jsonl"])
         .assert()
         .failure()
         .stderr(contains("--train"));
