@@ -18,6 +18,13 @@
 //! tests all share one implementation.
 
 pub mod catalogue;
+pub mod channels;
 pub mod cli;
+pub mod config;
 pub mod nlu;
+pub mod pipeline;
+pub mod privacy;
 pub mod routing;
+pub mod server;
+pub mod store;
+pub mod telemetry;

@@ -68,8 +68,8 @@ fn unknown_specialist_in_a_route_points_at_the_reference_and_suggests_the_id() {
     edit(
         &dir,
         "intents.yaml",
-        "specialists: [anna_data]",
-        "specialists: [ana_data]",
+        "specialists: [anna_data, carla_charts]",
+        "specialists: [ana_data, carla_charts]",
     );
     let problem = only_error(&dir);
     assert_eq!(problem.file, dir.join("intents.yaml"));
@@ -313,8 +313,8 @@ fn check_exits_non_zero_and_other_commands_refuse_with_the_same_message() {
     edit(
         &dir,
         "intents.yaml",
-        "specialists: [anna_data]",
-        "specialists: [ana_data]",
+        "specialists: [anna_data, carla_charts]",
+        "specialists: [ana_data, carla_charts]",
     );
     let expected = format!(
         "{}:{}",

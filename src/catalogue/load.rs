@@ -621,6 +621,7 @@ impl Validator {
             let route = &intent.route.value;
             intents.push(Intent {
                 id: owner,
+                title: intent.title.clone(),
                 description: intent.description.clone(),
                 route: Route {
                     specialists: route.specialists.iter().map(|s| s.value.clone()).collect(),

@@ -116,11 +116,26 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Intent {
     pub id: String,
+    /// Short name shown to employees, e.g. as a "did you mean" option.
+    pub title: LocalText,
     pub description: String,
     pub route: Route,
     /// Opening sentence of the answer; empty when HRD wrote none.
     pub reply: LocalText,
     pub examples: Examples,
+}
+
+impl Intent {
+    /// The intent's name for employees: its title, else its description, else its id.
+    pub fn label(&self, lang: Lang) -> &str {
+        if !self.title.is_empty() {
+            self.title.get(lang)
+        } else if !self.description.trim().is_empty() {
+            &self.description
+        } else {
+            &self.id
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -94,6 +94,8 @@ pub struct RawKnowledgeItem {
 pub struct RawIntent {
     pub id: SpannedText,
     #[serde(default)]
+    pub title: LocalText,
+    #[serde(default)]
     pub description: String,
     pub route: Spanned<RawRoute>,
     #[serde(default)]

@@ -1,9 +1,11 @@
 //! The `referral-desk` command line: one file per subcommand, sharing the catalogue loading
 //! so every command refuses a broken catalogue with the same messages as `check`.
 
+mod bench;
 mod check;
 mod classify;
 mod eval;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +30,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Measure the classifier on labelled data (accuracy, out-of-scope detection, latency).
     Eval(Box<eval::EvalArgs>),
+    /// Run the chat server: web chat, JSON API, health and metrics.
+    Serve(serve::ServeArgs),
+    /// Load-test POST /api/v1/ask on loopback (starts its own server unless --url is given).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs a parsed command line. Errors are for the user to read: what went wrong and how to
@@ -37,6 +43,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Classify(args) => classify::run(args),
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(*args),
+        Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

@@ -1,6 +1,11 @@
 //! From a classifier decision to where the asker goes: the intent's specialists, knowledge
 //! items and desk, or the fallback desk for what the catalogue does not cover. Texts are
-//! resolved in the question's language.
+//! resolved in the question's language. `directory` answers "who knows about X" questions
+//! from the specialists' expertise.
+
+pub mod directory;
+
+pub use directory::{Directory, DirectoryMatch, directory_topic};
 
 use chrono::NaiveDate;
 use serde::Serialize;

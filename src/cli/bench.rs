@@ -1,0 +1,189 @@
+//! `referral-desk bench`: a load test of `POST /api/v1/ask` on loopback, bounded in requests
+//! and time. Without `--url` it starts the server in-process on a temporary SQLite database,
+//! so the figure includes durable inbox writes and conversation logging.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::server::Application;
+
+/// Questions the load test cycles through, Dutch and English, routed and not.
+const QUESTIONS: &[&str] = &[
+    "wie kan me helpen met Power BI?",
+    "hoe vraag ik opleidingsbudget aan?",
+    "my laptop won't start after the update",
+    "is there a mentoring programme for new managers",
+    "wat voor weer wordt het morgen",
+    "ik wil een heisessie organiseren met mijn team",
+    "who knows about RPA?",
+    "how many holiday hours do I have left",
+    "mag ik ChatGPT gebruiken voor mijn werk?",
+    "we need a new supplier for our leadership training",
+];
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A running server to test (`http://127.0.0.1:8080`); by default one is started in-process.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Stop after this many requests.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Stop after this many seconds at the latest.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Settings for the in-process server (its database is always a fresh temporary SQLite).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub requests: usize,
+    pub errors: usize,
+    pub concurrency: usize,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p90: f64,
+    pub latency_ms_p99: f64,
+    pub latency_ms_max: f64,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.concurrency == 0 || args.requests == 0 {
+        bail!("--concurrency and --requests must be at least 1");
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(async {
+        let mut _temp = None;
+        let (url, server) = match &args.url {
+            Some(url) => (url.trim_end_matches('/').to_string(), None),
+            None => {
+                let temp = tempfile::tempdir().context("creating a temporary database folder")?;
+                let mut settings = Settings::load(args.config.as_deref())?;
+                settings.server.bind = "127.0.0.1:0".parse().expect("static address");
+                settings.database.url =
+                    format!("sqlite://{}", temp.path().join("bench.db").display()).into();
+                let app = Application::build(settings).await?;
+                let url = format!("http://{}", app.local_addr());
+                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                let handle = tokio::spawn(app.run_until(async {
+                    let _ = stop_rx.await;
+                }));
+                _temp = Some(temp);
+                (url, Some((stop_tx, handle)))
+            }
+        };
+        let report = drive(&url, &args).await?;
+        if let Some((stop, handle)) = server {
+            let _ = stop.send(());
+            let _ = handle.await;
+        }
+        anyhow::Ok(report)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} requests ({} errors) over {} connections in {:.2} s: {:.0} answered questions/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            report.requests,
+            report.errors,
+            report.concurrency,
+            report.seconds,
+            report.per_second,
+            report.latency_ms_p50,
+            report.latency_ms_p90,
+            report.latency_ms_p99,
+            report.latency_ms_max
+        );
+    }
+    Ok(if report.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let endpoint = format!("{url}/api/v1/ask");
+    let issued = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for connection in 0..args.concurrency {
+        let client = client.clone();
+        let endpoint = endpoint.clone();
+        let issued = issued.clone();
+        let limit = args.requests;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            let session = format!("bench-{connection}");
+            loop {
+                let n = issued.fetch_add(1, Ordering::Relaxed);
+                if n >= limit || Instant::now() >= deadline {
+                    break;
+                }
+                let body = serde_json::json!({
+                    "text": QUESTIONS[n % QUESTIONS.len()],
+                    "session": session,
+                });
+                let sent = Instant::now();
+                let ok = match client.post(&endpoint).json(&body).send().await {
+                    Ok(response) => {
+                        response.status().is_success() && response.bytes().await.is_ok()
+                    }
+                    Err(_) => false,
+                };
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                errors += usize::from(!ok);
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len().saturating_sub(1)) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(BenchReport {
+        requests: latencies.len(),
+        errors,
+        concurrency: args.concurrency,
+        seconds,
+        per_second: latencies.len() as f64 / seconds,
+        latency_ms_p50: at(0.50),
+        latency_ms_p90: at(0.90),
+        latency_ms_p99: at(0.99),
+        latency_ms_max: latencies.last().copied().unwrap_or(0.0),
+    })
+}

@@ -1,0 +1,32 @@
+//! `referral-desk serve`: the chat server (web chat now; Slack and Teams plug in the same way).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::config::Settings;
+use crate::server::Application;
+use crate::telemetry::init_tracing;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML settings file; environment variables REFERRAL_DESK__SECTION__KEY override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(args.config.as_deref())?;
+    init_tracing(&settings.telemetry);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let app = Application::build(settings).await?;
+        let address = app.local_addr();
+        eprintln!(
+            "Referral Desk is listening on http://{address} (web chat at /, health at /healthz)"
+        );
+        app.run_until_stopped().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

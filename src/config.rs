@@ -1,0 +1,368 @@
+//! Settings for `referral-desk serve`: built-in defaults, then an optional TOML file, then
+//! environment variables `REFERRAL_DESK__SECTION__KEY` (e.g. `REFERRAL_DESK__SERVER__BIND`).
+//!
+//! With no file and no variables the server runs on embedded defaults: the shipped catalogue,
+//! SQLite at `./data/referral-desk.db`, port 8080. Secrets (the database URL, which may carry a
+//! password, and the pseudonymisation key) are [`SecretString`]s: they cannot be printed or
+//! logged by accident. Anything wrong fails at start with the key and what to do about it.
+//! `deploy/config/referral-desk.toml` documents every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read the configuration file {path}: {detail}")]
+    File { path: PathBuf, detail: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration key `{key}`: {problem}\n  hint: {hint}")]
+    Key {
+        key: &'static str,
+        problem: String,
+        hint: &'static str,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub catalogue: CatalogueDirSettings,
+    #[serde(default)]
+    pub log: ConversationLogSettings,
+    #[serde(default)]
+    pub privacy: PrivacySettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// Inbox workers processing questions concurrently.
+    pub workers: usize,
+    /// Seconds in-flight work gets to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            workers: 4,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (created when missing) or `postgres://user:password@host/db`.
+    pub url: SecretString,
+    /// Connections in the pool (PostgreSQL; SQLite uses one writer and a few readers).
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("sqlite://./data/referral-desk.db"),
+            max_connections: 8,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// The database kind and location with any password removed, safe for logs.
+    pub fn describe(&self) -> String {
+        let url = self.url.expose_secret();
+        match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                format!("{scheme}://{host}")
+            }
+            None => "(unparseable database url)".into(),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.url.expose_secret().starts_with("sqlite:")
+    }
+
+    /// The folder of the SQLite database file, where the generated pseudonymisation key is
+    /// kept; `None` for PostgreSQL and in-memory SQLite.
+    pub fn sqlite_dir(&self) -> Option<PathBuf> {
+        let url = self.url.expose_secret();
+        let path = url
+            .strip_prefix("sqlite://")
+            .or(url.strip_prefix("sqlite:"))?;
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || path.contains(":memory:") {
+            return None;
+        }
+        Some(
+            Path::new(path)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogueDirSettings {
+    pub dir: PathBuf,
+}
+
+impl Default for CatalogueDirSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("intents"),
+        }
+    }
+}
+
+/// The conversation log HRD reports on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConversationLogSettings {
+    /// Store the (redacted) question text. `false` stores only structured fields.
+    pub store_text: bool,
+    /// Days after which question texts are deleted; structured fields remain.
+    pub retention_days: u32,
+}
+
+impl Default for ConversationLogSettings {
+    fn default() -> Self {
+        Self {
+            store_text: true,
+            retention_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacySettings {
+    /// Key for pseudonymous asker keys (HMAC-SHA256). When absent, one is generated once and
+    /// kept next to the SQLite database (`pseudonym.key`, mode 0600); PostgreSQL deployments
+    /// with several replicas must set it so all replicas agree.
+    pub pseudonym_key: Option<SecretString>,
+    /// Optional CSV with `user_id,department` lines: only the department is stored.
+    pub departments_csv: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `referral_desk=debug,info`.
+    pub level: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The environment variable prefix; `REFERRAL_DESK__SERVER__BIND=127.0.0.1:9000`.
+pub const ENV_PREFIX: &str = "REFERRAL_DESK";
+
+impl Settings {
+    /// Defaults, then `file` (if given), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        Settings::load_with_env(file, std::env::vars())
+    }
+
+    /// As [`Settings::load`], with the environment passed in (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError::File {
+                    path: path.to_path_buf(),
+                    detail: "no such file".into(),
+                });
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let prefix = format!("{ENV_PREFIX}__");
+        let overrides: config::Map<String, String> = env
+            .into_iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(&prefix)
+                    .map(|rest| (rest.to_lowercase().replace("__", "."), v))
+            })
+            .collect();
+        for (key, value) in overrides {
+            builder = builder
+                .set_override(key, value)
+                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        }
+        let merged = builder.build().map_err(|e| match file {
+            Some(path) => SettingsError::File {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            },
+            None => SettingsError::Invalid(e.to_string()),
+        })?;
+        let settings: Settings = merged
+            .try_deserialize()
+            .map_err(|e| SettingsError::Invalid(explain(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let url = self.database.url.expose_secret();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(SettingsError::Key {
+                key: "database.url",
+                problem: format!("unsupported database ({})", self.database.describe()),
+                hint: "use sqlite://PATH (embedded) or postgres://USER:PASSWORD@HOST/DATABASE",
+            });
+        }
+        if self.server.workers == 0 {
+            return Err(SettingsError::Key {
+                key: "server.workers",
+                problem: "must be at least 1".into(),
+                hint: "2 to 8 workers suit most organisations",
+            });
+        }
+        if self.log.retention_days == 0 {
+            return Err(SettingsError::Key {
+                key: "log.retention_days",
+                problem: "must be at least 1 day".into(),
+                hint: "set log.store_text = false to keep no question texts at all",
+            });
+        }
+        if self.database.max_connections == 0 {
+            return Err(SettingsError::Key {
+                key: "database.max_connections",
+                problem: "must be at least 1".into(),
+                hint: "8 is a good start",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The config crate names the key in its messages; make the wording operator-friendly.
+fn explain(error: config::ConfigError) -> String {
+    let text = error.to_string();
+    if text.contains("unknown field") {
+        format!("{text}\n  hint: check the key's spelling against deploy/config/referral-desk.toml")
+    } else {
+        format!("{text}\n  hint: see deploy/config/referral-desk.toml for every key and its type")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_file_or_environment() {
+        let s = Settings::load_with_env(None, env(&[])).unwrap();
+        assert_eq!(s.server.bind.to_string(), "0.0.0.0:8080");
+        assert_eq!(s.database.describe(), "sqlite://./data/referral-desk.db");
+        assert_eq!(s.database.sqlite_dir(), Some(PathBuf::from("./data")));
+        assert_eq!(s.catalogue.dir, PathBuf::from("intents"));
+        assert!(s.log.store_text);
+        assert_eq!(s.log.retention_days, 90);
+        assert!(s.privacy.pseudonym_key.is_none());
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[server]\nbind = \"127.0.0.1:9000\"\n[log]\nstore_text = false\nretention_days = 30\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(
+            Some(&path),
+            env(&[
+                ("REFERRAL_DESK__LOG__RETENTION_DAYS", "7"),
+                (
+                    "REFERRAL_DESK__DATABASE__URL",
+                    "postgres://u:hunter2@db.internal/hr",
+                ),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.bind.to_string(), "127.0.0.1:9000");
+        assert!(!s.log.store_text);
+        assert_eq!(s.log.retention_days, 7);
+        assert_eq!(s.database.describe(), "postgres://db.internal/hr");
+        assert!(!format!("{s:?}").contains("hunter2"), "secrets never print");
+        assert_eq!(s.database.sqlite_dir(), None);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let err = Settings::load_with_env(None, env(&[("REFERRAL_DESK__SERVER__BIND", "port 80")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bind"), "{err}");
+        let err =
+            Settings::load_with_env(None, env(&[("REFERRAL_DESK__DATABASE__URL", "mysql://x")]))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("database.url") && err.contains("sqlite://"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[server]\nbnd = \"127.0.0.1:1\"\n").unwrap();
+        let err = Settings::load_with_env(Some(&path), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bnd"), "{err}");
+        let err = Settings::load_with_env(Some(&dir.path().join("none.toml")), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("none.toml"), "{err}");
+    }
+}

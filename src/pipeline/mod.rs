@@ -1,0 +1,566 @@
+//! The channel-independent pipeline: a [`Question`] in, a [`Reply`] out, and a log row for HRD.
+//!
+//! ```text
+//! accept:  pseudonymise the asker, look up the department, write the inbox item (unique
+//!          delivery id)                                   -> the channel may acknowledge now
+//! process: claim the item, classify, route (availability, least recently referred first,
+//!          directory lookups), redact, log + finish the item in one transaction, and queue the
+//!          reply in the outbox for channels that send asynchronously
+//! ```
+//! Workers claim items with a lease, so an item acknowledged but not finished before a crash is
+//! processed after the restart, and a repeated delivery id is acknowledged and ignored. The web
+//! channel runs the same steps inline and returns the reply in its HTTP response.
+//!
+//! Nothing here knows Slack or Teams; only `privacy` sees raw user ids, and they never reach
+//! the store or the logs.
+
+pub mod outbox;
+pub mod reply;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
+
+pub use reply::{
+    DeskCard, IntentOption, KnowledgeLink, Phrases, Reply, ReplyKind, SpecialistCard,
+    SpecialistRole,
+};
+
+use crate::catalogue::{Catalogue, Lang};
+use crate::config::ConversationLogSettings;
+use crate::nlu::{Classifier, Decision, LanguageDetector};
+use crate::privacy::{Pseudonymiser, redact};
+use crate::routing::{Directory, directory_topic};
+use crate::store::{
+    Completion, ConversationRecord, ConversationStore, Enqueued, InboxItem, NewInboxItem,
+    StoreError,
+};
+use crate::telemetry::Metrics;
+
+/// Longest text the classifier looks at; longer questions are cut (never refused).
+pub const MAX_CLASSIFIED_CHARS: usize = 2_000;
+/// How long a worker may hold an item before another may take it over.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// Attempts before an item that keeps failing is parked as `failed`.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the question is empty")]
+    EmptyQuestion,
+    #[error("cannot read the departments file {path}: {detail}")]
+    Departments { path: String, detail: String },
+}
+
+/// Who asked, as the channel knows them. Held in memory only: the pipeline stores and logs a
+/// pseudonymous key instead.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AskerRef {
+    /// Channel plus workspace or tenant, so equal ids in two workspaces stay apart.
+    pub namespace: String,
+    pub raw_id: String,
+}
+
+impl std::fmt::Debug for AskerRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AskerRef({}, [redacted])", self.namespace)
+    }
+}
+
+/// An incoming question, the one type every channel adapter produces.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub channel: String,
+    /// Where to reply, in the channel's terms.
+    pub conversation: String,
+    /// Unique per delivery within the channel (retries repeat it).
+    pub delivery_id: String,
+    pub asker: AskerRef,
+    pub text: String,
+    pub received_at: DateTime<Utc>,
+    /// Channel reply context, kept with the item until the reply is sent.
+    pub context: serde_json::Value,
+}
+
+/// The channel-specific part of a reply that is sent later (Slack, Teams).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutgoingReply {
+    pub conversation: String,
+    pub context: serde_json::Value,
+    pub reply: Reply,
+}
+
+/// The parts of the pipeline that do not change while it runs.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub catalogue: Arc<Catalogue>,
+    classifier: Classifier,
+    languages: LanguageDetector,
+    directory: Directory,
+    store: Arc<dyn ConversationStore>,
+    pseudonymiser: Pseudonymiser,
+    departments: HashMap<String, String>,
+    log: ConversationLogSettings,
+    metrics: Arc<Metrics>,
+    /// Wakes workers when an item arrives.
+    arrivals: Notify,
+    /// Channels whose replies go through the outbox (not answered inline).
+    outbox_channels: Vec<String>,
+}
+
+/// Milliseconds since the epoch, the store's time unit.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+impl Pipeline {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        catalogue: Arc<Catalogue>,
+        classifier: Classifier,
+        store: Arc<dyn ConversationStore>,
+        pseudonymiser: Pseudonymiser,
+        departments: HashMap<String, String>,
+        log: ConversationLogSettings,
+        metrics: Arc<Metrics>,
+        outbox_channels: Vec<String>,
+    ) -> Pipeline {
+        Pipeline {
+            languages: LanguageDetector::from_catalogue(&catalogue),
+            directory: Directory::new(&catalogue),
+            catalogue,
+            classifier,
+            store,
+            pseudonymiser,
+            departments,
+            log,
+            metrics,
+            arrivals: Notify::new(),
+            outbox_channels,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn ConversationStore> {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Records the question durably; after this the channel may acknowledge it. Workers pick
+    /// it up.
+    pub async fn accept(&self, question: &Question) -> Result<Enqueued, PipelineError> {
+        let item = self.inbox_item(question)?;
+        let enqueued = self.store.enqueue(&item, None).await?;
+        if matches!(enqueued, Enqueued::New(_)) {
+            self.arrivals.notify_one();
+        }
+        Ok(enqueued)
+    }
+
+    #[tracing::instrument(skip_all, fields(channel = %question.channel, delivery_id = %question.delivery_id))]
+    fn inbox_item(&self, question: &Question) -> Result<NewInboxItem, PipelineError> {
+        if question.text.trim().is_empty() {
+            return Err(PipelineError::EmptyQuestion);
+        }
+        Ok(NewInboxItem {
+            delivery_id: format!("{}:{}", question.channel, question.delivery_id),
+            channel: question.channel.clone(),
+            conversation: question.conversation.clone(),
+            asker_key: self
+                .pseudonymiser
+                .pseudonymise(&question.asker.namespace, &question.asker.raw_id),
+            department: self.departments.get(&question.asker.raw_id).cloned(),
+            text: question.text.clone(),
+            context: question.context.clone(),
+            received_ms: question.received_at.timestamp_millis(),
+        })
+    }
+
+    /// Accepts and answers at once (web chat): same inbox and log path as the workers. A
+    /// repeated delivery gets the stored reply, not a second answer.
+    pub async fn ask(&self, question: &Question) -> Result<Reply, PipelineError> {
+        let new = self.inbox_item(question)?;
+        let lease = now_ms() + LEASE.as_millis() as i64;
+        if let Enqueued::New(id) = self.store.enqueue(&new, Some(lease)).await? {
+            let item = InboxItem {
+                id,
+                delivery_id: new.delivery_id,
+                channel: new.channel,
+                conversation: new.conversation,
+                asker_key: new.asker_key,
+                department: new.department,
+                text: new.text,
+                context: new.context,
+                received_ms: new.received_ms,
+                attempts: 1,
+            };
+            return self.process(item).await;
+        }
+        // A repeated delivery: answer with the stored reply once it is there.
+        let delivery_id = new.delivery_id;
+        for _ in 0..50 {
+            if let Some(stored) = self.store.delivery(&delivery_id).await?
+                && let (Some(reply), Some(id)) = (stored.reply, stored.conversation_id)
+            {
+                let mut reply: Reply = serde_json::from_value(reply).map_err(StoreError::from)?;
+                reply.conversation_id = Some(id);
+                return Ok(reply);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Still unanswered (e.g. parked as failed): answer now without logging twice.
+        let lang = self.languages.detect(&question.text);
+        Ok(self.compose(&question.text, None, lang, None).await?.0)
+    }
+
+    /// Classifies, routes, logs and finishes one claimed item.
+    #[tracing::instrument(skip_all, fields(inbox_id = item.id, channel = %item.channel))]
+    pub async fn process(&self, item: InboxItem) -> Result<Reply, PipelineError> {
+        let started = Instant::now();
+        let text: String = item.text.chars().take(MAX_CLASSIFIED_CHARS).collect();
+        let choice = item
+            .context
+            .get("choice")
+            .and_then(|c| c.as_str())
+            .map(str::to_string);
+        let lang = self.languages.detect(&text);
+        let result = self
+            .compose(&text, choice.as_deref(), lang, Some(&item))
+            .await;
+        let (mut reply, confidence) = match result {
+            Ok(done) => done,
+            Err(err) => {
+                self.store
+                    .fail(item.id, &err.to_string(), MAX_ATTEMPTS)
+                    .await?;
+                return Err(err);
+            }
+        };
+        let latency = started.elapsed();
+        let record = ConversationRecord {
+            received_ms: item.received_ms,
+            channel: item.channel.clone(),
+            asker_key: item.asker_key.clone(),
+            department: item.department.clone(),
+            language: lang.code().to_string(),
+            question: self.log.store_text.then(|| redact(&item.text)),
+            intent: reply.intent.clone(),
+            confidence,
+            decision: reply.decision.as_str().to_string(),
+            route: reply.route_ids(),
+            latency_us: latency.as_micros() as i64,
+        };
+        let outgoing = self
+            .outbox_channels
+            .contains(&item.channel)
+            .then(|| OutgoingReply {
+                conversation: item.conversation.clone(),
+                context: item.context.clone(),
+                reply: reply.clone(),
+            });
+        let outgoing = outgoing
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(StoreError::from)?;
+        let reply_json = serde_json::to_value(&reply).map_err(StoreError::from)?;
+        let completion = self
+            .store
+            .complete(item.id, &record, &reply_json, outgoing.as_ref(), now_ms())
+            .await?;
+        if let Completion::Logged(_) = completion {
+            self.metrics
+                .decisions
+                .with_label_values(&[
+                    reply.intent.as_deref().unwrap_or("-"),
+                    reply.decision.as_str(),
+                ])
+                .inc();
+        }
+        reply.conversation_id = Some(completion.conversation_id());
+        Ok(reply)
+    }
+
+    /// Builds the reply for `text`. With `item` the referral is recorded (load balancing);
+    /// without, nothing is written.
+    async fn compose(
+        &self,
+        text: &str,
+        choice: Option<&str>,
+        lang: Lang,
+        item: Option<&InboxItem>,
+    ) -> Result<(Reply, f32), PipelineError> {
+        let catalogue = &self.catalogue;
+        let fallback = catalogue.fallback_desk();
+        if choice.is_none()
+            && let Some(topic) = directory_topic(text)
+        {
+            let matches = self.directory.search(catalogue, &topic, today(), 3);
+            if !matches.is_empty() {
+                let specialists = matches
+                    .iter()
+                    .filter_map(|m| {
+                        let s = catalogue.specialist(&m.specialist_id)?;
+                        let reason = if m.matched.is_empty() {
+                            String::new()
+                        } else {
+                            Phrases::matches_on(lang, &m.matched.join(", "))
+                        };
+                        Some(SpecialistCard::new(s, SpecialistRole::Match, reason))
+                    })
+                    .collect();
+                let confidence = matches[0].score;
+                return Ok((
+                    finish(Reply {
+                        conversation_id: None,
+                        language: lang,
+                        decision: ReplyKind::Directory,
+                        intent: None,
+                        confidence,
+                        text: String::new(),
+                        intro: Phrases::directory(lang, &topic),
+                        specialists,
+                        knowledge: Vec::new(),
+                        options: Vec::new(),
+                        desk: None,
+                    }),
+                    confidence,
+                ));
+            }
+            let desk = DeskCard::new(fallback, lang);
+            return Ok((
+                finish(Reply {
+                    conversation_id: None,
+                    language: lang,
+                    decision: ReplyKind::Directory,
+                    intent: None,
+                    confidence: 0.0,
+                    text: String::new(),
+                    intro: Phrases::directory_none(lang, &topic, &desk.name),
+                    specialists: Vec::new(),
+                    knowledge: Vec::new(),
+                    options: Vec::new(),
+                    desk: Some(desk),
+                }),
+                0.0,
+            ));
+        }
+
+        let classify_started = Instant::now();
+        let prediction = self.classifier.predict(text);
+        self.metrics
+            .classify_seconds
+            .observe(classify_started.elapsed().as_secs_f64());
+        let chosen = choice.and_then(|id| catalogue.intent(id));
+        let decision = if chosen.is_some() {
+            Decision::Routed
+        } else {
+            prediction.decision
+        };
+        let intent = chosen.or_else(|| {
+            prediction
+                .intent
+                .as_deref()
+                .and_then(|id| catalogue.intent(id))
+        });
+        let confidence = match chosen {
+            Some(i) => prediction
+                .alternatives
+                .iter()
+                .find(|a| a.intent == i.id)
+                .map_or(prediction.confidence, |a| a.confidence),
+            None => prediction.confidence,
+        };
+        let Some(intent) = intent.filter(|_| decision != Decision::OutOfScope) else {
+            let desk = DeskCard::new(fallback, lang);
+            return Ok((
+                finish(Reply {
+                    conversation_id: None,
+                    language: lang,
+                    decision: ReplyKind::OutOfScope,
+                    intent: None,
+                    confidence,
+                    text: String::new(),
+                    intro: Phrases::out_of_scope(lang, &desk.name),
+                    specialists: Vec::new(),
+                    knowledge: Vec::new(),
+                    options: Vec::new(),
+                    desk: Some(desk),
+                }),
+                confidence,
+            ));
+        };
+        if decision == Decision::Ambiguous {
+            let options: Vec<IntentOption> = prediction
+                .alternatives
+                .iter()
+                .take(2)
+                .filter_map(|a| catalogue.intent(&a.intent))
+                .map(|i| IntentOption {
+                    intent: i.id.clone(),
+                    label: i.label(lang).to_string(),
+                })
+                .collect();
+            if let [a, b] = options.as_slice() {
+                let intro = Phrases::did_you_mean(lang, &a.label, &b.label);
+                return Ok((
+                    finish(Reply {
+                        conversation_id: None,
+                        language: lang,
+                        decision: ReplyKind::Ambiguous,
+                        intent: Some(intent.id.clone()),
+                        confidence,
+                        text: String::new(),
+                        intro,
+                        specialists: Vec::new(),
+                        knowledge: Vec::new(),
+                        options,
+                        desk: None,
+                    }),
+                    confidence,
+                ));
+            }
+        }
+
+        let available: Vec<String> =
+            reply::available_specialists(catalogue, &intent.route.specialists, today())
+                .map(|s| s.id.clone())
+                .collect();
+        let ordered = match item {
+            Some(_) if !available.is_empty() => {
+                self.store.assign_specialist(&available, now_ms()).await?
+            }
+            _ => available,
+        };
+        let specialists = ordered
+            .iter()
+            .take(2)
+            .enumerate()
+            .filter_map(|(i, id)| {
+                let role = if i == 0 {
+                    SpecialistRole::Primary
+                } else {
+                    SpecialistRole::Alternative
+                };
+                catalogue
+                    .specialist(id)
+                    .map(|s| SpecialistCard::new(s, role, String::new()))
+            })
+            .collect();
+        let knowledge = intent
+            .route
+            .knowledge
+            .iter()
+            .filter_map(|id| catalogue.knowledge_item(id))
+            .map(|k| KnowledgeLink::new(k, lang))
+            .collect();
+        let desk = intent
+            .route
+            .desk
+            .as_deref()
+            .and_then(|id| catalogue.desk(id))
+            .map(|d| DeskCard::new(d, lang));
+        let intro = match intent.reply.get(lang) {
+            "" => Phrases::routed_default(lang, intent.label(lang)),
+            text => text.to_string(),
+        };
+        Ok((
+            finish(Reply {
+                conversation_id: None,
+                language: lang,
+                decision: ReplyKind::Routed,
+                intent: Some(intent.id.clone()),
+                confidence,
+                text: String::new(),
+                intro,
+                specialists,
+                knowledge,
+                options: Vec::new(),
+                desk,
+            }),
+            confidence,
+        ))
+    }
+
+    /// Processes inbox items until `stop` turns true; an item in hand is finished first.
+    pub async fn run_worker(self: Arc<Self>, worker: usize, mut stop: watch::Receiver<bool>) {
+        let span = tracing::info_span!("inbox_worker", worker);
+        async move {
+            loop {
+                if *stop.borrow() {
+                    break;
+                }
+                let now = now_ms();
+                match self.store.claim_next(now, now + LEASE.as_millis() as i64).await {
+                    Ok(Some(item)) => {
+                        if let Err(err) = self.process(item).await {
+                            tracing::warn!(error = %err, "processing an inbox item failed; it will be retried");
+                        }
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(err) => tracing::warn!(error = %err, "claiming inbox items failed"),
+                }
+                tokio::select! {
+                    _ = self.arrivals.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Deletes question texts older than the retention period.
+    pub async fn apply_retention(&self) -> Result<u64, PipelineError> {
+        let cutoff = now_ms() - i64::from(self.log.retention_days) * 86_400_000;
+        Ok(self.store.purge_question_texts(cutoff).await?)
+    }
+}
+
+fn finish(mut reply: Reply) -> Reply {
+    reply.text = reply::render_text(&reply);
+    reply
+}
+
+/// Reads `user_id,department` lines (a header line `user_id,department` is allowed).
+pub fn read_departments(path: &Path) -> Result<HashMap<String, String>, PipelineError> {
+    let error = |detail: String| PipelineError::Departments {
+        path: path.display().to_string(),
+        detail,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| error(e.to_string()))?;
+    let mut map = HashMap::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| error(e.to_string()))?;
+        let (Some(user), Some(department)) = (record.get(0), record.get(1)) else {
+            return Err(error(format!(
+                "line {}: expected `user_id,department`",
+                line + 1
+            )));
+        };
+        if line == 0 && user.eq_ignore_ascii_case("user_id") {
+            continue;
+        }
+        map.insert(user.to_string(), department.to_string());
+    }
+    Ok(map)
+}

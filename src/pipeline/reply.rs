@@ -1,0 +1,260 @@
+//! The reply model every channel renders: the answer's text plus structured parts
+//! (specialists with contact options, knowledge links, "did you mean" options, the desk).
+//! Web chat returns it as JSON; Slack and Teams turn it into Block Kit and Adaptive Cards.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{Catalogue, Desk, KnowledgeItem, Lang, Specialist};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyKind {
+    /// Referred to an intent's specialists, knowledge and/or desk.
+    Routed,
+    /// Asks which of two intents was meant.
+    Ambiguous,
+    /// Not for this desk: the fallback desk.
+    OutOfScope,
+    /// A "who knows about X" answer from the specialist directory.
+    Directory,
+}
+
+impl ReplyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyKind::Routed => "routed",
+            ReplyKind::Ambiguous => "ambiguous",
+            ReplyKind::OutOfScope => "out_of_scope",
+            ReplyKind::Directory => "directory",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialistRole {
+    /// The person the asker is referred to.
+    Primary,
+    /// Named in case the primary cannot help.
+    Alternative,
+    /// A directory match.
+    Match,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecialistCard {
+    pub id: String,
+    pub name: String,
+    pub department: String,
+    pub email: String,
+    pub teams_chat_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams_aad_object_id: Option<String>,
+    pub expertise: String,
+    pub role: SpecialistRole,
+    /// Why this person: for directory matches, the words that matched.
+    pub reason: String,
+}
+
+impl SpecialistCard {
+    pub fn new(s: &Specialist, role: SpecialistRole, reason: String) -> SpecialistCard {
+        SpecialistCard {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            department: s.department.clone(),
+            email: s.email.clone(),
+            teams_chat_url: format!("https://teams.microsoft.com/l/chat/0/0?users={}", s.email),
+            slack_user_id: s.slack_user_id.clone(),
+            teams_aad_object_id: s.teams_aad_object_id.clone(),
+            expertise: s.expertise.clone(),
+            role,
+            reason,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnowledgeLink {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub summary: String,
+}
+
+impl KnowledgeLink {
+    pub fn new(k: &KnowledgeItem, lang: Lang) -> KnowledgeLink {
+        KnowledgeLink {
+            id: k.id.clone(),
+            title: k.title.get(lang).to_string(),
+            url: k.url.clone(),
+            summary: k.summary.get(lang).to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentOption {
+    pub intent: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeskCard {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub url: Option<String>,
+    pub phone: Option<String>,
+    pub hours: Option<String>,
+}
+
+impl DeskCard {
+    pub fn new(d: &Desk, lang: Lang) -> DeskCard {
+        let hours = d.hours.get(lang);
+        DeskCard {
+            id: d.id.clone(),
+            name: d.name.get(lang).to_string(),
+            email: d.email.clone(),
+            url: d.url.clone(),
+            phone: d.phone.clone(),
+            hours: (!hours.is_empty()).then(|| hours.to_string()),
+        }
+    }
+}
+
+/// What the desk answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The logged conversation, for feedback; absent until logged.
+    pub conversation_id: Option<i64>,
+    pub language: Lang,
+    pub decision: ReplyKind,
+    pub intent: Option<String>,
+    pub confidence: f32,
+    /// The whole answer as plain text, for channels that show only text.
+    pub text: String,
+    /// The opening sentence.
+    pub intro: String,
+    pub specialists: Vec<SpecialistCard>,
+    pub knowledge: Vec<KnowledgeLink>,
+    pub options: Vec<IntentOption>,
+    pub desk: Option<DeskCard>,
+}
+
+impl Reply {
+    /// Ids of everything the reply named, for the conversation log.
+    pub fn route_ids(&self) -> serde_json::Value {
+        serde_json::json!({
+            "specialists": self.specialists.iter().map(|s| &s.id).collect::<Vec<_>>(),
+            "knowledge": self.knowledge.iter().map(|k| &k.id).collect::<Vec<_>>(),
+            "desk": self.desk.as_ref().map(|d| &d.id),
+            "options": self.options.iter().map(|o| &o.intent).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Fixed sentences of the desk in both languages.
+pub struct Phrases;
+
+impl Phrases {
+    pub fn out_of_scope(lang: Lang, desk: &str) -> String {
+        match lang {
+            Lang::Nl => format!("Daar kan ik je niet mee helpen, maar het {desk} wel:"),
+            Lang::En => format!("I can't help you with that one, but the {desk} can:"),
+        }
+    }
+
+    pub fn did_you_mean(lang: Lang, a: &str, b: &str) -> String {
+        match lang {
+            Lang::Nl => format!("Bedoel je {a} of {b}?"),
+            Lang::En => format!("Did you mean {a} or {b}?"),
+        }
+    }
+
+    pub fn directory(lang: Lang, topic: &str) -> String {
+        match lang {
+            Lang::Nl => format!("Deze collega's weten veel van {topic}:"),
+            Lang::En => format!("These colleagues know about {topic}:"),
+        }
+    }
+
+    pub fn directory_none(lang: Lang, topic: &str, desk: &str) -> String {
+        match lang {
+            Lang::Nl => format!(
+                "Ik vind niemand in de expertisegids voor {topic}. Het {desk} zoekt met je mee:"
+            ),
+            Lang::En => format!(
+                "I can't find anyone in the directory for {topic}. The {desk} will help you look:"
+            ),
+        }
+    }
+
+    pub fn routed_default(lang: Lang, topic: &str) -> String {
+        match lang {
+            Lang::Nl => format!("Voor {topic} kun je hier terecht:"),
+            Lang::En => format!("For {topic}, this is where to go:"),
+        }
+    }
+
+    pub fn alternative(lang: Lang) -> &'static str {
+        match lang {
+            Lang::Nl => "of anders",
+            Lang::En => "or else",
+        }
+    }
+
+    pub fn matches_on(lang: Lang, words: &str) -> String {
+        match lang {
+            Lang::Nl => format!("expertise: {words}"),
+            Lang::En => format!("expertise: {words}"),
+        }
+    }
+}
+
+/// Renders the plain-text form of a reply (for `text` and text-only channels).
+pub fn render_text(reply: &Reply) -> String {
+    let mut lines = vec![reply.intro.clone()];
+    for k in &reply.knowledge {
+        lines.push(format!("- {}: {} {}", k.title, k.summary, k.url).replace("  ", " "));
+    }
+    for s in &reply.specialists {
+        let prefix = match s.role {
+            SpecialistRole::Alternative => format!("- ({}) ", Phrases::alternative(reply.language)),
+            _ => "- ".to_string(),
+        };
+        let reason = if s.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", s.reason)
+        };
+        lines.push(format!(
+            "{prefix}{} ({}), {}{reason}",
+            s.name, s.department, s.email
+        ));
+    }
+    for o in &reply.options {
+        lines.push(format!("- {}", o.label));
+    }
+    if let Some(d) = &reply.desk {
+        let contact: Vec<&str> = [&d.email, &d.phone, &d.url, &d.hours]
+            .into_iter()
+            .filter_map(|v| v.as_deref())
+            .collect();
+        lines.push(format!("- {}: {}", d.name, contact.join(", ")));
+    }
+    lines.retain(|l| !l.trim().is_empty());
+    lines.join("\n")
+}
+
+/// Specialist ids of a route that can take referrals on `today`, in catalogue order.
+pub fn available_specialists<'a>(
+    catalogue: &'a Catalogue,
+    ids: &'a [String],
+    today: chrono::NaiveDate,
+) -> impl Iterator<Item = &'a Specialist> + 'a {
+    ids.iter()
+        .filter_map(|id| catalogue.specialist(id))
+        .filter(move |s| s.is_available(today))
+}

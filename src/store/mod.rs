@@ -1,0 +1,259 @@
+//! Durable storage: the inbox (every delivery, before it is acknowledged), the conversation
+//! log HRD reports on, the outbox of replies to send, and the referral load per specialist.
+//!
+//! Only this module writes SQL. Two backends implement [`ConversationStore`] with the same SQL
+//! (`sql.rs`; times are unix milliseconds everywhere): SQLite, the embedded default, and
+//! PostgreSQL for organisations running several replicas. Each has its migrations under
+//! `deploy/migrations/`, applied at start. `tests/store.rs` runs one suite against both.
+//!
+//! What is stored is already private: asker keys are pseudonymous, question texts redacted
+//! (see `privacy`). The inbox holds the raw question only until it is processed.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use crate::config::DatabaseSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("stored data is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// A delivery to record before acknowledging it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewInboxItem {
+    /// Unique per delivery, prefixed with the channel (`web:...`, `slack:Ev...`).
+    pub delivery_id: String,
+    pub channel: String,
+    /// Where to reply, in the channel's terms (a web session, a Slack channel, ...).
+    pub conversation: String,
+    pub asker_key: String,
+    pub department: Option<String>,
+    pub text: String,
+    /// Channel reply context (thread, service URL, ...).
+    pub context: serde_json::Value,
+    pub received_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    New(i64),
+    /// The delivery id was seen before: acknowledge and ignore.
+    Duplicate(i64),
+}
+
+impl Enqueued {
+    pub fn id(self) -> i64 {
+        match self {
+            Enqueued::New(id) | Enqueued::Duplicate(id) => id,
+        }
+    }
+}
+
+/// A claimed inbox item, leased to one worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxItem {
+    pub id: i64,
+    pub delivery_id: String,
+    pub channel: String,
+    pub conversation: String,
+    pub asker_key: String,
+    pub department: Option<String>,
+    pub text: String,
+    pub context: serde_json::Value,
+    pub received_ms: i64,
+    pub attempts: i32,
+}
+
+/// One row of the conversation log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationRecord {
+    pub received_ms: i64,
+    pub channel: String,
+    pub asker_key: String,
+    pub department: Option<String>,
+    pub language: String,
+    /// Redacted question; `None` when `log.store_text = false`.
+    pub question: Option<String>,
+    pub intent: Option<String>,
+    pub confidence: f32,
+    pub decision: String,
+    /// Ids of the specialists, knowledge items and desk the reply named.
+    pub route: serde_json::Value,
+    pub latency_us: i64,
+}
+
+/// A logged conversation as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoggedConversation {
+    pub id: i64,
+    pub record: ConversationRecord,
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    Logged(i64),
+    /// Another worker finished it first; nothing was written.
+    AlreadyLogged(i64),
+}
+
+impl Completion {
+    pub fn conversation_id(self) -> i64 {
+        match self {
+            Completion::Logged(id) | Completion::AlreadyLogged(id) => id,
+        }
+    }
+}
+
+/// What a completed delivery left behind, for answering its duplicates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDelivery {
+    pub inbox_id: i64,
+    pub status: String,
+    pub conversation_id: Option<i64>,
+    pub reply: Option<serde_json::Value>,
+}
+
+/// A reply waiting to be sent by a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub channel: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InboxStats {
+    /// Items received and not yet processed.
+    pub depth: i64,
+    pub oldest_received_ms: Option<i64>,
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync + std::fmt::Debug {
+    /// Cheap round trip, for readiness.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Records a delivery; a repeated delivery id is reported, not stored twice. With
+    /// `leased_until_ms` the new item is claimed by the caller at once (answered inline), so
+    /// workers leave it alone unless the lease runs out.
+    async fn enqueue(
+        &self,
+        item: &NewInboxItem,
+        leased_until_ms: Option<i64>,
+    ) -> Result<Enqueued, StoreError>;
+
+    /// Leases the oldest pending item (or one whose lease ran out) until `lease_until_ms`.
+    async fn claim_next(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<Option<InboxItem>, StoreError>;
+
+    /// Makes sure every specialist has a referral-load row (run at start), so choosing one
+    /// needs no writes beyond the referral itself.
+    async fn register_specialists(&self, ids: &[String]) -> Result<(), StoreError>;
+
+    /// Returns leased items to pending. Only safe where no other process can hold a lease
+    /// (SQLite: one process per database file), so it runs at start.
+    async fn release_leases(&self) -> Result<u64, StoreError>;
+
+    /// Orders `candidates` least recently referred first (ties: the given order) and records a
+    /// referral for the first, atomically, so replicas and restarts spread load evenly.
+    async fn assign_specialist(
+        &self,
+        candidates: &[String],
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// In one transaction: the log row, the inbox item done (its raw text dropped, the reply
+    /// kept for duplicates), and the reply in the outbox when `outbox` is given.
+    async fn complete(
+        &self,
+        inbox_id: i64,
+        record: &ConversationRecord,
+        reply: &serde_json::Value,
+        outbox: Option<&serde_json::Value>,
+        now_ms: i64,
+    ) -> Result<Completion, StoreError>;
+
+    /// Gives the item back for a retry, or marks it failed after `max_attempts`.
+    async fn fail(&self, inbox_id: i64, error: &str, max_attempts: i32) -> Result<(), StoreError>;
+
+    async fn delivery(&self, delivery_id: &str) -> Result<Option<StoredDelivery>, StoreError>;
+
+    /// Stores "was this helpful"; false when there is no such conversation.
+    async fn record_feedback(
+        &self,
+        conversation_id: i64,
+        helpful: bool,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    async fn inbox_stats(&self) -> Result<InboxStats, StoreError>;
+
+    /// Deletes question texts received before `before_ms`; returns how many.
+    async fn purge_question_texts(&self, before_ms: i64) -> Result<u64, StoreError>;
+
+    /// The log, oldest first, from conversation id `after_id` on (for reports and tests).
+    async fn conversations(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<LoggedConversation>, StoreError>;
+
+    /// Leases the oldest due reply until `lease_until_ms`.
+    async fn claim_reply(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<Option<OutboxItem>, StoreError>;
+
+    async fn mark_reply_sent(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Schedules another attempt at `next_attempt_ms`, or gives up (`failed`) when `None`.
+    async fn reschedule_reply(
+        &self,
+        id: i64,
+        next_attempt_ms: Option<i64>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Status of the reply of a conversation, if it went through the outbox.
+    async fn reply_status(&self, conversation_id: i64) -> Result<Option<String>, StoreError>;
+}
+
+/// Opens the database named in the settings and applies its migrations.
+pub async fn connect(
+    settings: &DatabaseSettings,
+) -> Result<std::sync::Arc<dyn ConversationStore>, StoreError> {
+    use secrecy::ExposeSecret;
+    let url = settings.url.expose_secret();
+    if settings.is_sqlite() {
+        Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Ok(std::sync::Arc::new(
+            PostgresStore::connect(url, settings.max_connections).await?,
+        ))
+    }
+}

@@ -1,0 +1,438 @@
+//! The SQL both backends share. SQLite and PostgreSQL accept the same statements here (`$n`
+//! parameters, `ON CONFLICT`, `RETURNING`); only row locking differs, so each backend passes
+//! its claim statements to [`impl_conversation_store!`], which implements the trait once.
+
+pub const ENQUEUE: &str = "INSERT INTO inbox \
+     (delivery_id, channel, conversation, asker_key, department, text, context, received_ms, \
+      status, attempts, lease_until_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (delivery_id) DO NOTHING RETURNING id";
+pub const INBOX_ID_BY_DELIVERY: &str = "SELECT id FROM inbox WHERE delivery_id = $1";
+pub const RELEASE_LEASES: &str =
+    "UPDATE inbox SET status = 'pending', lease_until_ms = NULL WHERE status = 'processing'";
+pub const LOG_CONVERSATION: &str = "INSERT INTO conversations \
+     (inbox_id, received_ms, channel, asker_key, department, language, question, intent, \
+      confidence, decision, route, latency_us) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     ON CONFLICT (inbox_id) DO NOTHING RETURNING id";
+pub const CONVERSATION_BY_INBOX: &str = "SELECT id FROM conversations WHERE inbox_id = $1";
+pub const FINISH_INBOX: &str = "UPDATE inbox SET status = 'done', text = NULL, reply = $1, \
+     completed_ms = $2, lease_until_ms = NULL WHERE id = $3";
+pub const ADD_OUTBOX: &str = "INSERT INTO outbox (conversation_id, channel, payload, \
+     next_attempt_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (conversation_id) DO NOTHING";
+pub const FAIL_INBOX: &str = "UPDATE inbox SET status = CASE WHEN attempts >= $1 THEN 'failed' \
+     ELSE 'pending' END, last_error = $2, lease_until_ms = NULL WHERE id = $3";
+pub const DELIVERY: &str = "SELECT i.id AS inbox_id, i.status, i.reply, c.id AS conversation_id \
+     FROM inbox i LEFT JOIN conversations c ON c.inbox_id = i.id WHERE i.delivery_id = $1";
+pub const FEEDBACK: &str = "UPDATE conversations SET feedback = $1, feedback_ms = $2 WHERE id = $3";
+pub const INBOX_STATS: &str = "SELECT COUNT(*) AS depth, MIN(received_ms) AS oldest \
+     FROM inbox WHERE status IN ('pending', 'processing')";
+pub const PURGE_TEXTS: &str = "UPDATE conversations SET question = NULL \
+     WHERE received_ms < $1 AND question IS NOT NULL";
+pub const CONVERSATIONS: &str = "SELECT id, received_ms, channel, asker_key, department, \
+     language, question, intent, confidence, decision, route, latency_us, feedback \
+     FROM conversations WHERE id > $1 ORDER BY id LIMIT $2";
+pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
+pub const RECORD_REFERRAL: &str = "INSERT INTO specialist_load \
+     (specialist_id, referrals, last_referred_ms) VALUES ($2, 1, $1) \
+     ON CONFLICT (specialist_id) DO UPDATE SET referrals = specialist_load.referrals + 1, \
+     last_referred_ms = $1";
+pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_ms = $1 WHERE id = $2";
+pub const RESCHEDULE: &str = "UPDATE outbox SET status = $1, next_attempt_ms = $2, \
+     last_error = $3 WHERE id = $4";
+pub const REPLY_STATUS: &str = "SELECT status FROM outbox WHERE conversation_id = $1";
+
+/// `SELECT specialist_id, last_referred_ms ... WHERE specialist_id IN ($1, ..., $n)`.
+pub fn load_of(n: usize, lock: &str) -> String {
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    format!(
+        "SELECT specialist_id, last_referred_ms FROM specialist_load \
+         WHERE specialist_id IN ({}){lock}",
+        placeholders.join(", ")
+    )
+}
+
+/// Implements `ConversationStore` for `$store` (a struct with `pool: sqlx::Pool<$db>`), given
+/// the backend's statements that claim the next inbox item and the next due reply, and the
+/// clause that locks referral-load rows.
+macro_rules! impl_conversation_store {
+    ($store:ty, $db:ty, claim_next: $claim_next:expr, claim_reply: $claim_reply:expr, lock: $lock:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::store::ConversationStore for $store {
+            #[tracing::instrument(skip(self), level = "debug")]
+            async fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                // touches a table, so a missing schema counts as unreachable too
+                sqlx::query("SELECT 1 FROM inbox LIMIT 1")
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(delivery_id = %item.delivery_id))]
+            async fn enqueue(
+                &self,
+                item: &$crate::store::NewInboxItem,
+                leased_until_ms: Option<i64>,
+            ) -> Result<$crate::store::Enqueued, $crate::store::StoreError> {
+                use sqlx::Row;
+                let (status, attempts) = match leased_until_ms {
+                    Some(_) => ("processing", 1),
+                    None => ("pending", 0),
+                };
+                let inserted = sqlx::query($crate::store::sql::ENQUEUE)
+                    .bind(&item.delivery_id)
+                    .bind(&item.channel)
+                    .bind(&item.conversation)
+                    .bind(&item.asker_key)
+                    .bind(&item.department)
+                    .bind(&item.text)
+                    .bind(item.context.to_string())
+                    .bind(item.received_ms)
+                    .bind(status)
+                    .bind(attempts)
+                    .bind(leased_until_ms)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(row) = inserted {
+                    return Ok($crate::store::Enqueued::New(row.try_get("id")?));
+                }
+                let row = sqlx::query($crate::store::sql::INBOX_ID_BY_DELIVERY)
+                    .bind(&item.delivery_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok($crate::store::Enqueued::Duplicate(row.try_get("id")?))
+            }
+
+            #[tracing::instrument(skip(self), level = "debug")]
+            async fn claim_next(
+                &self,
+                now_ms: i64,
+                lease_until_ms: i64,
+            ) -> Result<Option<$crate::store::InboxItem>, $crate::store::StoreError> {
+                let row = sqlx::query($claim_next)
+                    .bind(lease_until_ms)
+                    .bind(now_ms)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| inbox_item(&r)).transpose()
+            }
+
+            async fn register_specialists(
+                &self,
+                ids: &[String],
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for id in ids {
+                    sqlx::query($crate::store::sql::ENSURE_LOAD_ROW)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn release_leases(&self) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query($crate::store::sql::RELEASE_LEASES)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            #[tracing::instrument(skip(self), level = "debug")]
+            async fn assign_specialist(
+                &self,
+                candidates: &[String],
+                now_ms: i64,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                if candidates.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.pool.begin().await?;
+                let statement = $crate::store::sql::load_of(candidates.len(), $lock);
+                let mut query = sqlx::query(&statement);
+                for id in candidates {
+                    query = query.bind(id);
+                }
+                let mut last: std::collections::HashMap<String, i64> =
+                    std::collections::HashMap::new();
+                for row in query.fetch_all(&mut *tx).await? {
+                    last.insert(
+                        row.try_get("specialist_id")?,
+                        row.try_get("last_referred_ms")?,
+                    );
+                }
+                let mut ordered: Vec<String> = candidates.to_vec();
+                // stable: equal load keeps the catalogue's order
+                ordered.sort_by_key(|id| last.get(id).copied().unwrap_or(0));
+                // strictly later than every candidate, even within one millisecond
+                let latest = last.values().copied().max().unwrap_or(0);
+                sqlx::query($crate::store::sql::RECORD_REFERRAL)
+                    .bind(now_ms.max(latest + 1))
+                    .bind(&ordered[0])
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(ordered)
+            }
+
+            #[tracing::instrument(skip(self, record, reply, outbox), level = "debug")]
+            async fn complete(
+                &self,
+                inbox_id: i64,
+                record: &$crate::store::ConversationRecord,
+                reply: &serde_json::Value,
+                outbox: Option<&serde_json::Value>,
+                now_ms: i64,
+            ) -> Result<$crate::store::Completion, $crate::store::StoreError> {
+                use sqlx::Row;
+                let mut tx = self.pool.begin().await?;
+                let inserted = sqlx::query($crate::store::sql::LOG_CONVERSATION)
+                    .bind(inbox_id)
+                    .bind(record.received_ms)
+                    .bind(&record.channel)
+                    .bind(&record.asker_key)
+                    .bind(&record.department)
+                    .bind(&record.language)
+                    .bind(&record.question)
+                    .bind(&record.intent)
+                    .bind(record.confidence)
+                    .bind(&record.decision)
+                    .bind(record.route.to_string())
+                    .bind(record.latency_us)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = inserted else {
+                    let existing: i64 = sqlx::query($crate::store::sql::CONVERSATION_BY_INBOX)
+                        .bind(inbox_id)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("id")?;
+                    tx.rollback().await?;
+                    return Ok($crate::store::Completion::AlreadyLogged(existing));
+                };
+                let conversation_id: i64 = row.try_get("id")?;
+                sqlx::query($crate::store::sql::FINISH_INBOX)
+                    .bind(reply.to_string())
+                    .bind(now_ms)
+                    .bind(inbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(payload) = outbox {
+                    sqlx::query($crate::store::sql::ADD_OUTBOX)
+                        .bind(conversation_id)
+                        .bind(&record.channel)
+                        .bind(payload.to_string())
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok($crate::store::Completion::Logged(conversation_id))
+            }
+
+            async fn fail(
+                &self,
+                inbox_id: i64,
+                error: &str,
+                max_attempts: i32,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::sql::FAIL_INBOX)
+                    .bind(max_attempts)
+                    .bind(error)
+                    .bind(inbox_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delivery(
+                &self,
+                delivery_id: &str,
+            ) -> Result<Option<$crate::store::StoredDelivery>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let Some(row) = sqlx::query($crate::store::sql::DELIVERY)
+                    .bind(delivery_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let reply: Option<String> = row.try_get("reply")?;
+                Ok(Some($crate::store::StoredDelivery {
+                    inbox_id: row.try_get("inbox_id")?,
+                    status: row.try_get("status")?,
+                    conversation_id: row.try_get("conversation_id")?,
+                    reply: reply.map(|r| serde_json::from_str(&r)).transpose()?,
+                }))
+            }
+
+            async fn record_feedback(
+                &self,
+                conversation_id: i64,
+                helpful: bool,
+                now_ms: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let value = if helpful { "helpful" } else { "not_helpful" };
+                let done = sqlx::query($crate::store::sql::FEEDBACK)
+                    .bind(value)
+                    .bind(now_ms)
+                    .bind(conversation_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn inbox_stats(
+                &self,
+            ) -> Result<$crate::store::InboxStats, $crate::store::StoreError> {
+                use sqlx::Row;
+                let row = sqlx::query($crate::store::sql::INBOX_STATS)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok($crate::store::InboxStats {
+                    depth: row.try_get("depth")?,
+                    oldest_received_ms: row.try_get("oldest")?,
+                })
+            }
+
+            async fn purge_question_texts(
+                &self,
+                before_ms: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query($crate::store::sql::PURGE_TEXTS)
+                    .bind(before_ms)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn conversations(
+                &self,
+                after_id: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::LoggedConversation>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query($crate::store::sql::CONVERSATIONS)
+                    .bind(after_id)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        let route: String = row.try_get("route")?;
+                        Ok($crate::store::LoggedConversation {
+                            id: row.try_get("id")?,
+                            feedback: row.try_get("feedback")?,
+                            record: $crate::store::ConversationRecord {
+                                received_ms: row.try_get("received_ms")?,
+                                channel: row.try_get("channel")?,
+                                asker_key: row.try_get("asker_key")?,
+                                department: row.try_get("department")?,
+                                language: row.try_get("language")?,
+                                question: row.try_get("question")?,
+                                intent: row.try_get("intent")?,
+                                confidence: row.try_get("confidence")?,
+                                decision: row.try_get("decision")?,
+                                route: serde_json::from_str(&route)?,
+                                latency_us: row.try_get("latency_us")?,
+                            },
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn claim_reply(
+                &self,
+                now_ms: i64,
+                lease_until_ms: i64,
+            ) -> Result<Option<$crate::store::OutboxItem>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let Some(row) = sqlx::query($claim_reply)
+                    .bind(lease_until_ms)
+                    .bind(now_ms)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let payload: String = row.try_get("payload")?;
+                Ok(Some($crate::store::OutboxItem {
+                    id: row.try_get("id")?,
+                    conversation_id: row.try_get("conversation_id")?,
+                    channel: row.try_get("channel")?,
+                    payload: serde_json::from_str(&payload)?,
+                    attempts: row.try_get("attempts")?,
+                }))
+            }
+
+            async fn mark_reply_sent(
+                &self,
+                id: i64,
+                now_ms: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::sql::MARK_SENT)
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn reschedule_reply(
+                &self,
+                id: i64,
+                next_attempt_ms: Option<i64>,
+                error: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                let (status, next) = match next_attempt_ms {
+                    Some(next) => ("pending", next),
+                    None => ("failed", 0),
+                };
+                sqlx::query($crate::store::sql::RESCHEDULE)
+                    .bind(status)
+                    .bind(next)
+                    .bind(error)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn reply_status(
+                &self,
+                conversation_id: i64,
+            ) -> Result<Option<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let row = sqlx::query($crate::store::sql::REPLY_STATUS)
+                    .bind(conversation_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("status")).transpose()?)
+            }
+        }
+
+        fn inbox_item(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> Result<$crate::store::InboxItem, $crate::store::StoreError> {
+            use sqlx::Row;
+            let context: String = row.try_get("context")?;
+            let text: Option<String> = row.try_get("text")?;
+            Ok($crate::store::InboxItem {
+                id: row.try_get("id")?,
+                delivery_id: row.try_get("delivery_id")?,
+                channel: row.try_get("channel")?,
+                conversation: row.try_get("conversation")?,
+                asker_key: row.try_get("asker_key")?,
+                department: row.try_get("department")?,
+                text: text.unwrap_or_default(),
+                context: serde_json::from_str(&context)?,
+                received_ms: row.try_get("received_ms")?,
+                attempts: row.try_get("attempts")?,
+            })
+        }
+    };
+}
+
+pub(crate) use impl_conversation_store;

@@ -1,0 +1,345 @@
+//! The server as employees and operators meet it: ask over HTTP, get referred, and find the
+//! question logged pseudonymised; duplicates, crashes and bad input handled.
+
+mod support;
+
+use std::time::Duration;
+
+use referral_desk::store::{ConversationStore, NewInboxItem, SqliteStore};
+use serde_json::json;
+use support::{PgSchema, TestApp, eventually, sqlite_url, test_settings};
+
+async fn sqlite_app() -> (tempfile::TempDir, TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(test_settings(&sqlite_url(dir.path()))).await;
+    (dir, app)
+}
+
+#[tokio::test]
+async fn a_question_is_answered_and_logged_redacted_and_pseudonymised() {
+    let (_dir, app) = sqlite_app().await;
+    let session = "raw-session-id-4711";
+    let reply = app
+        .ask_json(json!({
+            "text": "Wie kan me helpen met Power BI? Mail me op jan.jansen@example.com of bel 06-12345678",
+            "session": session,
+        }))
+        .await;
+    assert_eq!(reply["decision"], "routed");
+    assert_eq!(reply["intent"], "data_skills");
+    assert_eq!(reply["language"], "nl");
+    assert_eq!(reply["specialists"][0]["role"], "primary");
+    assert_eq!(reply["specialists"][1]["role"], "alternative");
+    let id = reply["conversation_id"].as_i64().unwrap();
+
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.id, id);
+    let question = row.record.question.as_deref().unwrap();
+    assert!(
+        question.contains("[email]") && question.contains("[phone]"),
+        "{question}"
+    );
+    assert!(!question.contains("jan.jansen") && !question.contains("12345678"));
+    assert_eq!(row.record.asker_key.len(), 64);
+    assert!(!row.record.asker_key.contains(session));
+    assert_eq!(row.record.intent.as_deref(), Some("data_skills"));
+    assert_eq!(row.record.decision, "routed");
+    assert_eq!(row.record.route["specialists"].as_array().unwrap().len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_delivery_twice_gives_one_row_and_one_answer() {
+    let (_dir, app) = sqlite_app().await;
+    let body = json!({"text": "hoe vraag ik vakantie aan", "session": "s", "message_id": "m-1"});
+    let first = app.ask_json(body.clone()).await;
+    let second = app.ask_json(body).await;
+    assert_eq!(first["conversation_id"], second["conversation_id"]);
+    assert_eq!(first["intent"], "leave");
+    assert_eq!(second["text"], first["text"]);
+    assert_eq!(app.store().conversations(0, 10).await.unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_item_left_unfinished_by_a_dead_app_is_processed_exactly_once_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let app = TestApp::spawn(test_settings(&url)).await;
+    app.stop().await;
+    // What a crash leaves behind: acknowledged, claimed by a worker, never finished.
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    store
+        .enqueue(
+            &NewInboxItem {
+                delivery_id: "test:crashed-1".into(),
+                channel: "test".into(),
+                conversation: "c".into(),
+                asker_key: "k".repeat(64),
+                department: None,
+                text: "mijn laptop is kapot".into(),
+                context: json!({}),
+                received_ms: now,
+            },
+            Some(now + 3_600_000),
+        )
+        .await
+        .unwrap();
+    drop(store);
+
+    let app = TestApp::spawn(test_settings(&url)).await;
+    let store = app.store();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            store.conversations(0, 10).await.unwrap().len() == 1
+        })
+        .await,
+        "the restarted app processes the item"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rows = store.conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 1, "exactly once");
+    assert_eq!(rows[0].record.intent.as_deref(), Some("it_support"));
+    let delivery = store.delivery("test:crashed-1").await.unwrap().unwrap();
+    assert_eq!(delivery.status, "done");
+    assert_eq!(store.inbox_stats().await.unwrap().depth, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn referrals_rotate_over_available_specialists_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let app = TestApp::spawn(test_settings(&url)).await;
+    let ask = json!({"text": "who can help me with power bi", "session": "s"});
+    let first = app.ask_json(ask.clone()).await;
+    let second = app.ask_json(ask.clone()).await;
+    let primary = |r: &serde_json::Value| r["specialists"][0]["id"].as_str().unwrap().to_string();
+    assert_ne!(
+        primary(&first),
+        primary(&second),
+        "least recently referred first"
+    );
+    app.stop().await;
+    let app = TestApp::spawn(test_settings(&url)).await;
+    let third = app.ask_json(ask).await;
+    assert_eq!(
+        primary(&third),
+        primary(&first),
+        "the order survives a restart"
+    );
+    // Bert is away until 2099: his route offers the knowledge item and no specialist.
+    let budget = app
+        .ask_json(json!({"text": "how much training budget do i have left", "session": "s"}))
+        .await;
+    assert_eq!(budget["intent"], "training_budget");
+    assert!(budget["specialists"].as_array().unwrap().is_empty());
+    assert_eq!(budget["knowledge"][0]["id"], "kb_budget");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn who_knows_questions_search_the_directory_and_say_why() {
+    let (_dir, app) = sqlite_app().await;
+    let reply = app
+        .ask_json(json!({"text": "who knows about dashboards?", "session": "s"}))
+        .await;
+    assert_eq!(reply["decision"], "directory");
+    assert_eq!(reply["specialists"][0]["name"], "Anna Data");
+    assert_eq!(reply["specialists"][0]["role"], "match");
+    assert!(
+        reply["specialists"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("dashboards")
+    );
+    let dutch = app
+        .ask_json(json!({"text": "wie weet iets van excel?", "session": "s"}))
+        .await;
+    assert_eq!(dutch["language"], "nl");
+    let names: Vec<&str> = dutch["specialists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Anna Data") && names.contains(&"Carla Charts"),
+        "{names:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn out_of_scope_goes_to_the_fallback_desk_and_a_choice_routes() {
+    let (_dir, app) = sqlite_app().await;
+    let reply = app
+        .ask_json(json!({"text": "what's the weather like tomorrow in Paris", "session": "s"}))
+        .await;
+    assert_eq!(reply["decision"], "out_of_scope");
+    assert_eq!(reply["desk"]["id"], "hrd_desk");
+    assert!(reply["intro"].as_str().unwrap().contains("HRD desk"));
+    let chosen = app
+        .ask_json(json!({"text": "how much do i have left", "session": "s", "choice": "leave"}))
+        .await;
+    assert_eq!(chosen["decision"], "routed");
+    assert_eq!(chosen["intent"], "leave");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_json_error() {
+    let (_dir, app) = sqlite_app().await;
+    let post = |body: String| {
+        app.client
+            .post(app.url("/api/v1/ask"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let big = json!({"text": "a".repeat(17 * 1024)}).to_string();
+    let response = post(big).await.unwrap();
+    assert_eq!(response.status(), 413);
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert!(error["error"].as_str().unwrap().contains("16 KiB"));
+
+    let response = post("{not json".into()).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        error["error"].as_str().unwrap().starts_with("invalid JSON"),
+        "{error}"
+    );
+
+    for body in [json!({"text": "   "}), json!({"txt": "hallo"})] {
+        let response = post(body.to_string()).await.unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert!(error["error"].is_string());
+    }
+
+    // Long but within the limit: answered, classified on its first part.
+    let long = format!("hoe vraag ik vakantie aan? {}", "blabla ".repeat(2_000));
+    let reply = app.ask_json(json!({"text": long})).await;
+    assert!(reply["decision"].is_string());
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/feedback"))
+        .json(&json!({"conversation_id": 999_999, "helpful": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn feedback_is_stored_on_the_conversation() {
+    let (_dir, app) = sqlite_app().await;
+    let reply = app
+        .ask_json(json!({"text": "laptop kapot", "session": "s"}))
+        .await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/feedback"))
+        .json(&json!({"conversation_id": reply["conversation_id"], "helpful": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows[0].feedback.as_deref(), Some("not_helpful"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_metrics_and_the_chat_page() {
+    let (_dir, app) = sqlite_app().await;
+    let get = |path: &str| app.client.get(app.url(path)).send();
+    assert_eq!(get("/healthz").await.unwrap().text().await.unwrap(), "ok");
+    let ready = get("/readyz").await.unwrap();
+    assert_eq!(ready.status(), 200);
+    app.ask_json(json!({"text": "laptop kapot", "session": "s"}))
+        .await;
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    for name in [
+        "referral_desk_http_requests_total{route=\"/api/v1/ask\",status=\"200\"} 1",
+        "referral_desk_decisions_total{intent=\"it_support\",outcome=\"routed\"} 1",
+        "referral_desk_classify_seconds_bucket",
+        "referral_desk_inbox_depth 0",
+        "referral_desk_inbox_oldest_age_seconds",
+    ] {
+        assert!(metrics.contains(name), "missing {name} in\n{metrics}");
+    }
+    let page = get("/").await.unwrap();
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("id=\"question\""));
+    let script = get("/assets/app.js").await.unwrap();
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let schema = PgSchema::create().await;
+    let mut settings = test_settings(&schema.url);
+    settings.privacy.pseudonym_key = Some(
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+            .to_string()
+            .into(),
+    );
+    let app = TestApp::spawn(settings).await;
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.ask_json(json!({"text": "laptop kapot", "session": "s"}))
+        .await;
+    // Take the database away: terminate this app's connections and refuse new ones.
+    let admin = sqlx::PgPool::connect(&support::postgres_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP SCHEMA {} CASCADE", schema.name))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "not ready");
+    assert!(body["reason"].as_str().unwrap().contains("database"));
+    app.stop().await;
+    admin.close().await;
+}
+
+#[tokio::test]
+async fn postgres_without_a_pseudonym_key_refuses_to_start() {
+    let schema = PgSchema::create().await;
+    let settings = test_settings(&schema.url);
+    let err = referral_desk::server::Application::build(settings)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("privacy.pseudonym_key"), "{err}");
+    schema.drop().await;
+}

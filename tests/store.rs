@@ -1,0 +1,245 @@
+//! One suite for every `ConversationStore` backend: SQLite (a temporary file) and PostgreSQL
+//! (a schema of its own on the server at 127.0.0.1:5432). Both must behave the same.
+
+mod support;
+
+use std::sync::Arc;
+
+use referral_desk::store::{
+    Completion, ConversationRecord, ConversationStore, Enqueued, NewInboxItem, PostgresStore,
+    SqliteStore,
+};
+use serde_json::json;
+use support::PgSchema;
+
+fn item(delivery: &str, text: &str, received_ms: i64) -> NewInboxItem {
+    NewInboxItem {
+        delivery_id: delivery.into(),
+        channel: "test".into(),
+        conversation: "conv".into(),
+        asker_key: "a".repeat(64),
+        department: Some("Finance".into()),
+        text: text.into(),
+        context: json!({"thread": "t1"}),
+        received_ms,
+    }
+}
+
+fn record(received_ms: i64) -> ConversationRecord {
+    ConversationRecord {
+        received_ms,
+        channel: "test".into(),
+        asker_key: "a".repeat(64),
+        department: Some("Finance".into()),
+        language: "nl".into(),
+        question: Some("mail [email] over verlof".into()),
+        intent: Some("leave".into()),
+        confidence: 0.75,
+        decision: "routed".into(),
+        route: json!({"specialists": ["x"]}),
+        latency_us: 120,
+    }
+}
+
+async fn suite(store: Arc<dyn ConversationStore>) {
+    store.ping().await.unwrap();
+
+    // enqueue and duplicates
+    let first = store
+        .enqueue(&item("test:1", "verlof?", 1_000), None)
+        .await
+        .unwrap();
+    let Enqueued::New(id) = first else {
+        panic!("new item")
+    };
+    assert_eq!(
+        store
+            .enqueue(&item("test:1", "verlof?", 1_000), None)
+            .await
+            .unwrap(),
+        Enqueued::Duplicate(id)
+    );
+    let stats = store.inbox_stats().await.unwrap();
+    assert_eq!((stats.depth, stats.oldest_received_ms), (1, Some(1_000)));
+
+    // claims are leased: one worker at a time, taken over after the lease
+    let claimed = store.claim_next(2_000, 62_000).await.unwrap().unwrap();
+    assert_eq!(claimed.id, id);
+    assert_eq!(claimed.text, "verlof?");
+    assert_eq!(claimed.context["thread"], "t1");
+    assert_eq!(claimed.department.as_deref(), Some("Finance"));
+    assert_eq!(claimed.attempts, 1);
+    assert!(store.claim_next(3_000, 63_000).await.unwrap().is_none());
+    let retaken = store.claim_next(70_000, 130_000).await.unwrap().unwrap();
+    assert_eq!((retaken.id, retaken.attempts), (id, 2));
+
+    // completion: one log row, the raw text gone, the reply kept; a second completion is a no-op
+    let reply = json!({"text": "hier"});
+    let done = store
+        .complete(
+            id,
+            &record(1_000),
+            &reply,
+            Some(&json!({"send": 1})),
+            71_000,
+        )
+        .await
+        .unwrap();
+    let Completion::Logged(conversation) = done else {
+        panic!("logged")
+    };
+    assert_eq!(
+        store
+            .complete(id, &record(1_000), &reply, None, 72_000)
+            .await
+            .unwrap(),
+        Completion::AlreadyLogged(conversation)
+    );
+    let delivery = store.delivery("test:1").await.unwrap().unwrap();
+    assert_eq!(delivery.status, "done");
+    assert_eq!(delivery.conversation_id, Some(conversation));
+    assert_eq!(delivery.reply, Some(reply));
+    assert!(store.delivery("test:nope").await.unwrap().is_none());
+    let rows = store.conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].record, record(1_000));
+    assert_eq!(store.inbox_stats().await.unwrap().depth, 0);
+
+    // feedback
+    assert!(
+        store
+            .record_feedback(conversation, true, 80_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_feedback(conversation + 1000, true, 80_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.conversations(0, 10).await.unwrap()[0]
+            .feedback
+            .as_deref(),
+        Some("helpful")
+    );
+
+    // failing items are retried, then parked
+    let Enqueued::New(bad) = store
+        .enqueue(&item("test:2", "x", 5_000), None)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    for attempt in 1..=2 {
+        let claimed = store.claim_next(100_000, 160_000).await.unwrap().unwrap();
+        assert_eq!((claimed.id, claimed.attempts), (bad, attempt));
+        store.fail(bad, "boom", 2).await.unwrap();
+    }
+    assert!(store.claim_next(200_000, 260_000).await.unwrap().is_none());
+    assert_eq!(
+        store.delivery("test:2").await.unwrap().unwrap().status,
+        "failed"
+    );
+
+    // an inline (leased) item is invisible to workers until released
+    store
+        .enqueue(&item("test:3", "y", 6_000), Some(1_000_000))
+        .await
+        .unwrap();
+    assert!(store.claim_next(300_000, 360_000).await.unwrap().is_none());
+    assert_eq!(store.release_leases().await.unwrap(), 1);
+    assert!(store.claim_next(300_000, 360_000).await.unwrap().is_some());
+
+    // retention deletes texts, keeps the rows
+    assert_eq!(store.purge_question_texts(500).await.unwrap(), 0);
+    assert_eq!(store.purge_question_texts(2_000).await.unwrap(), 1);
+    let rows = store.conversations(0, 10).await.unwrap();
+    assert_eq!(rows[0].record.question, None);
+    assert_eq!(rows[0].record.intent.as_deref(), Some("leave"));
+
+    // referral load: least recently referred first, ties in the given order
+    let people: Vec<String> = ["p1", "p2", "p3"].iter().map(|s| s.to_string()).collect();
+    store.register_specialists(&people).await.unwrap();
+    let mut primaries = Vec::new();
+    for _ in 0..4 {
+        primaries.push(store.assign_specialist(&people, 1_000).await.unwrap()[0].clone());
+    }
+    assert_eq!(primaries, ["p1", "p2", "p3", "p1"]);
+    let order = store.assign_specialist(&people, 1_000).await.unwrap();
+    assert_eq!(order, ["p2", "p3", "p1"]);
+    let unknown = vec!["new_person".to_string(), "p3".to_string()];
+    assert_eq!(
+        store.assign_specialist(&unknown, 1_000).await.unwrap()[0],
+        "new_person"
+    );
+
+    // the outbox: due replies are leased, sent once, retried with a schedule, or given up
+    let claimed = store.claim_reply(400_000, 430_000).await.unwrap().unwrap();
+    assert_eq!(
+        (claimed.conversation_id, claimed.attempts),
+        (conversation, 1)
+    );
+    assert_eq!(claimed.payload, json!({"send": 1}));
+    assert!(store.claim_reply(400_001, 430_001).await.unwrap().is_none());
+    store
+        .reschedule_reply(claimed.id, Some(500_000), "503")
+        .await
+        .unwrap();
+    assert!(store.claim_reply(499_999, 530_000).await.unwrap().is_none());
+    let again = store.claim_reply(500_000, 530_000).await.unwrap().unwrap();
+    assert_eq!(again.attempts, 2);
+    store.mark_reply_sent(again.id, 500_100).await.unwrap();
+    assert!(store.claim_reply(900_000, 930_000).await.unwrap().is_none());
+    assert_eq!(
+        store.reply_status(conversation).await.unwrap().as_deref(),
+        Some("sent")
+    );
+}
+
+#[tokio::test]
+async fn sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("nested/folder/desk.db").display()
+    );
+    let store = SqliteStore::connect(&url).await.unwrap();
+    suite(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn postgres_store() {
+    let schema = PgSchema::create().await;
+    let store = PostgresStore::connect(&schema.url, 4).await.unwrap();
+    suite(Arc::new(store)).await;
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn postgres_replicas_never_claim_the_same_item() {
+    let schema = PgSchema::create().await;
+    let a = Arc::new(PostgresStore::connect(&schema.url, 4).await.unwrap());
+    let b = Arc::new(PostgresStore::connect(&schema.url, 4).await.unwrap());
+    for n in 0..40 {
+        a.enqueue(&item(&format!("test:{n}"), "x", n), None)
+            .await
+            .unwrap();
+    }
+    let claim_all = |store: Arc<PostgresStore>| async move {
+        let mut ids = Vec::new();
+        while let Some(item) = store.claim_next(1_000, 61_000).await.unwrap() {
+            ids.push(item.id);
+        }
+        ids
+    };
+    let (mut left, right) = tokio::join!(claim_all(a.clone()), claim_all(b.clone()));
+    left.extend(right);
+    left.sort();
+    let unique: std::collections::BTreeSet<_> = left.iter().collect();
+    assert_eq!(left.len(), 40);
+    assert_eq!(unique.len(), 40, "every item claimed exactly once");
+    schema.drop().await;
+}

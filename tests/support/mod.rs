@@ -1,0 +1,156 @@
+//! Shared test helpers: an app on port 0 with a temporary database, and PostgreSQL schemas
+//! that exist for one test only.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use referral_desk::config::Settings;
+use referral_desk::server::{AppState, Application};
+use referral_desk::store::ConversationStore;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const FIXTURE: &str = "tests/fixtures/catalogue-small";
+
+/// The PostgreSQL server tests use (CI: trust auth on loopback, database `test`).
+pub fn postgres_url() -> String {
+    std::env::var("REFERRAL_DESK_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A schema of its own on the test server, dropped by [`PgSchema::drop`]. The URL selects it.
+pub struct PgSchema {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgSchema {
+    pub async fn create() -> PgSchema {
+        let name = format!("rd_test_{:016x}", rand::random::<u64>());
+        let admin = sqlx::PgPool::connect(&postgres_url())
+            .await
+            .expect("PostgreSQL must run at 127.0.0.1:5432 (see .ci/run); set REFERRAL_DESK_TEST_POSTGRES to use another");
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let separator = if postgres_url().contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let url = format!(
+            "{}{separator}options=-csearch_path%3D{name}",
+            postgres_url()
+        );
+        PgSchema { name, url }
+    }
+
+    pub async fn drop(self) {
+        let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+    }
+}
+
+/// Settings for a test app: loopback port 0, the small fixture catalogue, `db_url`.
+pub fn test_settings(db_url: &str) -> Settings {
+    let mut settings = Settings::load_with_env(None, Vec::new()).unwrap();
+    settings.server.bind = "127.0.0.1:0".parse().unwrap();
+    settings.server.workers = 2;
+    settings.server.shutdown_grace_seconds = 2;
+    settings.catalogue.dir = PathBuf::from(FIXTURE);
+    settings.database.url = db_url.to_string().into();
+    settings.privacy.pseudonym_key = None;
+    settings
+}
+
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("desk.db").display())
+}
+
+/// A running app; dropping `stop` (or calling [`TestApp::stop`]) shuts it down gracefully.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(settings: Settings) -> TestApp {
+        let app = Application::build(settings).await.expect("the app starts");
+        let address = app.local_addr();
+        let state = app.state();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            state,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn store(&self) -> Arc<dyn ConversationStore> {
+        self.state.pipeline.store().clone()
+    }
+
+    pub async fn ask(&self, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/ask"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn ask_json(&self, body: serde_json::Value) -> serde_json::Value {
+        let response = self.ask(body).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Graceful stop: waits for the server and its workers.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// Polls `check` until it is true or `timeout` passes.
+pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
