@@ -45,5 +45,6 @@ impl_conversation_store!(
         ('pending', 'sending') AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT 1 \
         FOR UPDATE SKIP LOCKED) \
         RETURNING id, conversation_id, channel, payload, attempts",
-    lock: " FOR UPDATE"
+    lock: " FOR UPDATE SKIP LOCKED",
+    greatest: "GREATEST"
 );

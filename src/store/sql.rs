@@ -33,30 +33,51 @@ pub const CONVERSATIONS: &str = "SELECT id, received_ms, channel, asker_key, dep
      language, question, intent, confidence, decision, route, latency_us, feedback \
      FROM conversations WHERE id > $1 ORDER BY id LIMIT $2";
 pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
-pub const RECORD_REFERRAL: &str = "INSERT INTO specialist_load \
-     (specialist_id, referrals, last_referred_ms) VALUES ($2, 1, $1) \
-     ON CONFLICT (specialist_id) DO UPDATE SET referrals = specialist_load.referrals + 1, \
-     last_referred_ms = $1";
 pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_ms = $1 WHERE id = $2";
 pub const RESCHEDULE: &str = "UPDATE outbox SET status = $1, next_attempt_ms = $2, \
      last_error = $3 WHERE id = $4";
 pub const REPLY_STATUS: &str = "SELECT status FROM outbox WHERE conversation_id = $1";
 
 /// `SELECT specialist_id, last_referred_ms ... WHERE specialist_id IN ($1, ..., $n)`.
-pub fn load_of(n: usize, lock: &str) -> String {
-    let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+pub fn load_of(n: usize) -> String {
     format!(
         "SELECT specialist_id, last_referred_ms FROM specialist_load \
-         WHERE specialist_id IN ({}){lock}",
-        placeholders.join(", ")
+         WHERE specialist_id IN ({})",
+        placeholders(1, n)
+    )
+}
+
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One statement that picks the least recently referred of the `n` candidates (`$2..`; ties
+/// in the given order), records the referral at `$1` or just after the candidates' latest, and
+/// returns the id. One statement is atomic on its own, so no transaction is needed.
+pub fn refer_least_recent(n: usize, greatest: &str, lock: &str) -> String {
+    let ids = placeholders(2, n);
+    let order: String = (2..2 + n)
+        .map(|i| format!(" WHEN ${i} THEN {i}"))
+        .collect();
+    format!(
+        "UPDATE specialist_load SET referrals = referrals + 1, last_referred_ms = \
+         {greatest}($1, (SELECT COALESCE(MAX(last_referred_ms), 0) + 1 FROM specialist_load \
+         WHERE specialist_id IN ({ids}))) \
+         WHERE specialist_id = (SELECT specialist_id FROM specialist_load \
+         WHERE specialist_id IN ({ids}) \
+         ORDER BY last_referred_ms, CASE specialist_id{order} END LIMIT 1{lock}) \
+         RETURNING specialist_id"
     )
 }
 
 /// Implements `ConversationStore` for `$store` (a struct with `pool: sqlx::Pool<$db>`), given
-/// the backend's statements that claim the next inbox item and the next due reply, and the
-/// clause that locks referral-load rows.
+/// the backend's statements that claim the next inbox item and the next due reply, the clause
+/// that locks a referral-load row, and its name for the larger of two values.
 macro_rules! impl_conversation_store {
-    ($store:ty, $db:ty, claim_next: $claim_next:expr, claim_reply: $claim_reply:expr, lock: $lock:expr) => {
+    ($store:ty, $db:ty, claim_next: $claim_next:expr, claim_reply: $claim_reply:expr, lock: $lock:expr, greatest: $greatest:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::ConversationStore for $store {
             #[tracing::instrument(skip(self), level = "debug")]
@@ -149,31 +170,48 @@ macro_rules! impl_conversation_store {
                 if candidates.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut tx = self.pool.begin().await?;
-                let statement = $crate::store::sql::load_of(candidates.len(), $lock);
-                let mut query = sqlx::query(&statement);
+                let loads = $crate::store::sql::load_of(candidates.len());
+                let mut last: std::collections::HashMap<String, i64> =
+                    std::collections::HashMap::new();
+                for attempt in 0..2 {
+                    let mut query = sqlx::query(&loads);
+                    for id in candidates {
+                        query = query.bind(id);
+                    }
+                    for row in query.fetch_all(&self.pool).await? {
+                        last.insert(
+                            row.try_get("specialist_id")?,
+                            row.try_get("last_referred_ms")?,
+                        );
+                    }
+                    if attempt == 0 && last.len() < candidates.len() {
+                        // someone without a load row yet: give them one, then read again
+                        self.register_specialists(candidates).await?;
+                        last.clear();
+                        continue;
+                    }
+                    break;
+                }
+                let refer =
+                    $crate::store::sql::refer_least_recent(candidates.len(), $greatest, $lock);
+                let mut query = sqlx::query(&refer).bind(now_ms);
                 for id in candidates {
                     query = query.bind(id);
                 }
-                let mut last: std::collections::HashMap<String, i64> =
-                    std::collections::HashMap::new();
-                for row in query.fetch_all(&mut *tx).await? {
-                    last.insert(
-                        row.try_get("specialist_id")?,
-                        row.try_get("last_referred_ms")?,
-                    );
-                }
+                let chosen: Option<String> = query
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| row.try_get("specialist_id"))
+                    .transpose()?;
                 let mut ordered: Vec<String> = candidates.to_vec();
-                // stable: equal load keeps the catalogue's order
+                // least recently referred first; equal load keeps the catalogue's order
                 ordered.sort_by_key(|id| last.get(id).copied().unwrap_or(0));
-                // strictly later than every candidate, even within one millisecond
-                let latest = last.values().copied().max().unwrap_or(0);
-                sqlx::query($crate::store::sql::RECORD_REFERRAL)
-                    .bind(now_ms.max(latest + 1))
-                    .bind(&ordered[0])
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+                if let Some(chosen) = chosen
+                    && let Some(position) = ordered.iter().position(|id| *id == chosen)
+                {
+                    let id = ordered.remove(position);
+                    ordered.insert(0, id);
+                }
                 Ok(ordered)
             }
 

@@ -55,5 +55,6 @@ impl_conversation_store!(
         next_attempt_ms = $1 WHERE id = (SELECT id FROM outbox WHERE status IN \
         ('pending', 'sending') AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT 1) \
         RETURNING id, conversation_id, channel, payload, attempts",
-    lock: ""
+    lock: "",
+    greatest: "max"
 );
