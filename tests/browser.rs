@@ -4,6 +4,10 @@
 //! Needs `chromium` and `chromium-driver` (Debian packages; `.ci/run` installs them). Without
 //! them the test prints SKIPPED and passes, unless the environment variable `CI` is set: then
 //! it fails. Set `REFERRAL_DESK_SCREENSHOT=path.png` to save a screenshot after the first reply.
+//!
+//! The WebDriver commands go over plain HTTP with `reqwest` (see [`WebDriver`]). fantoccini's
+//! `rustls-tls` feature cannot be used here: it brings rustls with the aws-lc-rs provider while
+//! reqwest brings ring, so rustls finds two providers and `ClientBuilder::rustls()` panics.
 
 mod support;
 
@@ -13,9 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{TestApp, eventually, sqlite_url, test_settings};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -31,13 +34,13 @@ async fn the_web_chat_page_shows_a_referral_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(test_settings(&sqlite_url(dir.path()))).await;
     let driver = ChromeDriver::start(&chromedriver).await;
-    let client = driver.connect().await;
+    let browser = driver.new_session().await;
 
-    // Close the browser session even when an assertion fails, then report the failure.
-    let outcome = AssertUnwindSafe(ask_on_the_page(&client, &app))
+    // Close the browser even when an assertion fails, then report the failure.
+    let outcome = AssertUnwindSafe(ask_on_the_page(&browser, &app))
         .catch_unwind()
         .await;
-    let _ = client.close().await;
+    browser.close().await;
     drop(driver);
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
@@ -45,25 +48,21 @@ async fn the_web_chat_page_shows_a_referral_in_a_real_browser() {
     app.stop().await;
 }
 
-async fn ask_on_the_page(client: &Client, app: &TestApp) {
-    client.goto(&app.url("/")).await.expect("the page loads");
-    assert_eq!(client.title().await.unwrap(), "Referral Desk");
+async fn ask_on_the_page(browser: &WebDriver, app: &TestApp) {
+    browser.goto(&app.url("/")).await;
+    assert_eq!(browser.title().await, "Referral Desk");
 
-    ask(client, "wie kan me helpen met Power BI?").await;
-    let name = client
-        .wait()
-        .at_most(REPLY_TIMEOUT)
-        .for_element(Locator::Css(".reply .specialist-name"))
-        .await
-        .expect("a reply with a specialist card appears");
-    let name = name.text().await.unwrap();
+    ask(browser, "wie kan me helpen met Power BI?").await;
+    let names = browser
+        .wait_for_all(".reply .specialist-name", 1, REPLY_TIMEOUT)
+        .await;
+    let name = browser.text(&names[0]).await;
     assert!(
         name == "Anna Data" || name == "Carla Charts",
         "expected a data_skills specialist, got {name:?}"
     );
     if let Some(path) = std::env::var_os("REFERRAL_DESK_SCREENSHOT") {
-        let png = client.screenshot().await.expect("a screenshot");
-        std::fs::write(&path, png).expect("the screenshot is written");
+        std::fs::write(&path, browser.screenshot().await).expect("the screenshot is written");
         eprintln!("screenshot saved to {}", Path::new(&path).display());
     }
 
@@ -77,44 +76,22 @@ async fn ask_on_the_page(client: &Client, app: &TestApp) {
     assert!(logged, "one question logged, found {} rows", rows.len());
     assert_eq!(rows[0].record.intent.as_deref(), Some("data_skills"));
 
-    ask(client, "what is the weather like in Paris tomorrow").await;
-    let replies = wait_for_replies(client, 2).await;
-    let desk = replies[1]
-        .find(Locator::Css(".desk-name"))
+    ask(browser, "what is the weather like in Paris tomorrow").await;
+    let replies = browser.wait_for_all(".reply", 2, REPLY_TIMEOUT).await;
+    let desk = browser
+        .find_in(&replies[1], ".desk-name")
         .await
         .expect("the out-of-scope reply names the fallback desk");
-    assert_eq!(desk.text().await.unwrap(), "HRD desk");
+    assert_eq!(browser.text(&desk).await, "HRD desk");
 }
 
 /// Types `question` into the chat box and presses the send button.
-async fn ask(client: &Client, question: &str) {
-    let input = client.find(Locator::Id("question")).await.unwrap();
-    input.clear().await.unwrap();
-    input.send_keys(question).await.unwrap();
-    client
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Waits (bounded) until the page shows at least `count` replies.
-async fn wait_for_replies(client: &Client, count: usize) -> Vec<fantoccini::elements::Element> {
-    let deadline = Instant::now() + REPLY_TIMEOUT;
-    loop {
-        let replies = client.find_all(Locator::Css(".reply")).await.unwrap();
-        if replies.len() >= count {
-            return replies;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{count} replies expected within {REPLY_TIMEOUT:?}, the page shows {}",
-            replies.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn ask(browser: &WebDriver, question: &str) {
+    let input = browser.find("#question").await.expect("the question box");
+    browser.clear(&input).await;
+    browser.send_keys(&input, question).await;
+    let send = browser.find("#send").await.expect("the send button");
+    browser.click(&send).await;
 }
 
 /// The chromedriver to use, or `None` (after printing SKIPPED) when no browser is installed.
@@ -152,7 +129,8 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
 /// with a fresh browser profile directory that is removed after it.
 struct ChromeDriver {
     child: Child,
-    port: u16,
+    url: String,
+    http: reqwest::Client,
     profile: tempfile::TempDir,
 }
 
@@ -171,7 +149,11 @@ impl ChromeDriver {
             .expect("chromedriver starts");
         let mut driver = ChromeDriver {
             child,
-            port,
+            url: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
             profile: tempfile::tempdir().unwrap(),
         };
         driver.wait_until_ready().await;
@@ -179,15 +161,17 @@ impl ChromeDriver {
     }
 
     async fn wait_until_ready(&mut self) {
-        let status = format!("http://127.0.0.1:{}/status", self.port);
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
+        let status = format!("{}/status", self.url);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(response) = http.get(&status).send().await
-                && let Ok(body) = response.json::<serde_json::Value>().await
+            let answer = self
+                .http
+                .get(&status)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if let Ok(response) = answer
+                && let Ok(body) = response.json::<Value>().await
                 && body["value"]["ready"] == true
             {
                 return;
@@ -203,7 +187,8 @@ impl ChromeDriver {
         }
     }
 
-    async fn connect(&self) -> Client {
+    /// Starts headless Chromium with a fresh profile.
+    async fn new_session(&self) -> WebDriver {
         let options = json!({
             "binary": CHROMIUM,
             "args": [
@@ -218,14 +203,20 @@ impl ChromeDriver {
                 format!("--user-data-dir={}", self.profile.path().display()),
             ],
         });
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert("goog:chromeOptions".into(), options);
-        ClientBuilder::rustls()
-            .expect("a TLS configuration")
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
+        let capabilities = json!({
+            "capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}
+        });
+        let mut browser = WebDriver {
+            http: self.http.clone(),
+            session: format!("{}/session", self.url),
+        };
+        let created = browser
+            .command(reqwest::Method::POST, "", Some(capabilities))
             .await
-            .expect("chromedriver starts a headless Chromium session")
+            .expect("chromedriver starts a headless Chromium session");
+        let id = created["sessionId"].as_str().expect("a session id");
+        browser.session = format!("{}/session/{id}", self.url);
+        browser
     }
 }
 
@@ -234,4 +225,173 @@ impl Drop for ChromeDriver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The W3C WebDriver element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One WebDriver session: the few W3C commands this test needs, over plain HTTP.
+struct WebDriver {
+    http: reqwest::Client,
+    /// `http://127.0.0.1:PORT/session/ID`
+    session: String,
+}
+
+impl WebDriver {
+    /// Sends a command; `Ok(value)` or `Err("error: message")` from the WebDriver answer.
+    async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let url = format!("{}{path}", self.session);
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {method} {url}: {e}"));
+        let mut answer: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {method} {url}: {e}"));
+        let value = answer["value"].take();
+        match value["error"].as_str() {
+            Some(error) => Err(format!("{error}: {}", value["message"])),
+            None => Ok(value),
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.command(reqwest::Method::POST, path, Some(body))
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver POST {path}: {e}"))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.command(reqwest::Method::GET, path, None)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver GET {path}: {e}"))
+    }
+
+    async fn goto(&self, url: &str) {
+        self.post("/url", json!({ "url": url })).await;
+    }
+
+    async fn title(&self) -> String {
+        self.get("/title").await.as_str().unwrap().to_string()
+    }
+
+    /// The first element matching the CSS `selector`, or the WebDriver error.
+    async fn find(&self, selector: &str) -> Result<String, String> {
+        let found = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": selector})),
+            )
+            .await?;
+        Ok(element_id(&found))
+    }
+
+    /// The first element matching the CSS `selector` inside `element`.
+    async fn find_in(&self, element: &str, selector: &str) -> Result<String, String> {
+        let found = self
+            .command(
+                reqwest::Method::POST,
+                &format!("/element/{element}/element"),
+                Some(json!({"using": "css selector", "value": selector})),
+            )
+            .await?;
+        Ok(element_id(&found))
+    }
+
+    async fn find_all(&self, selector: &str) -> Vec<String> {
+        let found = self
+            .post(
+                "/elements",
+                json!({"using": "css selector", "value": selector}),
+            )
+            .await;
+        found.as_array().unwrap().iter().map(element_id).collect()
+    }
+
+    /// Waits (bounded) until at least `count` elements match `selector`; returns them all.
+    async fn wait_for_all(&self, selector: &str, count: usize, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self.find_all(selector).await;
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {count} `{selector}` within {timeout:?}, the page shows {}",
+                found.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn clear(&self, element: &str) {
+        self.post(&format!("/element/{element}/clear"), json!({}))
+            .await;
+    }
+
+    async fn send_keys(&self, element: &str, text: &str) {
+        self.post(&format!("/element/{element}/value"), json!({ "text": text }))
+            .await;
+    }
+
+    async fn click(&self, element: &str) {
+        self.post(&format!("/element/{element}/click"), json!({}))
+            .await;
+    }
+
+    async fn text(&self, element: &str) -> String {
+        let text = self.get(&format!("/element/{element}/text")).await;
+        text.as_str().unwrap().to_string()
+    }
+
+    /// A PNG of the viewport.
+    async fn screenshot(&self) -> Vec<u8> {
+        let encoded = self.get("/screenshot").await;
+        base64_decode(encoded.as_str().expect("base64 PNG"))
+    }
+
+    /// Ends the session, which closes the browser.
+    async fn close(&self) {
+        let _ = self.command(reqwest::Method::DELETE, "", None).await;
+    }
+}
+
+fn element_id(found: &Value) -> String {
+    found[ELEMENT]
+        .as_str()
+        .expect("a WebDriver element reference")
+        .to_string()
+}
+
+/// Standard base64 (with or without padding), as WebDriver sends screenshots.
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut bits, mut count) = (0u32, 0);
+    for byte in text.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b'=') {
+        let value = ALPHABET
+            .iter()
+            .position(|&a| a == byte)
+            .expect("a base64 character") as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
 }

@@ -243,6 +243,24 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
     async fn reply_status(&self, conversation_id: i64) -> Result<Option<String>, StoreError>;
 }
 
+/// `candidates` least recently referred first (never referred counts as oldest; ties keep the
+/// given order), with `chosen`, when given, moved to the front.
+fn least_recent_first(
+    candidates: &[String],
+    last: &std::collections::HashMap<String, i64>,
+    chosen: Option<String>,
+) -> Vec<String> {
+    let mut ordered: Vec<String> = candidates.to_vec();
+    ordered.sort_by_key(|id| last.get(id).copied().unwrap_or(0));
+    if let Some(chosen) = chosen
+        && let Some(position) = ordered.iter().position(|id| *id == chosen)
+    {
+        let id = ordered.remove(position);
+        ordered.insert(0, id);
+    }
+    ordered
+}
+
 /// Opens the database named in the settings and applies its migrations.
 pub async fn connect(
     settings: &DatabaseSettings,

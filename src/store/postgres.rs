@@ -2,13 +2,16 @@
 //! LOCKED` so replicas never process the same item, and referral-load rows are locked while a
 //! specialist is chosen.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Pool, Postgres};
+use super::least_recent_first;
 
-use super::StoreError;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Pool, Postgres, Row};
+
 use super::sql::impl_conversation_store;
+use super::{ConversationStore, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -29,6 +32,42 @@ impl PostgresStore {
             .await?;
         Ok(PostgresStore { pool })
     }
+
+    /// Referral load lives in the database, shared by all replicas.
+    async fn refer(&self, candidates: &[String], now_ms: i64) -> Result<Vec<String>, StoreError> {
+        let loads = load_of(candidates.len());
+        let mut last: HashMap<String, i64> = HashMap::new();
+        for attempt in 0..2 {
+            let mut query = sqlx::query(&loads);
+            for id in candidates {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                last.insert(
+                    row.try_get("specialist_id")?,
+                    row.try_get("last_referred_ms")?,
+                );
+            }
+            if attempt == 0 && last.len() < candidates.len() {
+                // someone without a load row yet: give them one, then read again
+                self.register_specialists(candidates).await?;
+                last.clear();
+                continue;
+            }
+            break;
+        }
+        let refer = refer_least_recent(candidates.len());
+        let mut query = sqlx::query(&refer).bind(now_ms);
+        for id in candidates {
+            query = query.bind(id);
+        }
+        let chosen: Option<String> = query
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.try_get("specialist_id"))
+            .transpose()?;
+        Ok(least_recent_first(candidates, &last, chosen))
+    }
 }
 
 impl_conversation_store!(
@@ -45,6 +84,40 @@ impl_conversation_store!(
         ('pending', 'sending') AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT 1 \
         FOR UPDATE SKIP LOCKED) \
         RETURNING id, conversation_id, channel, payload, attempts",
-    lock: " FOR UPDATE SKIP LOCKED",
-    greatest: "GREATEST"
+
 );
+
+/// `SELECT specialist_id, last_referred_ms ... WHERE specialist_id IN ($1, ..., $n)`.
+fn load_of(n: usize) -> String {
+    format!(
+        "SELECT specialist_id, last_referred_ms FROM specialist_load \
+         WHERE specialist_id IN ({})",
+        placeholders(1, n)
+    )
+}
+
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One statement that picks the least recently referred of the `n` candidates (`$2..`; ties
+/// in the given order), records the referral at `$1` or just after the candidates' latest, and
+/// returns the id. It is atomic on its own; `SKIP LOCKED` lets a concurrent replica take the
+/// next person instead of waiting for the same one.
+fn refer_least_recent(n: usize) -> String {
+    let ids = placeholders(2, n);
+    let order: String = (2..2 + n).map(|i| format!(" WHEN ${i} THEN {i}")).collect();
+    format!(
+        "UPDATE specialist_load SET referrals = referrals + 1, last_referred_ms = \
+         GREATEST($1, (SELECT COALESCE(MAX(last_referred_ms), 0) + 1 FROM specialist_load \
+         WHERE specialist_id IN ({ids}))) \
+         WHERE specialist_id = (SELECT specialist_id FROM specialist_load \
+         WHERE specialist_id IN ({ids}) \
+         ORDER BY last_referred_ms, CASE specialist_id{order} END LIMIT 1 \
+         FOR UPDATE SKIP LOCKED) \
+         RETURNING specialist_id"
+    )
+}

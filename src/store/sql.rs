@@ -38,46 +38,12 @@ pub const RESCHEDULE: &str = "UPDATE outbox SET status = $1, next_attempt_ms = $
      last_error = $3 WHERE id = $4";
 pub const REPLY_STATUS: &str = "SELECT status FROM outbox WHERE conversation_id = $1";
 
-/// `SELECT specialist_id, last_referred_ms ... WHERE specialist_id IN ($1, ..., $n)`.
-pub fn load_of(n: usize) -> String {
-    format!(
-        "SELECT specialist_id, last_referred_ms FROM specialist_load \
-         WHERE specialist_id IN ({})",
-        placeholders(1, n)
-    )
-}
-
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// One statement that picks the least recently referred of the `n` candidates (`$2..`; ties
-/// in the given order), records the referral at `$1` or just after the candidates' latest, and
-/// returns the id. One statement is atomic on its own, so no transaction is needed.
-pub fn refer_least_recent(n: usize, greatest: &str, lock: &str) -> String {
-    let ids = placeholders(2, n);
-    let order: String = (2..2 + n)
-        .map(|i| format!(" WHEN ${i} THEN {i}"))
-        .collect();
-    format!(
-        "UPDATE specialist_load SET referrals = referrals + 1, last_referred_ms = \
-         {greatest}($1, (SELECT COALESCE(MAX(last_referred_ms), 0) + 1 FROM specialist_load \
-         WHERE specialist_id IN ({ids}))) \
-         WHERE specialist_id = (SELECT specialist_id FROM specialist_load \
-         WHERE specialist_id IN ({ids}) \
-         ORDER BY last_referred_ms, CASE specialist_id{order} END LIMIT 1{lock}) \
-         RETURNING specialist_id"
-    )
-}
-
-/// Implements `ConversationStore` for `$store` (a struct with `pool: sqlx::Pool<$db>`), given
-/// the backend's statements that claim the next inbox item and the next due reply, the clause
-/// that locks a referral-load row, and its name for the larger of two values.
+/// Implements `ConversationStore` for `$store` (a struct with `pool: sqlx::Pool<$db>` and an
+/// inherent `async fn refer(&self, candidates, now_ms)` for the referral load, which differs per
+/// backend), given the backend's statements that claim the next inbox item and the next due
+/// reply.
 macro_rules! impl_conversation_store {
-    ($store:ty, $db:ty, claim_next: $claim_next:expr, claim_reply: $claim_reply:expr, lock: $lock:expr, greatest: $greatest:expr) => {
+    ($store:ty, $db:ty, claim_next: $claim_next:expr, claim_reply: $claim_reply:expr $(,)?) => {
         #[async_trait::async_trait]
         impl $crate::store::ConversationStore for $store {
             #[tracing::instrument(skip(self), level = "debug")]
@@ -166,53 +132,10 @@ macro_rules! impl_conversation_store {
                 candidates: &[String],
                 now_ms: i64,
             ) -> Result<Vec<String>, $crate::store::StoreError> {
-                use sqlx::Row;
                 if candidates.is_empty() {
                     return Ok(Vec::new());
                 }
-                let loads = $crate::store::sql::load_of(candidates.len());
-                let mut last: std::collections::HashMap<String, i64> =
-                    std::collections::HashMap::new();
-                for attempt in 0..2 {
-                    let mut query = sqlx::query(&loads);
-                    for id in candidates {
-                        query = query.bind(id);
-                    }
-                    for row in query.fetch_all(&self.pool).await? {
-                        last.insert(
-                            row.try_get("specialist_id")?,
-                            row.try_get("last_referred_ms")?,
-                        );
-                    }
-                    if attempt == 0 && last.len() < candidates.len() {
-                        // someone without a load row yet: give them one, then read again
-                        self.register_specialists(candidates).await?;
-                        last.clear();
-                        continue;
-                    }
-                    break;
-                }
-                let refer =
-                    $crate::store::sql::refer_least_recent(candidates.len(), $greatest, $lock);
-                let mut query = sqlx::query(&refer).bind(now_ms);
-                for id in candidates {
-                    query = query.bind(id);
-                }
-                let chosen: Option<String> = query
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(|row| row.try_get("specialist_id"))
-                    .transpose()?;
-                let mut ordered: Vec<String> = candidates.to_vec();
-                // least recently referred first; equal load keeps the catalogue's order
-                ordered.sort_by_key(|id| last.get(id).copied().unwrap_or(0));
-                if let Some(chosen) = chosen
-                    && let Some(position) = ordered.iter().position(|id| *id == chosen)
-                {
-                    let id = ordered.remove(position);
-                    ordered.insert(0, id);
-                }
-                Ok(ordered)
+                self.refer(candidates, now_ms).await
             }
 
             #[tracing::instrument(skip(self, record, reply, outbox), level = "debug")]
@@ -225,7 +148,10 @@ macro_rules! impl_conversation_store {
                 now_ms: i64,
             ) -> Result<$crate::store::Completion, $crate::store::StoreError> {
                 use sqlx::Row;
-                let mut tx = self.pool.begin().await?;
+                // Three idempotent steps in this order, each atomic on its own: after a crash
+                // between them the item is still leased, is processed again, finds its log row
+                // (AlreadyLogged) and completes the remaining steps. Fewer round trips than a
+                // transaction, with the same outcome: one log row, one queued reply.
                 let inserted = sqlx::query($crate::store::sql::LOG_CONVERSATION)
                     .bind(inbox_id)
                     .bind(record.received_ms)
@@ -239,35 +165,34 @@ macro_rules! impl_conversation_store {
                     .bind(&record.decision)
                     .bind(record.route.to_string())
                     .bind(record.latency_us)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&self.pool)
                     .await?;
-                let Some(row) = inserted else {
-                    let existing: i64 = sqlx::query($crate::store::sql::CONVERSATION_BY_INBOX)
-                        .bind(inbox_id)
-                        .fetch_one(&mut *tx)
-                        .await?
-                        .try_get("id")?;
-                    tx.rollback().await?;
-                    return Ok($crate::store::Completion::AlreadyLogged(existing));
+                let completion = match inserted {
+                    Some(row) => $crate::store::Completion::Logged(row.try_get("id")?),
+                    None => $crate::store::Completion::AlreadyLogged(
+                        sqlx::query($crate::store::sql::CONVERSATION_BY_INBOX)
+                            .bind(inbox_id)
+                            .fetch_one(&self.pool)
+                            .await?
+                            .try_get("id")?,
+                    ),
                 };
-                let conversation_id: i64 = row.try_get("id")?;
+                if let Some(payload) = outbox {
+                    sqlx::query($crate::store::sql::ADD_OUTBOX)
+                        .bind(completion.conversation_id())
+                        .bind(&record.channel)
+                        .bind(payload.to_string())
+                        .bind(now_ms)
+                        .execute(&self.pool)
+                        .await?;
+                }
                 sqlx::query($crate::store::sql::FINISH_INBOX)
                     .bind(reply.to_string())
                     .bind(now_ms)
                     .bind(inbox_id)
-                    .execute(&mut *tx)
+                    .execute(&self.pool)
                     .await?;
-                if let Some(payload) = outbox {
-                    sqlx::query($crate::store::sql::ADD_OUTBOX)
-                        .bind(conversation_id)
-                        .bind(&record.channel)
-                        .bind(payload.to_string())
-                        .bind(now_ms)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok($crate::store::Completion::Logged(conversation_id))
+                Ok(completion)
             }
 
             async fn fail(
