@@ -343,3 +343,90 @@ async fn postgres_without_a_pseudonym_key_refuses_to_start() {
     assert!(err.contains("privacy.pseudonym_key"), "{err}");
     schema.drop().await;
 }
+
+#[tokio::test]
+async fn departments_come_from_the_csv_and_texts_can_be_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("departments.csv");
+    std::fs::write(
+        &csv,
+        "user_id,department\nu-123,Finance\nu-456, HR Development \n",
+    )
+    .unwrap();
+    let mut settings = test_settings(&sqlite_url(dir.path()));
+    settings.privacy.departments_csv = Some(csv);
+    settings.log.store_text = false;
+    let app = TestApp::spawn(settings).await;
+    app.ask_json(json!({"text": "laptop kapot", "session": "u-456"}))
+        .await;
+    app.ask_json(json!({"text": "laptop kapot", "session": "someone-else"}))
+        .await;
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows[0].record.department.as_deref(), Some("HR Development"));
+    assert_eq!(rows[1].record.department, None);
+    assert!(
+        rows.iter().all(|r| r.record.question.is_none()),
+        "log.store_text = false"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.record.intent.as_deref() == Some("it_support"))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn question_texts_past_retention_are_deleted_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let app = TestApp::spawn(test_settings(&url)).await;
+    app.ask_json(json!({"text": "laptop kapot", "session": "s"}))
+        .await;
+    let store = app.store();
+    app.stop().await;
+    // Age the row: received 100 days ago.
+    let old = chrono::Utc::now().timestamp_millis() - 100 * 86_400_000;
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE conversations SET received_ms = ?")
+        .bind(old)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    drop(store);
+    let app = TestApp::spawn(test_settings(&url)).await;
+    let store = app.store();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            store.conversations(0, 10).await.unwrap()[0]
+                .record
+                .question
+                .is_none()
+        })
+        .await,
+        "retention (90 days) removes the text"
+    );
+    let row = &store.conversations(0, 10).await.unwrap()[0];
+    assert_eq!(
+        row.record.intent.as_deref(),
+        Some("it_support"),
+        "structured fields remain"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_broken_configuration_or_catalogue_stops_the_start_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&sqlite_url(dir.path()));
+    settings.catalogue.dir = dir.path().join("missing-catalogue");
+    let err = referral_desk::server::Application::build(settings)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("missing-catalogue") && err.contains("--catalogue"),
+        "{err}"
+    );
+}

@@ -342,8 +342,11 @@ impl WebDriver {
     }
 
     async fn send_keys(&self, element: &str, text: &str) {
-        self.post(&format!("/element/{element}/value"), json!({ "text": text }))
-            .await;
+        self.post(
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        )
+        .await;
     }
 
     async fn click(&self, element: &str) {
@@ -380,7 +383,10 @@ fn base64_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
     let (mut bits, mut count) = (0u32, 0);
-    for byte in text.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b'=') {
+    for byte in text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+    {
         let value = ALPHABET
             .iter()
             .position(|&a| a == byte)
