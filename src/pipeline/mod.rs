@@ -38,7 +38,7 @@ use crate::nlu::{Classifier, Decision, LanguageDetector};
 use crate::privacy::{Pseudonymiser, redact};
 use crate::routing::{Directory, directory_topic};
 use crate::store::{
-    Completion, ConversationRecord, ConversationStore, Enqueued, InboxItem, NewInboxItem,
+    Answered, Completion, ConversationRecord, ConversationStore, Enqueued, InboxItem, NewInboxItem,
     StoreError,
 };
 use crate::telemetry::Metrics;
@@ -193,55 +193,46 @@ impl Pipeline {
     /// Accepts and answers at once (web chat): same inbox and log path as the workers. A
     /// repeated delivery gets the stored reply, not a second answer.
     pub async fn ask(&self, question: &Question) -> Result<Reply, PipelineError> {
-        let new = self.inbox_item(question)?;
-        let lease = now_ms() + LEASE.as_millis() as i64;
-        if let Enqueued::New(id) = self.store.enqueue(&new, Some(lease)).await? {
-            let item = InboxItem {
-                id,
-                delivery_id: new.delivery_id,
-                channel: new.channel,
-                conversation: new.conversation,
-                asker_key: new.asker_key,
-                department: new.department,
-                text: new.text,
-                context: new.context,
-                received_ms: new.received_ms,
-                attempts: 1,
-            };
-            return self.process(item).await;
-        }
-        // A repeated delivery: answer with the stored reply once it is there.
-        let delivery_id = new.delivery_id;
-        for _ in 0..50 {
-            if let Some(stored) = self.store.delivery(&delivery_id).await?
-                && let (Some(reply), Some(id)) = (stored.reply, stored.conversation_id)
-            {
-                let mut reply: Reply = serde_json::from_value(reply).map_err(StoreError::from)?;
+        let item = self.inbox_item(question)?;
+        let (mut reply, record) = self.answer(&item, true).await?;
+        let reply_json = serde_json::to_value(&reply).map_err(StoreError::from)?;
+        match self
+            .store
+            .log_answered(&item, &record, &reply_json, now_ms())
+            .await?
+        {
+            Answered::Logged(id) => {
+                self.count_decision(&reply);
                 reply.conversation_id = Some(id);
-                return Ok(reply);
+                Ok(reply)
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            Answered::Duplicate(stored) => match (stored.reply, stored.conversation_id) {
+                (Some(stored_reply), Some(id)) => {
+                    let mut stored_reply: Reply =
+                        serde_json::from_value(stored_reply).map_err(StoreError::from)?;
+                    stored_reply.conversation_id = Some(id);
+                    Ok(stored_reply)
+                }
+                // The id belongs to an item still in the inbox: answer, log nothing twice.
+                _ => Ok(reply),
+            },
         }
-        // Still unanswered (e.g. parked as failed): answer now without logging twice.
-        let lang = self.languages.detect(&question.text);
-        Ok(self.compose(&question.text, None, lang, None).await?.0)
     }
 
     /// Classifies, routes, logs and finishes one claimed item.
     #[tracing::instrument(skip_all, fields(inbox_id = item.id, channel = %item.channel))]
     pub async fn process(&self, item: InboxItem) -> Result<Reply, PipelineError> {
-        let started = Instant::now();
-        let text: String = item.text.chars().take(MAX_CLASSIFIED_CHARS).collect();
-        let choice = item
-            .context
-            .get("choice")
-            .and_then(|c| c.as_str())
-            .map(str::to_string);
-        let lang = self.languages.detect(&text);
-        let result = self
-            .compose(&text, choice.as_deref(), lang, Some(&item))
-            .await;
-        let (mut reply, confidence) = match result {
+        let new = NewInboxItem {
+            delivery_id: item.delivery_id.clone(),
+            channel: item.channel.clone(),
+            conversation: item.conversation.clone(),
+            asker_key: item.asker_key.clone(),
+            department: item.department.clone(),
+            text: item.text.clone(),
+            context: item.context.clone(),
+            received_ms: item.received_ms,
+        };
+        let (mut reply, record) = match self.answer(&new, true).await {
             Ok(done) => done,
             Err(err) => {
                 self.store
@@ -249,20 +240,6 @@ impl Pipeline {
                     .await?;
                 return Err(err);
             }
-        };
-        let latency = started.elapsed();
-        let record = ConversationRecord {
-            received_ms: item.received_ms,
-            channel: item.channel.clone(),
-            asker_key: item.asker_key.clone(),
-            department: item.department.clone(),
-            language: lang.code().to_string(),
-            question: self.log.store_text.then(|| redact(&item.text)),
-            intent: reply.intent.clone(),
-            confidence,
-            decision: reply.decision.as_str().to_string(),
-            route: reply.route_ids(),
-            latency_us: latency.as_micros() as i64,
         };
         let outgoing = self
             .outbox_channels
@@ -282,26 +259,58 @@ impl Pipeline {
             .complete(item.id, &record, &reply_json, outgoing.as_ref(), now_ms())
             .await?;
         if let Completion::Logged(_) = completion {
-            self.metrics
-                .decisions
-                .with_label_values(&[
-                    reply.intent.as_deref().unwrap_or("-"),
-                    reply.decision.as_str(),
-                ])
-                .inc();
+            self.count_decision(&reply);
         }
         reply.conversation_id = Some(completion.conversation_id());
         Ok(reply)
     }
 
-    /// Builds the reply for `text`. With `item` the referral is recorded (load balancing);
-    /// without, nothing is written.
+    fn count_decision(&self, reply: &Reply) {
+        self.metrics
+            .decisions
+            .with_label_values(&[
+                reply.intent.as_deref().unwrap_or("-"),
+                reply.decision.as_str(),
+            ])
+            .inc();
+    }
+
+    /// Classifies and routes one question: the reply and its (redacted) log row, not yet
+    /// written.
+    async fn answer(
+        &self,
+        item: &NewInboxItem,
+        record_referral: bool,
+    ) -> Result<(Reply, ConversationRecord), PipelineError> {
+        let started = Instant::now();
+        let text: String = item.text.chars().take(MAX_CLASSIFIED_CHARS).collect();
+        let choice = item.context.get("choice").and_then(|c| c.as_str());
+        let lang = self.languages.detect(&text);
+        let (reply, confidence) = self.compose(&text, choice, lang, record_referral).await?;
+        let record = ConversationRecord {
+            received_ms: item.received_ms,
+            channel: item.channel.clone(),
+            asker_key: item.asker_key.clone(),
+            department: item.department.clone(),
+            language: lang.code().to_string(),
+            question: self.log.store_text.then(|| redact(&item.text)),
+            intent: reply.intent.clone(),
+            confidence,
+            decision: reply.decision.as_str().to_string(),
+            route: reply.route_ids(),
+            latency_us: started.elapsed().as_micros() as i64,
+        };
+        Ok((reply, record))
+    }
+
+    /// Builds the reply for `text`; with `record_referral` the chosen specialist's referral is
+    /// recorded (load balancing).
     async fn compose(
         &self,
         text: &str,
         choice: Option<&str>,
         lang: Lang,
-        item: Option<&InboxItem>,
+        record_referral: bool,
     ) -> Result<(Reply, f32), PipelineError> {
         let catalogue = &self.catalogue;
         let fallback = catalogue.fallback_desk();
@@ -439,11 +448,10 @@ impl Pipeline {
             reply::available_specialists(catalogue, &intent.route.specialists, today())
                 .map(|s| s.id.clone())
                 .collect();
-        let ordered = match item {
-            Some(_) if !available.is_empty() => {
-                self.store.assign_specialist(&available, now_ms()).await?
-            }
-            _ => available,
+        let ordered = if record_referral && !available.is_empty() {
+            self.store.assign_specialist(&available, now_ms()).await?
+        } else {
+            available
         };
         let specialists = ordered
             .iter()

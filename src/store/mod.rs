@@ -34,6 +34,10 @@ pub enum StoreError {
     },
     #[error("stored data is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("writing a batch of answers failed: {0}")]
+    Batch(String),
+    #[error("the database writer has stopped")]
+    WriterGone,
 }
 
 /// A delivery to record before acknowledging it.
@@ -132,6 +136,15 @@ pub struct StoredDelivery {
     pub reply: Option<serde_json::Value>,
 }
 
+/// What became of a delivery answered inline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answered {
+    /// Recorded now, with this conversation id.
+    Logged(i64),
+    /// The delivery id was seen before: nothing written, here is what was stored.
+    Duplicate(StoredDelivery),
+}
+
 /// A reply waiting to be sent by a channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxItem {
@@ -196,6 +209,16 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
         outbox: Option<&serde_json::Value>,
         now_ms: i64,
     ) -> Result<Completion, StoreError>;
+
+    /// For channels that answer inline (web chat): records the delivery (done, its reply
+    /// kept) and its log row atomically, before the answer is sent; the raw text is not kept.
+    async fn log_answered(
+        &self,
+        item: &NewInboxItem,
+        record: &ConversationRecord,
+        reply: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<Answered, StoreError>;
 
     /// Gives the item back for a retry, or marks it failed after `max_attempts`.
     async fn fail(&self, inbox_id: i64, error: &str, max_attempts: i32) -> Result<(), StoreError>;

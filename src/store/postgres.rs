@@ -10,8 +10,8 @@ use super::least_recent_first;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres, Row};
 
-use super::sql::impl_conversation_store;
-use super::{ConversationStore, StoreError};
+use super::sql::{self, impl_conversation_store};
+use super::{Answered, ConversationRecord, ConversationStore, NewInboxItem, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -31,6 +31,37 @@ impl PostgresStore {
             .run(&pool)
             .await?;
         Ok(PostgresStore { pool })
+    }
+
+    /// One transaction per delivery: PostgreSQL takes concurrent writers on its own.
+    async fn answered(
+        &self,
+        item: &NewInboxItem,
+        record: &ConversationRecord,
+        reply: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<Answered, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inbox = sql::answered_inbox(1);
+        let Some(row) = sql::bind_answered!(sqlx::query(&inbox), item, reply, now_ms)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            tx.rollback().await?;
+            let stored = self
+                .delivery(&item.delivery_id)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+            return Ok(Answered::Duplicate(stored));
+        };
+        let inbox_id: i64 = row.try_get("id")?;
+        let log = sql::log_rows(1);
+        let id: i64 = sql::bind_log!(sqlx::query(&log), inbox_id, record)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+        tx.commit().await?;
+        Ok(Answered::Logged(id))
     }
 
     /// Referral load lives in the database, shared by all replicas.

@@ -15,6 +15,12 @@ pub const LOG_CONVERSATION: &str = "INSERT INTO conversations \
       confidence, decision, route, latency_us) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
      ON CONFLICT (inbox_id) DO NOTHING RETURNING id";
+/// An inline-answered delivery: stored done, with its reply and without its text (the
+/// last two columns are constants, see [`answered_inbox`]).
+pub const ANSWERED_INBOX_COLUMNS: &str = "(delivery_id, channel, conversation, asker_key, \
+     department, context, received_ms, completed_ms, reply, status, attempts)";
+pub const LOG_COLUMNS: &str = "(inbox_id, received_ms, channel, asker_key, department, \
+     language, question, intent, confidence, decision, route, latency_us)";
 pub const CONVERSATION_BY_INBOX: &str = "SELECT id FROM conversations WHERE inbox_id = $1";
 pub const FINISH_INBOX: &str = "UPDATE inbox SET status = 'done', text = NULL, reply = $1, \
      completed_ms = $2, lease_until_ms = NULL WHERE id = $3";
@@ -37,6 +43,76 @@ pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_ms = $1 WHE
 pub const RESCHEDULE: &str = "UPDATE outbox SET status = $1, next_attempt_ms = $2, \
      last_error = $3 WHERE id = $4";
 pub const REPLY_STATUS: &str = "SELECT status FROM outbox WHERE conversation_id = $1";
+
+/// `INSERT INTO inbox ... VALUES` for `n` inline-answered deliveries, `$1..` numbered row by
+/// row as [`bind_answered!`] binds them; conflicting delivery ids are skipped.
+pub fn answered_inbox(n: usize) -> String {
+    format!(
+        "INSERT INTO inbox {ANSWERED_INBOX_COLUMNS} VALUES {} \
+         ON CONFLICT (delivery_id) DO NOTHING RETURNING id, delivery_id",
+        rows(n, 9, "'done', 1")
+    )
+}
+
+/// `INSERT INTO conversations ... VALUES` for `n` log rows, bound by [`bind_log!`].
+pub fn log_rows(n: usize) -> String {
+    format!(
+        "INSERT INTO conversations {LOG_COLUMNS} VALUES {} \
+         ON CONFLICT (inbox_id) DO NOTHING RETURNING id, inbox_id",
+        rows(n, 12, "")
+    )
+}
+
+/// `($1, ..., $k[, tail]), ($k+1, ...)` for `n` rows of `k` parameters.
+fn rows(n: usize, k: usize, tail: &str) -> String {
+    (0..n)
+        .map(|r| {
+            let mut values: Vec<String> = (1..=k).map(|c| format!("${}", r * k + c)).collect();
+            if !tail.is_empty() {
+                values.push(tail.to_string());
+            }
+            format!("({})", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds one inline-answered delivery's 9 inbox values, in [`ANSWERED_INBOX_COLUMNS`] order.
+macro_rules! bind_answered {
+    ($query:expr, $item:expr, $reply:expr, $now_ms:expr) => {
+        $query
+            .bind(&$item.delivery_id)
+            .bind(&$item.channel)
+            .bind(&$item.conversation)
+            .bind(&$item.asker_key)
+            .bind(&$item.department)
+            .bind($item.context.to_string())
+            .bind($item.received_ms)
+            .bind($now_ms)
+            .bind($reply.to_string())
+    };
+}
+
+/// Binds one log row's 12 values (after its inbox id), in [`LOG_COLUMNS`] order.
+macro_rules! bind_log {
+    ($query:expr, $inbox_id:expr, $record:expr) => {
+        $query
+            .bind($inbox_id)
+            .bind($record.received_ms)
+            .bind(&$record.channel)
+            .bind(&$record.asker_key)
+            .bind(&$record.department)
+            .bind(&$record.language)
+            .bind(&$record.question)
+            .bind(&$record.intent)
+            .bind($record.confidence)
+            .bind(&$record.decision)
+            .bind($record.route.to_string())
+            .bind($record.latency_us)
+    };
+}
+
+pub(crate) use {bind_answered, bind_log};
 
 /// Implements `ConversationStore` for `$store` (a struct with `pool: sqlx::Pool<$db>` and an
 /// inherent `async fn refer(&self, candidates, now_ms)` for the referral load, which differs per
@@ -152,21 +228,13 @@ macro_rules! impl_conversation_store {
                 // between them the item is still leased, is processed again, finds its log row
                 // (AlreadyLogged) and completes the remaining steps. Fewer round trips than a
                 // transaction, with the same outcome: one log row, one queued reply.
-                let inserted = sqlx::query($crate::store::sql::LOG_CONVERSATION)
-                    .bind(inbox_id)
-                    .bind(record.received_ms)
-                    .bind(&record.channel)
-                    .bind(&record.asker_key)
-                    .bind(&record.department)
-                    .bind(&record.language)
-                    .bind(&record.question)
-                    .bind(&record.intent)
-                    .bind(record.confidence)
-                    .bind(&record.decision)
-                    .bind(record.route.to_string())
-                    .bind(record.latency_us)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                let inserted = $crate::store::sql::bind_log!(
+                    sqlx::query($crate::store::sql::LOG_CONVERSATION),
+                    inbox_id,
+                    record
+                )
+                .fetch_optional(&self.pool)
+                .await?;
                 let completion = match inserted {
                     Some(row) => $crate::store::Completion::Logged(row.try_get("id")?),
                     None => $crate::store::Completion::AlreadyLogged(
@@ -193,6 +261,16 @@ macro_rules! impl_conversation_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(completion)
+            }
+
+            async fn log_answered(
+                &self,
+                item: &$crate::store::NewInboxItem,
+                record: &$crate::store::ConversationRecord,
+                reply: &serde_json::Value,
+                now_ms: i64,
+            ) -> Result<$crate::store::Answered, $crate::store::StoreError> {
+                self.answered(item, record, reply, now_ms).await
             }
 
             async fn fail(
