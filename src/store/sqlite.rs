@@ -47,7 +47,7 @@ struct LoadMirror {
 /// Work for the batch writer.
 #[derive(Debug)]
 enum Write {
-    Answer(PendingAnswer),
+    Answer(Box<PendingAnswer>),
     /// Write unwritten referrals.
     Flush,
 }
@@ -138,13 +138,13 @@ impl SqliteStore {
     ) -> Result<Answered, StoreError> {
         let (done, outcome) = oneshot::channel();
         self.writes
-            .send(Write::Answer(PendingAnswer {
+            .send(Write::Answer(Box::new(PendingAnswer {
                 item: item.clone(),
                 record: record.clone(),
                 reply: reply.clone(),
                 now_ms,
                 done,
-            }))
+            })))
             .map_err(|_| StoreError::WriterGone)?;
         outcome.await.map_err(|_| StoreError::WriterGone)?
     }
@@ -162,7 +162,7 @@ async fn write_batches(
         let mut next = Some(first);
         while let Some(write) = next {
             if let Write::Answer(answer) = write {
-                answers.push(answer);
+                answers.push(*answer);
             }
             next = if answers.len() < MAX_BATCH {
                 queue.try_recv().ok()
