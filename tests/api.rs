@@ -430,3 +430,29 @@ async fn a_broken_configuration_or_catalogue_stops_the_start_with_the_reason() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_repeats_of_one_delivery_are_logged_once() {
+    let (_dir, app) = sqlite_app().await;
+    let body = json!({"text": "wachtwoord vergeten", "session": "s", "message_id": "same"});
+    let replies = futures::future::join_all((0..6).map(|_| app.ask_json(body.clone()))).await;
+    let first = &replies[0]["conversation_id"];
+    assert!(first.is_i64());
+    assert!(
+        replies.iter().all(|r| &r["conversation_id"] == first),
+        "{replies:?}"
+    );
+    assert_eq!(app.store().conversations(0, 10).await.unwrap().len(), 1);
+    // and many different questions at once all get their own row
+    let many = futures::future::join_all(
+        (0..40).map(|i| app.ask_json(json!({"text": format!("laptop kapot {i}"), "session": "s"}))),
+    )
+    .await;
+    let ids: std::collections::BTreeSet<i64> = many
+        .iter()
+        .map(|r| r["conversation_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 40);
+    assert_eq!(app.store().conversations(0, 100).await.unwrap().len(), 41);
+    app.stop().await;
+}

@@ -16,7 +16,7 @@ use sqlx::{Pool, Row, Sqlite};
 
 use super::sql::{self, impl_conversation_store};
 use super::{
-    Answered, ConversationRecord, NewInboxItem, StoreError, StoredDelivery, least_recent_first,
+    Answered, ConversationRecord, ConversationStore, NewInboxItem, StoreError, least_recent_first,
 };
 
 /// Adds referrals; `max` keeps the latest stamp whatever order the writes arrive in.
@@ -58,7 +58,8 @@ struct PendingAnswer {
     record: ConversationRecord,
     reply: serde_json::Value,
     now_ms: i64,
-    done: oneshot::Sender<Result<Answered, StoreError>>,
+    /// The conversation id, or `None` for a repeated delivery id.
+    done: oneshot::Sender<Result<Option<i64>, StoreError>>,
 }
 
 impl SqliteStore {
@@ -146,7 +147,14 @@ impl SqliteStore {
                 done,
             })))
             .map_err(|_| StoreError::WriterGone)?;
-        outcome.await.map_err(|_| StoreError::WriterGone)?
+        match outcome.await.map_err(|_| StoreError::WriterGone)?? {
+            Some(conversation) => Ok(Answered::Logged(conversation)),
+            None => Ok(Answered::Duplicate(
+                self.delivery(&item.delivery_id)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?,
+            )),
+        }
     }
 }
 
@@ -201,7 +209,7 @@ async fn write_batch(
     pool: &Pool<Sqlite>,
     answers: &[PendingAnswer],
     referrals: &[(String, (i64, i64))],
-) -> Result<Vec<Answered>, StoreError> {
+) -> Result<Vec<Option<i64>>, StoreError> {
     let mut tx = pool.begin().await?;
     // The first answer per delivery id is new; later ones in the batch are duplicates.
     let mut seen = HashSet::new();
@@ -245,44 +253,18 @@ async fn write_batch(
     }
     tx.commit().await?;
 
-    let mut outcomes = Vec::with_capacity(answers.len());
     let mut claimed = HashSet::new();
-    for a in answers {
-        let id = &a.item.delivery_id;
-        let new = inbox_ids
-            .get(id)
-            .and_then(|inbox| conversation_ids.get(inbox))
-            .filter(|_| claimed.insert(id.as_str()));
-        outcomes.push(match new {
-            Some(conversation) => Answered::Logged(*conversation),
-            None => Answered::Duplicate(
-                stored_delivery(pool, id)
-                    .await?
-                    .ok_or(sqlx::Error::RowNotFound)?,
-            ),
-        });
-    }
-    Ok(outcomes)
-}
-
-async fn stored_delivery(
-    pool: &Pool<Sqlite>,
-    delivery_id: &str,
-) -> Result<Option<StoredDelivery>, StoreError> {
-    let Some(row) = sqlx::query(sql::DELIVERY)
-        .bind(delivery_id)
-        .fetch_optional(pool)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let reply: Option<String> = row.try_get("reply")?;
-    Ok(Some(StoredDelivery {
-        inbox_id: row.try_get("inbox_id")?,
-        status: row.try_get("status")?,
-        conversation_id: row.try_get("conversation_id")?,
-        reply: reply.map(|r| serde_json::from_str(&r)).transpose()?,
-    }))
+    Ok(answers
+        .iter()
+        .map(|a| {
+            let id = &a.item.delivery_id;
+            inbox_ids
+                .get(id)
+                .and_then(|inbox| conversation_ids.get(inbox))
+                .filter(|_| claimed.insert(id.as_str()))
+                .copied()
+        })
+        .collect())
 }
 
 impl_conversation_store!(
