@@ -42,6 +42,63 @@ pub struct Settings {
     pub privacy: PrivacySettings,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub slack: SlackSettings,
+    #[serde(default)]
+    pub outbox: OutboxSettings,
+}
+
+/// How replies that channels send later (Slack, Teams) are retried.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSettings {
+    /// First retry delay in milliseconds; doubles per attempt.
+    pub retry_base_ms: u64,
+    /// Longest delay between attempts, in seconds.
+    pub retry_max_seconds: u64,
+    /// Attempts before a reply is given up (and counted as failed).
+    pub max_attempts: i32,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            retry_base_ms: 1_000,
+            retry_max_seconds: 300,
+            max_attempts: 10,
+        }
+    }
+}
+
+/// The Slack app. The `/slack/` routes are mounted only when both secrets are set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackSettings {
+    /// Verifies that requests come from Slack (Basic Information > App Credentials).
+    pub signing_secret: Option<SecretString>,
+    /// `xoxb-...`, for replies through the Web API (OAuth & Permissions).
+    pub bot_token: Option<SecretString>,
+    /// The workspace (`T...`); events from other workspaces are ignored. Unset: any.
+    pub team_id: Option<String>,
+    /// Web API base URL; tests point it at a local fake Slack.
+    pub api_base_url: String,
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        Self {
+            signing_secret: None,
+            bot_token: None,
+            team_id: None,
+            api_base_url: "https://slack.com/api".into(),
+        }
+    }
+}
+
+impl SlackSettings {
+    pub fn is_enabled(&self) -> bool {
+        self.signing_secret.is_some() && self.bot_token.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,6 +323,35 @@ impl Settings {
                 hint: "set log.store_text = false to keep no question texts at all",
             });
         }
+        if self
+            .slack
+            .signing_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().trim().is_empty())
+        {
+            return Err(SettingsError::Key {
+                key: "slack.signing_secret",
+                problem: "is empty: every request would pass verification".into(),
+                hint: "copy the signing secret from the Slack app's Basic Information page",
+            });
+        }
+        match (&self.slack.signing_secret, &self.slack.bot_token) {
+            (Some(_), None) => {
+                return Err(SettingsError::Key {
+                    key: "slack.bot_token",
+                    problem: "slack.signing_secret is set but the bot token is not".into(),
+                    hint: "set both (REFERRAL_DESK__SLACK__BOT_TOKEN=xoxb-...) to connect Slack, or neither",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(SettingsError::Key {
+                    key: "slack.signing_secret",
+                    problem: "slack.bot_token is set but the signing secret is not".into(),
+                    hint: "set both (REFERRAL_DESK__SLACK__SIGNING_SECRET) to connect Slack, or neither",
+                });
+            }
+            _ => {}
+        }
         if self.database.max_connections == 0 {
             return Err(SettingsError::Key {
                 key: "database.max_connections",
@@ -337,6 +423,30 @@ mod tests {
         assert_eq!(s.database.describe(), "postgres://db.internal/hr");
         assert!(!format!("{s:?}").contains("hunter2"), "secrets never print");
         assert_eq!(s.database.sqlite_dir(), None);
+    }
+
+    #[test]
+    fn slack_needs_both_secrets() {
+        let err = Settings::load_with_env(
+            None,
+            env(&[("REFERRAL_DESK__SLACK__SIGNING_SECRET", "s3cr3t")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("slack.bot_token") && !err.contains("s3cr3t"),
+            "{err}"
+        );
+        let s = Settings::load_with_env(
+            None,
+            env(&[
+                ("REFERRAL_DESK__SLACK__SIGNING_SECRET", "s3cr3t"),
+                ("REFERRAL_DESK__SLACK__BOT_TOKEN", "xoxb-1"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.slack.is_enabled());
+        assert!(!format!("{s:?}").contains("xoxb-1"));
     }
 
     #[test]

@@ -18,15 +18,18 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::catalogue::{Catalogue, CatalogueError};
+use crate::channels::slack::{self, SlackChannel, SlackClient, SlackSender, SlackVerifier};
 use crate::channels::web;
 use crate::config::Settings;
 use crate::nlu::{Classifier, ClassifierError};
+use crate::pipeline::outbox::{Backoff, OutboxWorker, ReplySender};
 use crate::pipeline::{Pipeline, PipelineError, now_ms, read_departments};
 use crate::privacy::{PrivacyError, Pseudonymiser};
 use crate::store::{self, StoreError};
@@ -95,12 +98,28 @@ impl IntoResponse for AppError {
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub pipeline: Arc<Pipeline>,
+    /// Present when Slack is configured.
+    pub slack: Option<Arc<SlackChannel>>,
 }
 
 /// All routes, for the server and for `oneshot` tests.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(web::index))
+    let mut app = Router::new();
+    if state.slack.is_some() {
+        // Slack's payloads carry whole messages with their blocks: allow more than the web API.
+        let limit = DefaultBodyLimit::max(slack::MAX_BODY_BYTES);
+        app = app
+            .route("/slack/events", post(slack::events).layer(limit))
+            .route(
+                "/slack/commands",
+                post(slack::commands::commands).layer(limit),
+            )
+            .route(
+                "/slack/interactivity",
+                post(slack::interactivity::interactivity).layer(limit),
+            );
+    }
+    app.route("/", get(web::index))
         .route("/assets/app.js", get(web::app_js))
         .route("/assets/style.css", get(web::style_css))
         .route("/api/v1/ask", post(web::ask))
@@ -250,17 +269,52 @@ impl Application {
             None => HashMap::new(),
         };
         let metrics = Arc::new(Metrics::new());
+        let slack = SlackClient::new(&settings.slack, metrics.clone())
+            .filter(|_| settings.slack.is_enabled())
+            .map(Arc::new);
+        let mut senders: HashMap<String, Arc<dyn ReplySender>> = HashMap::new();
+        if let Some(client) = &slack {
+            senders.insert(
+                "slack".into(),
+                Arc::new(SlackSender {
+                    client: client.clone(),
+                }),
+            );
+        }
         let pipeline = Arc::new(Pipeline::new(
             catalogue,
             classifier,
-            store,
+            store.clone(),
             pseudonymiser,
             departments,
             settings.log.clone(),
-            metrics,
-            Vec::new(),
+            metrics.clone(),
+            senders.keys().cloned().collect(),
         ));
         let (stop, stop_rx) = watch::channel(false);
+        let mut workers = Vec::new();
+        if !senders.is_empty() {
+            let outbox = OutboxWorker {
+                store,
+                senders,
+                metrics,
+                backoff: Backoff {
+                    base: Duration::from_millis(settings.outbox.retry_base_ms),
+                    max: Duration::from_secs(settings.outbox.retry_max_seconds),
+                    max_attempts: settings.outbox.max_attempts,
+                },
+                lease: Duration::from_secs(60),
+            };
+            workers.push(tokio::spawn(outbox.run(stop_rx.clone())));
+        }
+        let slack = match (slack, &settings.slack.signing_secret) {
+            (Some(client), Some(secret)) => Some(Arc::new(SlackChannel {
+                verifier: SlackVerifier::new(secret.expose_secret()),
+                team_id: settings.slack.team_id.clone(),
+                client,
+            })),
+            _ => None,
+        };
         let mut workers = Vec::new();
         for worker in 0..settings.server.workers {
             workers.push(tokio::spawn(
@@ -277,7 +331,7 @@ impl Application {
         tracing::info!(database = %database, address = %listener.local_addr().map_or(settings.server.bind, |a| a), "referral desk ready");
         Ok(Application {
             listener,
-            state: AppState { pipeline },
+            state: AppState { pipeline, slack },
             stop,
             workers,
             grace: Duration::from_secs(settings.server.shutdown_grace_seconds),

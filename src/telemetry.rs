@@ -37,6 +37,8 @@ pub struct Metrics {
     /// Replies that could not be sent (each failed attempt), by channel.
     pub reply_failures: IntCounterVec,
     pub request_seconds: HistogramVec,
+    /// Errors answered by a platform's API (`ok: false` from Slack), by channel and error code.
+    pub channel_api_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -79,8 +81,17 @@ impl Metrics {
             &["channel"],
         )
         .expect("static metric");
+        let channel_api_errors = IntCounterVec::new(
+            Opts::new(
+                "channel_api_errors_total",
+                "Platform API errors by channel and code",
+            ),
+            &["channel", "error"],
+        )
+        .expect("static metric");
         for collector in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(channel_api_errors.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(requests.clone()),
             Box::new(decisions.clone()),
             Box::new(classify_seconds.clone()),
             Box::new(request_seconds.clone()),
@@ -99,6 +110,7 @@ impl Metrics {
             inbox_oldest_age_seconds,
             reply_failures,
             request_seconds,
+            channel_api_errors,
         }
     }
 

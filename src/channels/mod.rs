@@ -2,4 +2,5 @@
 //! [`crate::pipeline::Question`] and renders the [`crate::pipeline::Reply`] back. Only this
 //! module knows the platforms.
 
+pub mod slack;
 pub mod web;

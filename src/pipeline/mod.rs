@@ -156,6 +156,10 @@ impl Pipeline {
         &self.store
     }
 
+    pub fn log_settings(&self) -> &ConversationLogSettings {
+        &self.log
+    }
+
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
@@ -285,8 +289,21 @@ impl Pipeline {
         let started = Instant::now();
         let text: String = item.text.chars().take(MAX_CLASSIFIED_CHARS).collect();
         let choice = item.context.get("choice").and_then(|c| c.as_str());
-        let lang = self.languages.detect(&text);
-        let (reply, confidence) = self.compose(&text, choice, lang, record_referral).await?;
+        // `/whoknows TOPIC`: the whole text is a directory topic
+        let topic = if item.context["directory"].as_bool() == Some(true) {
+            Some(text.trim().to_string())
+        } else {
+            None
+        };
+        // a follow-up (e.g. an option picked) keeps the language of the conversation
+        let lang = match item.context["language"].as_str() {
+            Some("nl") => Lang::Nl,
+            Some("en") => Lang::En,
+            _ => self.languages.detect(&text),
+        };
+        let (reply, confidence) = self
+            .compose(&text, choice, topic, lang, record_referral)
+            .await?;
         let record = ConversationRecord {
             received_ms: item.received_ms,
             channel: item.channel.clone(),
@@ -303,19 +320,21 @@ impl Pipeline {
         Ok((reply, record))
     }
 
-    /// Builds the reply for `text`; with `record_referral` the chosen specialist's referral is
-    /// recorded (load balancing).
+    /// Builds the reply for `text`: for `choice` the chosen intent, for a directory `topic` (or
+    /// a "who knows about X" text) the directory; with `record_referral` the chosen
+    /// specialist's referral is recorded (load balancing).
     async fn compose(
         &self,
         text: &str,
         choice: Option<&str>,
+        topic: Option<String>,
         lang: Lang,
         record_referral: bool,
     ) -> Result<(Reply, f32), PipelineError> {
         let catalogue = &self.catalogue;
         let fallback = catalogue.fallback_desk();
         if choice.is_none()
-            && let Some(topic) = directory_topic(text)
+            && let Some(topic) = topic.or_else(|| directory_topic(text))
         {
             let matches = self.directory.search(catalogue, &topic, today(), 3);
             if !matches.is_empty() {

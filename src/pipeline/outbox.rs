@@ -110,7 +110,11 @@ impl OutboxWorker {
             self.senders.get(&item.channel),
             serde_json::from_value::<OutgoingReply>(item.payload.clone()),
         ) {
-            (Some(sender), Ok(reply)) => sender.send(&reply).await,
+            (Some(sender), Ok(mut reply)) => {
+                // queued in the transaction that assigned it: known here, not before
+                reply.reply.conversation_id = Some(item.conversation_id);
+                sender.send(&reply).await
+            }
             (None, _) => Err(SendError::Permanent(format!(
                 "no sender for channel {}",
                 item.channel

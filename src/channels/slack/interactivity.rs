@@ -1,0 +1,140 @@
+//! Button clicks (`POST /slack/interactivity`, a form field `payload` holding JSON, verified
+//! over the raw form body): "was this helpful" feedback is stored on the conversation, and
+//! picking one option of an ambiguous question routes it (a follow-up question through the
+//! inbox, answered in the same thread, in the conversation's language).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::pipeline::{AskerRef, Question, now_ms};
+use crate::server::AppState;
+
+#[derive(Deserialize)]
+struct Form {
+    payload: String,
+}
+
+/// `POST /slack/interactivity`.
+pub async fn interactivity(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(slack) = state.slack.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if let Err(reason) = slack.verifier.verify(&headers, &body, now_ms() / 1000) {
+        tracing::warn!(reason = %reason, "rejected a Slack request");
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let Some(payload) = serde_urlencoded::from_bytes::<Form>(&body)
+        .ok()
+        .and_then(|f| serde_json::from_str::<Value>(&f.payload).ok())
+    else {
+        return (StatusCode::BAD_REQUEST, "not an interactivity payload").into_response();
+    };
+    let team = payload["team"]["id"].as_str().unwrap_or_default();
+    if payload["type"] != "block_actions" || slack.team_id.as_deref().is_some_and(|t| t != team) {
+        return StatusCode::OK.into_response();
+    }
+    for action in payload["actions"].as_array().into_iter().flatten() {
+        let id = action["action_id"].as_str().unwrap_or_default();
+        let value: Value = action["value"]
+            .as_str()
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or(Value::Null);
+        let Some(conversation_id) = value["conversation_id"].as_i64() else {
+            continue;
+        };
+        let outcome = if let Some(helpful) = value["helpful"].as_bool()
+            && id.starts_with("feedback_")
+        {
+            state
+                .pipeline
+                .store()
+                .record_feedback(conversation_id, helpful, now_ms())
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        } else if let Some(intent) = value["intent"].as_str()
+            && id.starts_with("choose_intent")
+        {
+            choose(&state, &payload, team, conversation_id, intent).await
+        } else {
+            Ok(())
+        };
+        if let Err(err) = outcome {
+            // Slack shows the user an error icon on a non-2xx; the click can be repeated.
+            tracing::error!(error = %err, action = id, "a Slack action failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    }
+    StatusCode::OK.into_response()
+}
+
+/// The asker picked `intent` from a "did you mean" answer: route it as a follow-up.
+async fn choose(
+    state: &AppState,
+    payload: &Value,
+    team: &str,
+    conversation_id: i64,
+    intent: &str,
+) -> Result<(), String> {
+    let Some(chosen) = state.pipeline.catalogue.intent(intent) else {
+        return Err(format!("unknown intent {intent}"));
+    };
+    let store = state.pipeline.store();
+    let language = store
+        .conversations(conversation_id - 1, 1)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|c| c.id == conversation_id)
+        .map_or_else(|| "en".to_string(), |c| c.record.language);
+    let lang = if language == "nl" {
+        crate::catalogue::Lang::Nl
+    } else {
+        crate::catalogue::Lang::En
+    };
+    let channel = payload["channel"]["id"].as_str().unwrap_or_default();
+    let message = &payload["container"];
+    let thread_ts = payload["message"]["thread_ts"]
+        .as_str()
+        .or(message["thread_ts"].as_str())
+        .or(message["message_ts"]
+            .as_str()
+            .filter(|_| !channel.starts_with('D')));
+    let question = Question {
+        channel: "slack".into(),
+        conversation: channel.to_string(),
+        delivery_id: format!(
+            "choice:{}",
+            payload["trigger_id"].as_str().unwrap_or_default()
+        ),
+        asker: AskerRef {
+            namespace: format!("slack:{team}"),
+            raw_id: payload["user"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        },
+        text: chosen.label(lang).to_string(),
+        received_at: chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_default(),
+        context: json!({
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "choice": intent,
+            "language": language,
+        }),
+    };
+    state
+        .pipeline
+        .accept(&question)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,180 @@
+//! The Slack channel: Events API (direct messages and @mentions), with every request verified
+//! on its raw body before parsing, deliveries recorded in the inbox before the 200 that Slack
+//! wants within 3 seconds, and replies posted through the Web API from the outbox.
+//!
+//! Slack retries an event up to three times; its `event_id` is the delivery id, so a retry is
+//! acknowledged and ignored.
+
+pub mod blocks;
+pub mod client;
+pub mod commands;
+pub mod interactivity;
+pub mod verify;
+
+use std::sync::{Arc, LazyLock};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use regex::Regex;
+use serde_json::{Value, json};
+
+use crate::pipeline::{AskerRef, PipelineError, Question, now_ms};
+use crate::server::AppState;
+pub use client::{SlackClient, SlackSender};
+pub use verify::SlackVerifier;
+
+/// Largest request body the Slack routes accept.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What the Slack routes need, present only when Slack is configured.
+#[derive(Debug)]
+pub struct SlackChannel {
+    pub verifier: SlackVerifier,
+    /// Events from other workspaces are ignored; `None` accepts any.
+    pub team_id: Option<String>,
+    pub client: Arc<SlackClient>,
+}
+
+static MENTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<@[A-Z0-9]+(?:\|[^>]*)?>").expect("static regex"));
+
+/// The text of an @mention without the mentions.
+pub fn strip_mentions(text: &str) -> String {
+    MENTION
+        .replace_all(text, " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn unauthorised(reason: impl std::fmt::Display) -> Response {
+    tracing::warn!(reason = %reason, "rejected a Slack request");
+    StatusCode::UNAUTHORIZED.into_response()
+}
+
+/// `POST /slack/events`.
+pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(slack) = state.slack.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if let Err(reason) = slack.verifier.verify(&headers, &body, now_ms() / 1000) {
+        return unauthorised(reason);
+    }
+    let Ok(envelope) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "invalid JSON").into_response();
+    };
+    match envelope["type"].as_str() {
+        Some("url_verification") => {
+            axum::Json(json!({ "challenge": envelope["challenge"] })).into_response()
+        }
+        Some("event_callback") => event_callback(&state, slack, &envelope).await,
+        _ => StatusCode::OK.into_response(),
+    }
+}
+
+async fn event_callback(state: &AppState, slack: &SlackChannel, envelope: &Value) -> Response {
+    let team = envelope["team_id"].as_str().unwrap_or_default();
+    if slack
+        .team_id
+        .as_deref()
+        .is_some_and(|expected| expected != team)
+    {
+        tracing::info!(team, "ignored an event from another workspace");
+        return StatusCode::OK.into_response();
+    }
+    let Some(question) = question_from_event(team, envelope) else {
+        return StatusCode::OK.into_response();
+    };
+    match state.pipeline.accept(&question).await {
+        Ok(_) | Err(PipelineError::EmptyQuestion) => StatusCode::OK.into_response(),
+        Err(err) => {
+            // Slack retries on a non-2xx, so nothing is lost.
+            tracing::error!(error = %err, "could not record a Slack event");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The question in a DM or @mention event; `None` for everything the desk ignores: bots
+/// (itself included), edits, deletions and other subtypes, other event types.
+pub fn question_from_event(team: &str, envelope: &Value) -> Option<Question> {
+    let event = &envelope["event"];
+    if event.get("bot_id").is_some_and(|b| !b.is_null()) || event.get("subtype").is_some() {
+        return None;
+    }
+    let user = event["user"].as_str()?;
+    let channel = event["channel"].as_str()?;
+    let ts = event["ts"].as_str()?;
+    let (text, thread_ts) = match event["type"].as_str()? {
+        "message" if event["channel_type"].as_str() == Some("im") => (
+            event["text"].as_str()?.to_string(),
+            event["thread_ts"].as_str().map(str::to_string),
+        ),
+        "app_mention" => (
+            strip_mentions(event["text"].as_str()?),
+            Some(event["thread_ts"].as_str().unwrap_or(ts).to_string()),
+        ),
+        _ => return None,
+    };
+    let received_ms = envelope["event_time"]
+        .as_i64()
+        .map_or_else(now_ms, |seconds| seconds * 1000);
+    Some(Question {
+        channel: "slack".into(),
+        conversation: channel.to_string(),
+        delivery_id: envelope["event_id"].as_str()?.to_string(),
+        asker: AskerRef {
+            namespace: format!("slack:{team}"),
+            raw_id: user.to_string(),
+        },
+        text,
+        received_at: chrono::DateTime::from_timestamp_millis(received_ms).unwrap_or_default(),
+        context: json!({ "channel": channel, "thread_ts": thread_ts }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(event: Value) -> Value {
+        json!({"type": "event_callback", "team_id": "T1", "event_id": "Ev1", "event_time": 1_700_000_000, "event": event})
+    }
+
+    #[test]
+    fn direct_messages_and_mentions_become_questions() {
+        let dm = question_from_event(
+            "T1",
+            &envelope(json!({"type": "message", "channel_type": "im", "user": "U1", "channel": "D1", "ts": "1.1", "text": "verlof?"})),
+        )
+        .unwrap();
+        assert_eq!(dm.text, "verlof?");
+        assert_eq!(dm.delivery_id, "Ev1");
+        assert_eq!(dm.context["thread_ts"], Value::Null);
+        assert_eq!(dm.asker.namespace, "slack:T1");
+        let mention = question_from_event(
+            "T1",
+            &envelope(json!({"type": "app_mention", "user": "U1", "channel": "C1", "ts": "2.2", "text": "<@U0BOT> wie weet iets van <@U9|ann> RPA?"})),
+        )
+        .unwrap();
+        assert_eq!(mention.text, "wie weet iets van RPA?");
+        assert_eq!(mention.context["thread_ts"], "2.2");
+    }
+
+    #[test]
+    fn bots_edits_and_channel_chatter_are_ignored() {
+        for event in [
+            json!({"type": "message", "channel_type": "im", "bot_id": "B1", "user": "U1", "channel": "D1", "ts": "1", "text": "hi"}),
+            json!({"type": "message", "channel_type": "im", "subtype": "message_changed", "channel": "D1", "ts": "1"}),
+            json!({"type": "message", "channel_type": "channel", "user": "U1", "channel": "C1", "ts": "1", "text": "hi"}),
+            json!({"type": "reaction_added", "user": "U1"}),
+        ] {
+            assert!(
+                question_from_event("T1", &envelope(event.clone())).is_none(),
+                "{event}"
+            );
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! The Slack channel against a local fake Slack Web API (wiremock): signed events in, the exact
+//! `chat.postMessage` requests out, retries and outages handled.
+
+mod support;
+
+use std::time::Duration;
+
+use referral_desk::channels::slack::SlackVerifier;
+use referral_desk::config::Settings;
+use serde_json::{Value, json};
+use support::{TestApp, eventually, sqlite_url, test_settings};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "test-signing-secret";
+const TOKEN: &str = "xoxb-test-token";
+
+fn slack_settings(dir: &std::path::Path, fake_slack: &MockServer) -> Settings {
+    let mut settings = test_settings(&sqlite_url(dir));
+    settings.slack.signing_secret = Some(SECRET.to_string().into());
+    settings.slack.bot_token = Some(TOKEN.to_string().into());
+    settings.slack.team_id = Some("T1".into());
+    settings.slack.api_base_url = fake_slack.uri();
+    settings.outbox.retry_base_ms = 100;
+    settings.outbox.retry_max_seconds = 1;
+    settings
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn post_event(app: &TestApp, body: &Value) -> reqwest::Response {
+    let raw = body.to_string();
+    let timestamp = now();
+    let signature = SlackVerifier::new(SECRET).sign(timestamp, raw.as_bytes());
+    app.client
+        .post(app.url("/slack/events"))
+        .header("X-Slack-Request-Timestamp", timestamp.to_string())
+        .header("X-Slack-Signature", signature)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn dm(event_id: &str, text: &str) -> Value {
+    json!({
+        "type": "event_callback", "team_id": "T1", "event_id": event_id, "event_time": now(),
+        "event": {"type": "message", "channel_type": "im", "user": "U_ASKER", "channel": "D_ASKER", "ts": "1700000000.000100", "text": text}
+    })
+}
+
+async fn posted(fake_slack: &MockServer) -> Vec<Value> {
+    fake_slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/chat.postMessage")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+async fn ok_slack() -> MockServer {
+    let fake_slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": "1.2"})))
+        .mount(&fake_slack)
+        .await;
+    fake_slack
+}
+
+#[tokio::test]
+async fn a_direct_message_gets_one_reply_with_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let response = post_event(&app, &dm("Ev1", "wie kan me helpen met power bi?")).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    let message = &posted(&fake_slack).await[0];
+    assert_eq!(message["channel"], "D_ASKER");
+    assert!(
+        message.get("thread_ts").is_none(),
+        "DMs are answered in the DM"
+    );
+    let blocks = message["blocks"].as_array().unwrap();
+    assert!(!blocks.is_empty());
+    let rendered = message["blocks"].to_string();
+    // Anna is mentioned by her Slack id; Carla has none and is named
+    assert!(
+        rendered.contains("<@U0TEST0001>") || rendered.contains("Carla Charts"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("feedback_helpful"),
+        "feedback buttons carry the conversation"
+    );
+    let conversation = app.store().conversations(0, 10).await.unwrap()[0].id;
+    assert!(
+        rendered.contains(&format!("conversation_id\\\":{conversation}")),
+        "{rendered}"
+    );
+    assert!(message["text"].as_str().is_some_and(|t| !t.is_empty()));
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].record.channel, "slack");
+    assert_eq!(rows[0].record.intent.as_deref(), Some("data_skills"));
+    assert!(!rows[0].record.asker_key.contains("U_ASKER"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_mention_is_answered_in_its_thread_and_retries_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let mention = json!({
+        "type": "event_callback", "team_id": "T1", "event_id": "Ev2", "event_time": now(),
+        "event": {"type": "app_mention", "user": "U_ASKER", "channel": "C_TEAM", "ts": "1700000000.000200", "text": "<@U_BOT> mijn laptop is kapot"}
+    });
+    for _ in 0..4 {
+        assert_eq!(post_event(&app, &mention).await.status(), 200);
+    }
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let messages = posted(&fake_slack).await;
+    assert_eq!(messages.len(), 1, "four deliveries, one reply");
+    assert_eq!(messages[0]["channel"], "C_TEAM");
+    assert_eq!(messages[0]["thread_ts"], "1700000000.000200");
+    assert_eq!(app.store().conversations(0, 10).await.unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bots_and_other_workspaces_are_ignored_and_unsigned_requests_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let mut bot = dm("Ev3", "ik ben een bot");
+    bot["event"]["bot_id"] = json!("B_SELF");
+    let mut elsewhere = dm("Ev4", "laptop kapot");
+    elsewhere["team_id"] = json!("T_OTHER");
+    for body in [&bot, &elsewhere] {
+        assert_eq!(post_event(&app, body).await.status(), 200);
+    }
+    let challenge = json!({"type": "url_verification", "challenge": "abc123"});
+    let answer: Value = post_event(&app, &challenge).await.json().await.unwrap();
+    assert_eq!(answer["challenge"], "abc123");
+    let unsigned = app
+        .client
+        .post(app.url("/slack/events"))
+        .body(challenge.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    assert!(
+        unsigned.text().await.unwrap().is_empty(),
+        "no detail for the caller"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(posted(&fake_slack).await.is_empty());
+    assert!(app.store().conversations(0, 10).await.unwrap().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limits_are_honoured_and_the_message_is_sent_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&fake_slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .with_priority(2)
+        .mount(&fake_slack)
+        .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let started = std::time::Instant::now();
+    post_event(&app, &dm("Ev5", "hoe vraag ik vakantie aan")).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 2
+        })
+        .await
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited for Retry-After"
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        posted(&fake_slack).await.len(),
+        2,
+        "one refused, one delivered, no more"
+    );
+    let id = app.store().conversations(0, 10).await.unwrap()[0].id;
+    assert_eq!(
+        app.store().reply_status(id).await.unwrap().as_deref(),
+        Some("sent")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reply_waits_out_a_slack_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&fake_slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .with_priority(2)
+        .mount(&fake_slack)
+        .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    post_event(&app, &dm("Ev6", "laptop kapot")).await;
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            posted(&fake_slack).await.len() == 4
+        })
+        .await,
+        "three failures, then delivered"
+    );
+    let id = app.store().conversations(0, 10).await.unwrap()[0].id;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            app.store().reply_status(id).await.unwrap().as_deref() == Some("sent")
+        })
+        .await
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("referral_desk_reply_failures_total{channel=\"slack\"} 3"),
+        "{metrics}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn slack_errors_are_counted_and_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": false, "error": "channel_not_found"})),
+        )
+        .mount(&fake_slack)
+        .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    post_event(&app, &dm("Ev7", "laptop kapot")).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        posted(&fake_slack).await.len(),
+        1,
+        "a permanent error is not retried"
+    );
+    let id = app.store().conversations(0, 10).await.unwrap()[0].id;
+    assert_eq!(
+        app.store().reply_status(id).await.unwrap().as_deref(),
+        Some("failed")
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "referral_desk_channel_api_errors_total{channel=\"slack\",error=\"channel_not_found\"} 1"
+        ),
+        "{metrics}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_slack_settings_the_routes_are_not_mounted() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(test_settings(&sqlite_url(dir.path()))).await;
+    let response = app
+        .client
+        .post(app.url("/slack/events"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    app.stop().await;
+}
+
+async fn post_command(app: &TestApp, fields: &[(&str, &str)]) -> Value {
+    let raw = serde_urlencoded::to_string(fields).unwrap();
+    let timestamp = now();
+    let signature = SlackVerifier::new(SECRET).sign(timestamp, raw.as_bytes());
+    let response = app
+        .client
+        .post(app.url("/slack/commands"))
+        .header("X-Slack-Request-Timestamp", timestamp.to_string())
+        .header("X-Slack-Signature", signature)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn command<'a>(name: &'a str, text: &'a str, trigger: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("command", name),
+        ("text", text),
+        ("team_id", "T1"),
+        ("user_id", "U_ASKER"),
+        ("channel_id", "C_TEAM"),
+        ("trigger_id", trigger),
+        ("response_url", "https://hooks.slack.com/commands/T1/1/x"),
+    ]
+}
+
+#[tokio::test]
+async fn slash_commands_answer_in_the_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+
+    let ask = post_command(
+        &app,
+        &command("/ask", "hoeveel verlofuren heb ik nog", "t1"),
+    )
+    .await;
+    assert_eq!(ask["response_type"], "ephemeral");
+    assert!(!ask["blocks"].as_array().unwrap().is_empty());
+    let public = post_command(&app, &command("/ask", "laptop kapot --public", "t2")).await;
+    assert_eq!(public["response_type"], "in_channel");
+
+    let who = post_command(&app, &command("/whoknows", "dashboards", "t3")).await;
+    assert!(who["blocks"].to_string().contains("<@U0TEST0001>"), "{who}");
+
+    let empty = post_command(&app, &command("/ask", "  ", "t4")).await;
+    assert!(empty["text"].as_str().unwrap().contains("/ask"));
+
+    let help = post_command(&app, &command("/referral-help", "", "t5")).await;
+    let help = help["text"].as_str().unwrap();
+    assert!(help.contains("Privacy") && help.contains("90"), "{help}");
+
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 3, "/ask twice and /whoknows are logged");
+    assert_eq!(rows[0].record.intent.as_deref(), Some("leave"));
+    assert_eq!(rows[2].record.decision, "directory");
+    assert!(
+        posted(&fake_slack).await.is_empty(),
+        "answered inline, nothing posted"
+    );
+    app.stop().await;
+}
+
+async fn post_action(app: &TestApp, payload: &Value) -> reqwest::Response {
+    let raw = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    let timestamp = now();
+    let signature = SlackVerifier::new(SECRET).sign(timestamp, raw.as_bytes());
+    app.client
+        .post(app.url("/slack/interactivity"))
+        .header("X-Slack-Request-Timestamp", timestamp.to_string())
+        .header("X-Slack-Signature", signature)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(raw)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn click(action_id: &str, value: Value) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "U_ASKER"},
+        "channel": {"id": "C_TEAM"},
+        "trigger_id": format!("trigger-{action_id}"),
+        "container": {"type": "message", "message_ts": "1700000000.000900", "channel_id": "C_TEAM"},
+        "message": {"ts": "1700000000.000900", "thread_ts": "1700000000.000200", "blocks": []},
+        "actions": [{"action_id": action_id, "value": value.to_string(), "type": "button"}]
+    })
+}
+
+#[tokio::test]
+async fn buttons_store_feedback_and_a_picked_option_is_routed_in_the_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let asked = post_command(&app, &command("/ask", "how much do i have left", "t9")).await;
+    assert!(asked["blocks"].is_array());
+    let conversation = app.store().conversations(0, 10).await.unwrap()[0].id;
+
+    let response = post_action(
+        &app,
+        &click(
+            "feedback_not_helpful",
+            json!({"conversation_id": conversation, "helpful": false}),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        app.store().conversations(0, 10).await.unwrap()[0]
+            .feedback
+            .as_deref(),
+        Some("not_helpful")
+    );
+
+    let response = post_action(
+        &app,
+        &click(
+            "choose_intent_1",
+            json!({"conversation_id": conversation, "intent": "leave"}),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    let message = &posted(&fake_slack).await[0];
+    assert_eq!(message["channel"], "C_TEAM");
+    assert_eq!(message["thread_ts"], "1700000000.000200");
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].record.intent.as_deref(), Some("leave"));
+    assert_eq!(rows[1].record.decision, "routed");
+    assert_eq!(rows[1].record.language, rows[0].record.language);
+
+    let forged = app
+        .client
+        .post(app.url("/slack/interactivity"))
+        .header("X-Slack-Request-Timestamp", now().to_string())
+        .header("X-Slack-Signature", "v0=00")
+        .body("payload=%7B%7D")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    app.stop().await;
+}
