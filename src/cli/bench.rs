@@ -49,7 +49,22 @@ pub struct BenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// What to load: web chat questions, or signed Slack events (the acknowledge latency; the
+    /// in-process server then replies to a local fake Slack).
+    #[arg(long, value_enum, default_value_t = Endpoint::Ask)]
+    pub endpoint: Endpoint,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Endpoint {
+    /// `POST /api/v1/ask`: answered questions per second.
+    Ask,
+    /// `POST /slack/events`: how fast deliveries are acknowledged.
+    SlackEvents,
+}
+
+/// The signing secret of the in-process bench server's Slack app.
+const BENCH_SLACK_SECRET: &str = "bench-signing-secret";
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -77,6 +92,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 let temp = tempfile::tempdir().context("creating a temporary database folder")?;
                 let mut settings = Settings::load(args.config.as_deref())?;
                 settings.server.bind = "127.0.0.1:0".parse().expect("static address");
+                if args.endpoint == Endpoint::SlackEvents {
+                    settings.slack.signing_secret = Some(BENCH_SLACK_SECRET.to_string().into());
+                    settings.slack.bot_token = Some("xoxb-bench".to_string().into());
+                    settings.slack.team_id = Some("TBENCH".into());
+                    settings.slack.api_base_url = fake_slack().await?;
+                }
                 settings.database.url =
                     format!("sqlite://{}", temp.path().join("bench.db").display()).into();
                 let app = Application::build(settings).await?;
@@ -100,12 +121,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "{} requests ({} errors) over {} connections in {:.2} s: {:.0} answered questions/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "{} requests ({} errors) over {} connections in {:.2} s: {:.0} {}/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             report.requests,
             report.errors,
             report.concurrency,
             report.seconds,
             report.per_second,
+            match args.endpoint {
+                Endpoint::Ask => "answered questions",
+                Endpoint::SlackEvents => "acknowledged Slack events",
+            },
             report.latency_ms_p50,
             report.latency_ms_p90,
             report.latency_ms_p99,
@@ -119,12 +144,54 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A local stand-in for the Slack Web API that accepts every message.
+async fn fake_slack() -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let app = axum::Router::new().fallback(axum::routing::post(|| async {
+        axum::Json(serde_json::json!({"ok": true}))
+    }));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{address}"))
+}
+
+/// A direct message event, signed as Slack signs it, with a unique event id.
+fn signed_event(
+    client: &reqwest::Client,
+    endpoint: &str,
+    n: usize,
+    session: &str,
+) -> reqwest::RequestBuilder {
+    let now = chrono::Utc::now().timestamp();
+    let body = serde_json::json!({
+        "type": "event_callback", "team_id": "TBENCH", "event_id": format!("EvBench{n}"),
+        "event_time": now,
+        "event": {"type": "message", "channel_type": "im", "user": session, "channel": "DBENCH",
+                  "ts": format!("{now}.{n:06}"), "text": QUESTIONS[n % QUESTIONS.len()]}
+    })
+    .to_string();
+    let signature =
+        crate::channels::slack::SlackVerifier::new(BENCH_SLACK_SECRET).sign(now, body.as_bytes());
+    client
+        .post(endpoint)
+        .header("X-Slack-Request-Timestamp", now.to_string())
+        .header("X-Slack-Signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+}
+
 async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(10))
         .build()?;
-    let endpoint = format!("{url}/api/v1/ask");
+    let mode = args.endpoint;
+    let endpoint = match mode {
+        Endpoint::Ask => format!("{url}/api/v1/ask"),
+        Endpoint::SlackEvents => format!("{url}/slack/events"),
+    };
     let issued = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
@@ -143,12 +210,15 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
                 if n >= limit || Instant::now() >= deadline {
                     break;
                 }
-                let body = serde_json::json!({
-                    "text": QUESTIONS[n % QUESTIONS.len()],
-                    "session": session,
-                });
+                let request = match mode {
+                    Endpoint::Ask => client.post(&endpoint).json(&serde_json::json!({
+                        "text": QUESTIONS[n % QUESTIONS.len()],
+                        "session": session,
+                    })),
+                    Endpoint::SlackEvents => signed_event(&client, &endpoint, n, &session),
+                };
                 let sent = Instant::now();
-                let ok = match client.post(&endpoint).json(&body).send().await {
+                let ok = match request.send().await {
                     Ok(response) => {
                         response.status().is_success() && response.bytes().await.is_ok()
                     }
