@@ -63,6 +63,36 @@ async fn posted(fake_slack: &MockServer) -> Vec<Value> {
         .collect()
 }
 
+/// A fake Slack whose first `n` postMessage calls get `failure`, and later ones `{"ok": true}`.
+async fn failing_slack(failure: ResponseTemplate, n: u64) -> MockServer {
+    let fake_slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(failure)
+        .up_to_n_times(n)
+        .with_priority(1)
+        .mount(&fake_slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .with_priority(2)
+        .mount(&fake_slack)
+        .await;
+    fake_slack
+}
+
+async fn metrics_of(app: &TestApp) -> String {
+    app.client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn ok_slack() -> MockServer {
     let fake_slack = MockServer::start().await;
     Mock::given(method("POST"))
@@ -182,20 +212,11 @@ async fn bots_and_other_workspaces_are_ignored_and_unsigned_requests_refused() {
 #[tokio::test]
 async fn rate_limits_are_honoured_and_the_message_is_sent_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let fake_slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&fake_slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
-        .with_priority(2)
-        .mount(&fake_slack)
-        .await;
+    let fake_slack = failing_slack(
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        1,
+    )
+    .await;
     let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
     let started = std::time::Instant::now();
     post_event(&app, &dm("Ev5", "hoe vraag ik vakantie aan")).await;
@@ -226,20 +247,7 @@ async fn rate_limits_are_honoured_and_the_message_is_sent_exactly_once() {
 #[tokio::test]
 async fn a_reply_waits_out_a_slack_outage() {
     let dir = tempfile::tempdir().unwrap();
-    let fake_slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(3)
-        .with_priority(1)
-        .mount(&fake_slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
-        .with_priority(2)
-        .mount(&fake_slack)
-        .await;
+    let fake_slack = failing_slack(ResponseTemplate::new(503), 3).await;
     let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
     post_event(&app, &dm("Ev6", "laptop kapot")).await;
     assert!(
@@ -256,15 +264,7 @@ async fn a_reply_waits_out_a_slack_outage() {
         })
         .await
     );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_of(&app).await;
     assert!(
         metrics.contains("referral_desk_reply_failures_total{channel=\"slack\"} 3"),
         "{metrics}"
@@ -303,15 +303,7 @@ async fn slack_errors_are_counted_and_not_retried() {
         app.store().reply_status(id).await.unwrap().as_deref(),
         Some("failed")
     );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_of(&app).await;
     assert!(
         metrics.contains(
             "referral_desk_channel_api_errors_total{channel=\"slack\",error=\"channel_not_found\"} 1"

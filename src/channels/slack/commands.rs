@@ -29,13 +29,10 @@ pub struct SlashCommand {
 
 /// `POST /slack/commands`.
 pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(slack) = state.slack.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
+    let slack = match super::verified(&state, &headers, &body) {
+        Ok(slack) => slack,
+        Err(status) => return status.into_response(),
     };
-    if let Err(reason) = slack.verifier.verify(&headers, &body, now_ms() / 1000) {
-        tracing::warn!(reason = %reason, "rejected a Slack request");
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
     let Ok(command) = serde_urlencoded::from_bytes::<SlashCommand>(&body) else {
         return (StatusCode::BAD_REQUEST, "not a slash command").into_response();
     };

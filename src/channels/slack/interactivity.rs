@@ -24,13 +24,10 @@ pub async fn interactivity(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(slack) = state.slack.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
+    let slack = match super::verified(&state, &headers, &body) {
+        Ok(slack) => slack,
+        Err(status) => return status.into_response(),
     };
-    if let Err(reason) = slack.verifier.verify(&headers, &body, now_ms() / 1000) {
-        tracing::warn!(reason = %reason, "rejected a Slack request");
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
     let Some(payload) = serde_urlencoded::from_bytes::<Form>(&body)
         .ok()
         .and_then(|f| serde_json::from_str::<Value>(&f.payload).ok())

@@ -49,19 +49,30 @@ pub fn strip_mentions(text: &str) -> String {
         .join(" ")
 }
 
-fn unauthorised(reason: impl std::fmt::Display) -> Response {
-    tracing::warn!(reason = %reason, "rejected a Slack request");
-    StatusCode::UNAUTHORIZED.into_response()
+/// The Slack channel, if this request really comes from Slack: every Slack route starts here,
+/// on the raw body, before anything is parsed. The caller gets a bare 401 (or 404 when Slack is
+/// not configured); the reason goes to the log only.
+pub(crate) fn verified<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<&'a SlackChannel, StatusCode> {
+    let Some(slack) = state.slack.as_deref() else {
+        return Err(StatusCode::NOT_FOUND);
+    };
+    if let Err(reason) = slack.verifier.verify(headers, body, now_ms() / 1000) {
+        tracing::warn!(reason = %reason, "rejected a Slack request");
+        return Err(StatusCode::UNAUTHORIZED);
+    }
+    Ok(slack)
 }
 
 /// `POST /slack/events`.
 pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(slack) = state.slack.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
+    let slack = match verified(&state, &headers, &body) {
+        Ok(slack) => slack,
+        Err(status) => return status.into_response(),
     };
-    if let Err(reason) = slack.verifier.verify(&headers, &body, now_ms() / 1000) {
-        return unauthorised(reason);
-    }
     let Ok(envelope) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "invalid JSON").into_response();
     };
