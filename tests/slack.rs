@@ -48,7 +48,7 @@ async fn post_event(app: &TestApp, body: &Value) -> reqwest::Response {
 fn dm(event_id: &str, text: &str) -> Value {
     json!({
         "type": "event_callback", "team_id": "T1", "event_id": event_id, "event_time": now(),
-        "event": {"type": "message", "channel_type": "im", "user": "U_ASKER", "channel": "D_ASKER", "ts": "1700000000.000100", "text": text}
+        "event": {"type": "message", "channel_type": "im", "user": "UASKER1", "channel": "D_ASKER", "ts": "1700000000.000100", "text": text}
     })
 }
 
@@ -145,7 +145,7 @@ async fn a_direct_message_gets_one_reply_with_blocks() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].record.channel, "slack");
     assert_eq!(rows[0].record.intent.as_deref(), Some("data_skills"));
-    assert!(!rows[0].record.asker_key.contains("U_ASKER"));
+    assert!(!rows[0].record.asker_key.contains("UASKER1"));
     app.stop().await;
 }
 
@@ -156,7 +156,7 @@ async fn a_mention_is_answered_in_its_thread_and_retries_are_ignored() {
     let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
     let mention = json!({
         "type": "event_callback", "team_id": "T1", "event_id": "Ev2", "event_time": now(),
-        "event": {"type": "app_mention", "user": "U_ASKER", "channel": "C_TEAM", "ts": "1700000000.000200", "text": "<@U_BOT> mijn laptop is kapot"}
+        "event": {"type": "app_mention", "user": "UASKER1", "channel": "C_TEAM", "ts": "1700000000.000200", "text": "<@U_BOT> mijn laptop is kapot"}
     });
     for _ in 0..4 {
         assert_eq!(post_event(&app, &mention).await.status(), 200);
@@ -351,7 +351,7 @@ fn command<'a>(name: &'a str, text: &'a str, trigger: &'a str) -> Vec<(&'a str, 
         ("command", name),
         ("text", text),
         ("team_id", "T1"),
-        ("user_id", "U_ASKER"),
+        ("user_id", "UASKER1"),
         ("channel_id", "C_TEAM"),
         ("trigger_id", trigger),
         ("response_url", "https://hooks.slack.com/commands/T1/1/x"),
@@ -414,7 +414,7 @@ fn click(action_id: &str, value: Value) -> Value {
     json!({
         "type": "block_actions",
         "team": {"id": "T1"},
-        "user": {"id": "U_ASKER"},
+        "user": {"id": "UASKER1"},
         "channel": {"id": "C_TEAM"},
         "trigger_id": format!("trigger-{action_id}"),
         "container": {"type": "message", "message_ts": "1700000000.000900", "channel_id": "C_TEAM"},
@@ -482,5 +482,87 @@ async fn buttons_store_feedback_and_a_picked_option_is_routed_in_the_thread() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn contact_opens_a_group_dm_with_the_question_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let asked = "wie kan me helpen met power bi? mail me op jan@example.com";
+    Mock::given(method("POST"))
+        .and(path("/conversations.history"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true,
+            "messages": [{"ts": "1700000000.000100", "user": "UASKER1", "text": asked}]
+        })))
+        .mount(&fake_slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/conversations.open"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "channel": {"id": "G_GROUP"}})),
+        )
+        .mount(&fake_slack)
+        .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    post_event(&app, &dm("Ev10", asked)).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    // the Contact button of the specialist who is on Slack (Anna)
+    let reply = posted(&fake_slack).await.remove(0);
+    let button = reply["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b.get("accessory"))
+        .find(|a| a["value"].as_str().unwrap_or("").contains("anna_data"))
+        .expect("a Contact button for Anna")
+        .clone();
+    let value: Value = serde_json::from_str(button["value"].as_str().unwrap()).unwrap();
+    assert_eq!(value["channel"], "D_ASKER");
+    assert_eq!(value["ts"], "1700000000.000100");
+
+    let mut payload = click(button["action_id"].as_str().unwrap(), value);
+    payload["channel"] = json!({"id": "D_ASKER"});
+    payload["message"] = json!({"ts": "1700000000.000900", "blocks": []});
+    assert_eq!(post_action(&app, &payload).await.status(), 200);
+
+    let requests = fake_slack.received_requests().await.unwrap();
+    let opened: Value = requests
+        .iter()
+        .find(|r| r.url.path() == "/conversations.open")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .expect("a group DM is opened");
+    assert_eq!(opened["users"], "UASKER1,U0TEST0001");
+    let messages = posted(&fake_slack).await;
+    let intro = messages
+        .iter()
+        .find(|m| m["channel"] == "G_GROUP")
+        .expect("the question is posted in the group DM");
+    let text = intro["text"].as_str().unwrap();
+    assert!(
+        text.contains("<@UASKER1>") && text.contains("jan@example.com"),
+        "{text}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["channel"] == "D_ASKER"
+                && m["text"].as_str().unwrap_or("").contains("Anna Data")),
+        "the asker is told"
+    );
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert!(rows[0].handoff);
+    let logged = rows[0].record.question.as_deref().unwrap();
+    assert!(
+        logged.contains("[email]") && !logged.contains("jan@"),
+        "{logged}"
+    );
     app.stop().await;
 }

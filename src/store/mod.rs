@@ -110,6 +110,7 @@ pub struct LoggedConversation {
     pub id: i64,
     pub record: ConversationRecord,
     pub feedback: Option<String>,
+    pub handoff: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +233,9 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
         helpful: bool,
         now_ms: i64,
     ) -> Result<bool, StoreError>;
+
+    /// Notes that the asker was put in touch with a specialist (the text is not logged again).
+    async fn record_handoff(&self, conversation_id: i64) -> Result<bool, StoreError>;
 
     async fn inbox_stats(&self) -> Result<InboxStats, StoreError>;
 

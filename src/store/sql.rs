@@ -31,12 +31,13 @@ pub const FAIL_INBOX: &str = "UPDATE inbox SET status = CASE WHEN attempts >= $1
 pub const DELIVERY: &str = "SELECT i.id AS inbox_id, i.status, i.reply, c.id AS conversation_id \
      FROM inbox i LEFT JOIN conversations c ON c.inbox_id = i.id WHERE i.delivery_id = $1";
 pub const FEEDBACK: &str = "UPDATE conversations SET feedback = $1, feedback_ms = $2 WHERE id = $3";
+pub const HANDOFF: &str = "UPDATE conversations SET handoff = 1 WHERE id = $1";
 pub const INBOX_STATS: &str = "SELECT COUNT(*) AS depth, MIN(received_ms) AS oldest \
      FROM inbox WHERE status IN ('pending', 'processing')";
 pub const PURGE_TEXTS: &str = "UPDATE conversations SET question = NULL \
      WHERE received_ms < $1 AND question IS NOT NULL";
 pub const CONVERSATIONS: &str = "SELECT id, received_ms, channel, asker_key, department, \
-     language, question, intent, confidence, decision, route, latency_us, feedback \
+     language, question, intent, confidence, decision, route, latency_us, feedback, handoff \
      FROM conversations WHERE id > $1 ORDER BY id LIMIT $2";
 pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
 pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_ms = $1 WHERE id = $2";
@@ -325,6 +326,17 @@ macro_rules! impl_conversation_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn record_handoff(
+                &self,
+                conversation_id: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::sql::HANDOFF)
+                    .bind(conversation_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn inbox_stats(
                 &self,
             ) -> Result<$crate::store::InboxStats, $crate::store::StoreError> {
@@ -366,6 +378,7 @@ macro_rules! impl_conversation_store {
                         Ok($crate::store::LoggedConversation {
                             id: row.try_get("id")?,
                             feedback: row.try_get("feedback")?,
+                            handoff: row.try_get::<i32, _>("handoff")? != 0,
                             record: $crate::store::ConversationRecord {
                                 received_ms: row.try_get("received_ms")?,
                                 channel: row.try_get("channel")?,

@@ -163,12 +163,13 @@ impl ReplySender for SlackSender {
             .as_str()
             .unwrap_or(&reply.conversation);
         let thread_ts = reply.context["thread_ts"].as_str();
+        let source = json!({ "channel": channel, "ts": reply.context["ts"] });
         self.client
             .post_message(
                 channel,
                 thread_ts,
                 &fallback_text(&reply.reply),
-                reply_blocks(&reply.reply),
+                super::with_handoff_source(reply_blocks(&reply.reply), &source),
             )
             .await
     }

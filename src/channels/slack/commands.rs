@@ -64,11 +64,12 @@ pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: B
                 received_at: chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_default(),
                 context: json!({ "channel": command.channel_id, "directory": directory }),
             };
+            let source = json!({ "q": question.text.chars().take(1500).collect::<String>() });
             match state.pipeline.ask(&question).await {
                 Ok(reply) => Json(json!({
                     "response_type": if public { "in_channel" } else { "ephemeral" },
                     "text": fallback_text(&reply),
-                    "blocks": reply_blocks(&reply),
+                    "blocks": super::with_handoff_source(reply_blocks(&reply), &source),
                 }))
                 .into_response(),
                 Err(err) => {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::catalogue::Lang;
 use crate::pipeline::{AskerRef, Question, now_ms};
 use crate::server::AppState;
 
@@ -61,6 +62,10 @@ pub async fn interactivity(
             && id.starts_with("choose_intent")
         {
             choose(&state, &payload, team, conversation_id, intent).await
+        } else if let Some(specialist) = value["specialist"].as_str()
+            && id.starts_with(super::blocks::ACTION_HANDOFF)
+        {
+            handoff(&state, slack, &payload, &value, conversation_id, specialist).await
         } else {
             Ok(())
         };
@@ -71,6 +76,119 @@ pub async fn interactivity(
         }
     }
     StatusCode::OK.into_response()
+}
+
+/// The asker clicked "Contact": open a group DM with the asker and the specialist and post the
+/// question as asked (read back from Slack, or carried by a slash command's button), then tell
+/// the asker. Only the fact of the handoff is logged, not the text again.
+async fn handoff(
+    state: &AppState,
+    slack: &super::SlackChannel,
+    payload: &Value,
+    value: &Value,
+    conversation_id: i64,
+    specialist: &str,
+) -> Result<(), String> {
+    let asker = payload["user"]["id"].as_str().unwrap_or_default();
+    let lang = conversation_language(state, conversation_id).await?;
+    let Some(person) = state.pipeline.catalogue.specialist(specialist) else {
+        return Err(format!("unknown specialist {specialist}"));
+    };
+    let question = match value["q"].as_str() {
+        Some(text) => text.to_string(),
+        None => original_question(slack, value).await?,
+    };
+    let here = payload["channel"]["id"].as_str().unwrap_or_default();
+    let thread = payload["message"]["thread_ts"].as_str();
+    let told = match &person.slack_user_id {
+        Some(their_id) => {
+            let opened = slack
+                .client
+                .call(
+                    "conversations.open",
+                    &json!({ "users": format!("{asker},{their_id}") }),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let group = opened["channel"]["id"].as_str().unwrap_or_default();
+            let intro = super::blocks::handoff_intro(lang, asker, &question);
+            slack
+                .client
+                .post_message(group, None, &intro, json!([]))
+                .await
+                .map_err(|e| e.to_string())?;
+            match lang {
+                Lang::Nl => format!(
+                    "Ik heb je vraag doorgezet naar {} in een groepsgesprek.",
+                    person.name
+                ),
+                Lang::En => format!(
+                    "I have passed your question on to {} in a group chat.",
+                    person.name
+                ),
+            }
+        }
+        None => match lang {
+            Lang::Nl => format!(
+                "{} zit niet op Slack; mail naar {}.",
+                person.name, person.email
+            ),
+            Lang::En => format!("{} is not on Slack; e-mail {}.", person.name, person.email),
+        },
+    };
+    if person.slack_user_id.is_some() {
+        state
+            .pipeline
+            .store()
+            .record_handoff(conversation_id)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    slack
+        .client
+        .post_message(here, thread, &told, json!([]))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The text of the question's message, fetched from Slack (`channel` and `ts` in the button).
+async fn original_question(slack: &super::SlackChannel, value: &Value) -> Result<String, String> {
+    let (Some(channel), Some(ts)) = (value["channel"].as_str(), value["ts"].as_str()) else {
+        return Err("the button does not say where the question is".into());
+    };
+    for method in ["conversations.history", "conversations.replies"] {
+        let answer = slack
+            .client
+            .call(
+                method,
+                &json!({ "channel": channel, "latest": ts, "ts": ts, "inclusive": true, "limit": 1 }),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let found = answer["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["ts"].as_str() == Some(ts))
+            .and_then(|m| m["text"].as_str());
+        if let Some(text) = found {
+            return Ok(super::strip_mentions(text));
+        }
+    }
+    Err(format!("message {ts} not found in {channel}"))
+}
+
+async fn conversation_language(state: &AppState, conversation_id: i64) -> Result<Lang, String> {
+    let language = state
+        .pipeline
+        .store()
+        .conversations(conversation_id - 1, 1)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|c| c.id == conversation_id)
+        .map_or_else(|| "en".to_string(), |c| c.record.language);
+    Ok(if language == "nl" { Lang::Nl } else { Lang::En })
 }
 
 /// The asker picked `intent` from a "did you mean" answer: route it as a follow-up.
@@ -84,19 +202,8 @@ async fn choose(
     let Some(chosen) = state.pipeline.catalogue.intent(intent) else {
         return Err(format!("unknown intent {intent}"));
     };
-    let store = state.pipeline.store();
-    let language = store
-        .conversations(conversation_id - 1, 1)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .find(|c| c.id == conversation_id)
-        .map_or_else(|| "en".to_string(), |c| c.record.language);
-    let lang = if language == "nl" {
-        crate::catalogue::Lang::Nl
-    } else {
-        crate::catalogue::Lang::En
-    };
+    let lang = conversation_language(state, conversation_id).await?;
+    let language = lang.code();
     let channel = payload["channel"]["id"].as_str().unwrap_or_default();
     let message = &payload["container"];
     let thread_ts = payload["message"]["thread_ts"]

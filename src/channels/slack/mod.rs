@@ -142,8 +142,41 @@ pub fn question_from_event(team: &str, envelope: &Value) -> Option<Question> {
         },
         text,
         received_at: chrono::DateTime::from_timestamp_millis(received_ms).unwrap_or_default(),
-        context: json!({ "channel": channel, "thread_ts": thread_ts }),
+        // `ts` identifies the question's message, for a handoff to quote it later (the text
+        // itself is not kept once the question is processed)
+        context: json!({ "channel": channel, "thread_ts": thread_ts, "ts": ts }),
     })
+}
+
+/// Adds where the question can be read (`channel` and `ts` of its message, or the question
+/// itself for slash commands, which have no message) to the Contact buttons' values.
+pub fn with_handoff_source(mut blocks: Value, source: &Value) -> Value {
+    for block in blocks.as_array_mut().into_iter().flatten() {
+        let Some(button) = block.get_mut("accessory") else {
+            continue;
+        };
+        let is_handoff = button["action_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with(blocks::ACTION_HANDOFF));
+        let Some(mut value) = button["value"]
+            .as_str()
+            .filter(|_| is_handoff)
+            .and_then(|v| serde_json::from_str::<Value>(v).ok())
+        else {
+            continue;
+        };
+        if let (Some(value), Some(source)) = (value.as_object_mut(), source.as_object()) {
+            for (key, item) in source {
+                value.insert(key.clone(), item.clone());
+            }
+        }
+        let text = value.to_string();
+        // Slack refuses button values over 2000 characters
+        if text.len() <= 2000 {
+            button["value"] = Value::String(text);
+        }
+    }
+    blocks
 }
 
 #[cfg(test)]
