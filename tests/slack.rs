@@ -566,3 +566,107 @@ async fn contact_opens_a_group_dm_with_the_question_as_asked() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_forged_or_stale_request_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let body = dm("EvForged", "laptop kapot").to_string();
+    let signer = SlackVerifier::new(SECRET);
+    let t = now();
+    let good = signer.sign(t, body.as_bytes());
+    let reserialised = serde_json::to_string_pretty(&dm("EvForged", "laptop kapot")).unwrap();
+    // (name, body, timestamp headers, signature headers)
+    let cases: Vec<(&str, String, Vec<String>, Vec<String>)> = vec![
+        (
+            "tampered body",
+            body.replace("kapot", "stuk!"),
+            vec![t.to_string()],
+            vec![good.clone()],
+        ),
+        (
+            "wrong secret",
+            body.clone(),
+            vec![t.to_string()],
+            vec![SlackVerifier::new("not-the-secret").sign(t, body.as_bytes())],
+        ),
+        (
+            "stale timestamp",
+            body.clone(),
+            vec![(t - 301).to_string()],
+            vec![signer.sign(t - 301, body.as_bytes())],
+        ),
+        (
+            "future timestamp",
+            body.clone(),
+            vec![(t + 301).to_string()],
+            vec![signer.sign(t + 301, body.as_bytes())],
+        ),
+        (
+            "missing timestamp",
+            body.clone(),
+            vec![],
+            vec![good.clone()],
+        ),
+        (
+            "missing signature",
+            body.clone(),
+            vec![t.to_string()],
+            vec![],
+        ),
+        (
+            "repeated timestamp",
+            body.clone(),
+            vec![t.to_string(), t.to_string()],
+            vec![good.clone()],
+        ),
+        (
+            "repeated signature",
+            body.clone(),
+            vec![t.to_string()],
+            vec![good.clone(), good.clone()],
+        ),
+        (
+            "v1 prefix",
+            body.clone(),
+            vec![t.to_string()],
+            vec![good.replacen("v0=", "v1=", 1)],
+        ),
+        (
+            "re-serialised JSON",
+            reserialised,
+            vec![t.to_string()],
+            vec![good.clone()],
+        ),
+    ];
+    for (name, body, timestamps, signatures) in cases {
+        let mut request = app.client.post(app.url("/slack/events")).body(body);
+        for value in &timestamps {
+            request = request.header("X-Slack-Request-Timestamp", value);
+        }
+        for value in &signatures {
+            request = request.header("X-Slack-Signature", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{name}");
+        assert!(
+            response.text().await.unwrap().is_empty(),
+            "{name}: no detail"
+        );
+    }
+    // the genuine request still passes
+    let response = app
+        .client
+        .post(app.url("/slack/events"))
+        .header("X-Slack-Request-Timestamp", t.to_string())
+        .header("X-Slack-Signature", good)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.store().conversations(0, 10).await.unwrap().len(), 1);
+    app.stop().await;
+}
