@@ -14,6 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "test-signing-secret";
 const TOKEN: &str = "xoxb-test-token";
+const FORM: &str = "application/x-www-form-urlencoded";
 
 fn slack_settings(dir: &std::path::Path, fake_slack: &MockServer) -> Settings {
     let mut settings = test_settings(&sqlite_url(dir));
@@ -30,19 +31,28 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-async fn post_event(app: &TestApp, body: &Value) -> reqwest::Response {
-    let raw = body.to_string();
+/// Posts `raw` to `path` signed as Slack signs requests, now.
+async fn signed_post(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    raw: String,
+) -> reqwest::Response {
     let timestamp = now();
     let signature = SlackVerifier::new(SECRET).sign(timestamp, raw.as_bytes());
     app.client
-        .post(app.url("/slack/events"))
+        .post(app.url(path))
         .header("X-Slack-Request-Timestamp", timestamp.to_string())
         .header("X-Slack-Signature", signature)
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .body(raw)
         .send()
         .await
         .unwrap()
+}
+
+async fn post_event(app: &TestApp, body: &Value) -> reqwest::Response {
+    signed_post(app, "/slack/events", "application/json", body.to_string()).await
 }
 
 fn dm(event_id: &str, text: &str) -> Value {
@@ -330,18 +340,7 @@ async fn without_slack_settings_the_routes_are_not_mounted() {
 
 async fn post_command(app: &TestApp, fields: &[(&str, &str)]) -> Value {
     let raw = serde_urlencoded::to_string(fields).unwrap();
-    let timestamp = now();
-    let signature = SlackVerifier::new(SECRET).sign(timestamp, raw.as_bytes());
-    let response = app
-        .client
-        .post(app.url("/slack/commands"))
-        .header("X-Slack-Request-Timestamp", timestamp.to_string())
-        .header("X-Slack-Signature", signature)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
+    let response = signed_post(app, "/slack/commands", FORM, raw).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -397,17 +396,7 @@ async fn slash_commands_answer_in_the_response() {
 
 async fn post_action(app: &TestApp, payload: &Value) -> reqwest::Response {
     let raw = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
-    let timestamp = now();
-    let signature = SlackVerifier::new(SECRET).sign(timestamp, raw.as_bytes());
-    app.client
-        .post(app.url("/slack/interactivity"))
-        .header("X-Slack-Request-Timestamp", timestamp.to_string())
-        .header("X-Slack-Signature", signature)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(raw)
-        .send()
-        .await
-        .unwrap()
+    signed_post(app, "/slack/interactivity", FORM, raw).await
 }
 
 fn click(action_id: &str, value: Value) -> Value {
