@@ -3,4 +3,5 @@
 //! module knows the platforms.
 
 pub mod slack;
+pub mod teams;
 pub mod web;

@@ -1,0 +1,1 @@
+//! Bot Framework token validation (being written).

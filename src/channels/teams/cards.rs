@@ -1,0 +1,1 @@
+//! Adaptive Cards for Teams replies (being written).
