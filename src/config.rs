@@ -46,6 +46,8 @@ pub struct Settings {
     pub slack: SlackSettings,
     #[serde(default)]
     pub outbox: OutboxSettings,
+    #[serde(default)]
+    pub teams: TeamsSettings,
 }
 
 /// How replies that channels send later (Slack, Teams) are retried.
@@ -98,6 +100,173 @@ impl Default for SlackSettings {
 impl SlackSettings {
     pub fn is_enabled(&self) -> bool {
         self.signing_secret.is_some() && self.bot_token.is_some()
+    }
+}
+
+/// Which Entra ID tenants the bot's app registration accepts (the Azure Bot's "Type of App").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamsAppType {
+    #[default]
+    MultiTenant,
+    SingleTenant,
+}
+
+/// Microsoft Teams: the Bot Framework bot (`/teams/messages`, mounted when `app_id` and
+/// `app_password` are set) and the outgoing webhook (`/teams/webhook`, mounted when
+/// `webhook_hmac_key` is set). Either, both or neither.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TeamsSettings {
+    /// The Azure Bot's Microsoft App ID: the audience of incoming tokens, the client id of
+    /// outgoing ones.
+    pub app_id: Option<String>,
+    /// The app registration's client secret.
+    pub app_password: Option<SecretString>,
+    pub app_type: TeamsAppType,
+    /// The organisation's Entra ID tenant: the token authority of a single-tenant bot, and the
+    /// tenant of handoff chats when an activity names none.
+    pub tenant_id: Option<String>,
+    /// Where the Bot Framework publishes its signing keys; tests point it at a local server.
+    pub openid_metadata_url: String,
+    /// OAuth2 token endpoint for outgoing calls; unset: derived from `app_type`.
+    pub token_url: Option<String>,
+    /// Hosts whose `serviceUrl` the bot calls. `host` or `*.suffix` (https only), or an exact
+    /// origin with scheme and port such as `http://localhost:3978` (the Bot Framework Emulator).
+    pub service_url_allowlist: Vec<String>,
+    /// The outgoing webhook's security token, base64 as Teams shows it.
+    pub webhook_hmac_key: Option<SecretString>,
+}
+
+/// Microsoft's Teams and Bot Framework service hosts: the commercial cloud (two Teams hosts,
+/// exact, since anyone can create names under `trafficmanager.net`), GCC, and Microsoft's own
+/// Bot Framework channels. GCC High/DoD bots live in Azure Government, whose token issuer this
+/// desk does not accept, so their hosts are not listed.
+pub const DEFAULT_SERVICE_URL_ALLOWLIST: &[&str] = &[
+    "smba.trafficmanager.net",
+    "smba.onyx.prod.teams.trafficmanager.net",
+    "smba.infra.gcc.teams.microsoft.com",
+    "*.botframework.com",
+];
+
+impl Default for TeamsSettings {
+    fn default() -> Self {
+        Self {
+            app_id: None,
+            app_password: None,
+            app_type: TeamsAppType::MultiTenant,
+            tenant_id: None,
+            openid_metadata_url:
+                "https://login.botframework.com/v1/.well-known/openidconfiguration".into(),
+            token_url: None,
+            service_url_allowlist: DEFAULT_SERVICE_URL_ALLOWLIST
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+            webhook_hmac_key: None,
+        }
+    }
+}
+
+impl TeamsSettings {
+    /// The Bot Framework bot is configured (the webhook is separate).
+    pub fn bot_enabled(&self) -> bool {
+        self.app_id.is_some() && self.app_password.is_some()
+    }
+
+    /// The token endpoint: configured, or the authority `app_type` implies.
+    pub fn token_endpoint(&self) -> String {
+        if let Some(url) = &self.token_url {
+            return url.clone();
+        }
+        let authority = match (self.app_type, &self.tenant_id) {
+            (TeamsAppType::SingleTenant, Some(tenant)) => tenant.as_str(),
+            _ => "botframework.com",
+        };
+        format!("https://login.microsoftonline.com/{authority}/oauth2/v2.0/token")
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let blank = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
+        if blank(&self.app_id) || blank(&self.tenant_id) || blank(&self.token_url) {
+            return Err(SettingsError::Key {
+                key: "teams",
+                problem: "app_id, tenant_id or token_url is set but empty".into(),
+                hint: "remove the empty key or give it a value",
+            });
+        }
+        match (&self.app_id, &self.app_password) {
+            (Some(_), None) => {
+                return Err(SettingsError::Key {
+                    key: "teams.app_password",
+                    problem: "teams.app_id is set but the app password (client secret) is not"
+                        .into(),
+                    hint: "set REFERRAL_DESK__TEAMS__APP_PASSWORD to the Azure Bot's client secret, or remove app_id",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(SettingsError::Key {
+                    key: "teams.app_id",
+                    problem: "teams.app_password is set but the app id is not".into(),
+                    hint: "set REFERRAL_DESK__TEAMS__APP_ID to the Azure Bot's Microsoft App ID",
+                });
+            }
+            (Some(_), Some(secret)) if secret.expose_secret().trim().is_empty() => {
+                return Err(SettingsError::Key {
+                    key: "teams.app_password",
+                    problem: "is empty".into(),
+                    hint: "set it to the Azure Bot's client secret",
+                });
+            }
+            _ => {}
+        }
+        if self.bot_enabled()
+            && self.app_type == TeamsAppType::SingleTenant
+            && self.tenant_id.is_none()
+        {
+            return Err(SettingsError::Key {
+                key: "teams.tenant_id",
+                problem: "a single-tenant bot needs its tenant id".into(),
+                hint: "set REFERRAL_DESK__TEAMS__TENANT_ID to the directory (tenant) id, or use app_type = \"multi_tenant\"",
+            });
+        }
+        if self.bot_enabled() {
+            for (key, url) in [
+                (
+                    "teams.openid_metadata_url",
+                    self.openid_metadata_url.as_str(),
+                ),
+                ("teams.token_url", self.token_endpoint().as_str()),
+            ] {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(SettingsError::Key {
+                        key,
+                        problem: format!("`{url}` is not an http(s) URL"),
+                        hint: "leave it unset for Microsoft's endpoint",
+                    });
+                }
+            }
+            if self.service_url_allowlist.is_empty() {
+                return Err(SettingsError::Key {
+                    key: "teams.service_url_allowlist",
+                    problem: "is empty: the bot could not reply anywhere".into(),
+                    hint: "leave it unset for Microsoft's Teams service hosts",
+                });
+            }
+        }
+        if let Some(key) = &self.webhook_hmac_key {
+            use base64::Engine;
+            let decoded =
+                base64::engine::general_purpose::STANDARD.decode(key.expose_secret().trim());
+            if !decoded.is_ok_and(|k| !k.is_empty()) {
+                return Err(SettingsError::Key {
+                    key: "teams.webhook_hmac_key",
+                    problem: "is not the base64 security token Teams shows".into(),
+                    hint: "copy the security token from the outgoing webhook's creation dialog",
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -246,6 +415,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// Keys whose environment variable holds a comma-separated list.
+const LIST_KEYS: &[&str] = &["teams.service_url_allowlist"];
+
 /// The environment variable prefix; `REFERRAL_DESK__SERVER__BIND=127.0.0.1:9000`.
 pub const ENV_PREFIX: &str = "REFERRAL_DESK";
 
@@ -279,9 +451,18 @@ impl Settings {
             })
             .collect();
         for (key, value) in overrides {
-            builder = builder
-                .set_override(key, value)
-                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+            builder = if LIST_KEYS.contains(&key.as_str()) {
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                builder.set_override(key, items)
+            } else {
+                builder.set_override(key, value)
+            }
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         }
         let merged = builder.build().map_err(|e| match file {
             Some(path) => SettingsError::File {
@@ -352,6 +533,7 @@ impl Settings {
             }
             _ => {}
         }
+        self.teams.validate()?;
         if self.database.max_connections == 0 {
             return Err(SettingsError::Key {
                 key: "database.max_connections",
@@ -447,6 +629,94 @@ mod tests {
         .unwrap();
         assert!(s.slack.is_enabled());
         assert!(!format!("{s:?}").contains("xoxb-1"));
+    }
+
+    #[test]
+    fn teams_partial_configuration_fails_with_the_key_to_fix() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("REFERRAL_DESK__TEAMS__APP_ID", "app-1")],
+                "teams.app_password",
+            ),
+            (
+                &[("REFERRAL_DESK__TEAMS__APP_PASSWORD", "pw-secret")],
+                "teams.app_id",
+            ),
+            (
+                &[
+                    ("REFERRAL_DESK__TEAMS__APP_ID", "app-1"),
+                    ("REFERRAL_DESK__TEAMS__APP_PASSWORD", "pw-secret"),
+                    ("REFERRAL_DESK__TEAMS__APP_TYPE", "single_tenant"),
+                ],
+                "teams.tenant_id",
+            ),
+            (
+                &[("REFERRAL_DESK__TEAMS__WEBHOOK_HMAC_KEY", "not base64!")],
+                "teams.webhook_hmac_key",
+            ),
+            (
+                &[
+                    ("REFERRAL_DESK__TEAMS__APP_ID", "app-1"),
+                    ("REFERRAL_DESK__TEAMS__APP_PASSWORD", "pw-secret"),
+                    ("REFERRAL_DESK__TEAMS__APP_TYPE", "some_tenant"),
+                ],
+                "app_type",
+            ),
+        ];
+        for (vars, key) in cases {
+            let err = Settings::load_with_env(None, env(vars))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{vars:?}: {err}");
+            assert!(!err.contains("pw-secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn teams_token_authority_follows_the_app_type() {
+        let multi = Settings::load_with_env(
+            None,
+            env(&[
+                ("REFERRAL_DESK__TEAMS__APP_ID", "app-1"),
+                ("REFERRAL_DESK__TEAMS__APP_PASSWORD", "pw-secret"),
+            ]),
+        )
+        .unwrap();
+        assert!(multi.teams.bot_enabled());
+        assert_eq!(
+            multi.teams.token_endpoint(),
+            "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+        );
+        assert!(!format!("{multi:?}").contains("pw-secret"));
+        let single = Settings::load_with_env(
+            None,
+            env(&[
+                ("REFERRAL_DESK__TEAMS__APP_ID", "app-1"),
+                ("REFERRAL_DESK__TEAMS__APP_PASSWORD", "pw-secret"),
+                ("REFERRAL_DESK__TEAMS__APP_TYPE", "single_tenant"),
+                ("REFERRAL_DESK__TEAMS__TENANT_ID", "tenant-9"),
+                (
+                    "REFERRAL_DESK__TEAMS__SERVICE_URL_ALLOWLIST",
+                    "smba.trafficmanager.net, http://localhost:3978",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            single.teams.token_endpoint(),
+            "https://login.microsoftonline.com/tenant-9/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            single.teams.service_url_allowlist,
+            ["smba.trafficmanager.net", "http://localhost:3978"]
+        );
+        let webhook_only = Settings::load_with_env(
+            None,
+            env(&[("REFERRAL_DESK__TEAMS__WEBHOOK_HMAC_KEY", "c2VjcmV0LWtleQ==")]),
+        )
+        .unwrap();
+        assert!(!webhook_only.teams.bot_enabled());
+        assert!(webhook_only.teams.webhook_hmac_key.is_some());
     }
 
     #[test]

@@ -26,6 +26,9 @@ use tokio::task::JoinHandle;
 
 use crate::catalogue::{Catalogue, CatalogueError};
 use crate::channels::slack::{self, SlackChannel, SlackClient, SlackSender, SlackVerifier};
+use crate::channels::teams::auth::{AuthConfig, BotAuthenticator};
+use crate::channels::teams::connector::ConnectorClient;
+use crate::channels::teams::{self, TeamsBot, TeamsChannel, TeamsSender, WebhookVerifier};
 use crate::channels::web;
 use crate::config::Settings;
 use crate::nlu::{Classifier, ClassifierError};
@@ -55,6 +58,8 @@ pub enum StartError {
     MissingKey,
     #[error("{0}")]
     Departments(#[from] PipelineError),
+    #[error("Microsoft Teams: {0}")]
+    Teams(String),
     #[error(
         "cannot listen on {address}: {source}\n  hint: set server.bind (REFERRAL_DESK__SERVER__BIND) to a free address, e.g. 127.0.0.1:8081"
     )]
@@ -100,6 +105,8 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     /// Present when Slack is configured.
     pub slack: Option<Arc<SlackChannel>>,
+    /// Present when the Teams bot or outgoing webhook is configured.
+    pub teams: Option<Arc<TeamsChannel>>,
 }
 
 /// All routes, for the server and for `oneshot` tests.
@@ -118,6 +125,15 @@ pub fn router(state: AppState) -> Router {
                 "/slack/interactivity",
                 post(slack::interactivity::interactivity).layer(limit),
             );
+    }
+    if let Some(channel) = &state.teams {
+        let limit = DefaultBodyLimit::max(teams::MAX_BODY_BYTES);
+        if channel.bot.is_some() {
+            app = app.route("/teams/messages", post(teams::messages).layer(limit));
+        }
+        if channel.webhook.is_some() {
+            app = app.route("/teams/webhook", post(teams::webhook::webhook).layer(limit));
+        }
     }
     app.route("/", get(web::index))
         .route("/assets/app.js", get(web::app_js))
@@ -281,6 +297,15 @@ impl Application {
                 }),
             );
         }
+        let teams = teams_channel(&settings, metrics.clone())?;
+        if let Some(bot) = teams.as_ref().and_then(|t| t.bot.as_ref()) {
+            senders.insert(
+                teams::CHANNEL.into(),
+                Arc::new(TeamsSender {
+                    client: bot.connector.clone(),
+                }),
+            );
+        }
         let pipeline = Arc::new(Pipeline::new(
             catalogue,
             classifier,
@@ -315,7 +340,6 @@ impl Application {
             })),
             _ => None,
         };
-        let mut workers = Vec::new();
         for worker in 0..settings.server.workers {
             workers.push(tokio::spawn(
                 pipeline.clone().run_worker(worker, stop_rx.clone()),
@@ -331,7 +355,11 @@ impl Application {
         tracing::info!(database = %database, address = %listener.local_addr().map_or(settings.server.bind, |a| a), "referral desk ready");
         Ok(Application {
             listener,
-            state: AppState { pipeline, slack },
+            state: AppState {
+                pipeline,
+                slack,
+                teams,
+            },
             stop,
             workers,
             grace: Duration::from_secs(settings.server.shutdown_grace_seconds),
@@ -384,6 +412,55 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// The Teams bot and/or outgoing webhook, as configured.
+fn teams_channel(
+    settings: &Settings,
+    metrics: Arc<Metrics>,
+) -> Result<Option<Arc<TeamsChannel>>, StartError> {
+    let config = &settings.teams;
+    let bot = match (
+        ConnectorClient::new(config, metrics).map_err(StartError::Teams)?,
+        &config.app_id,
+    ) {
+        (Some(connector), Some(app_id)) => {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| StartError::Teams(e.to_string()))?;
+            Some(TeamsBot {
+                auth: BotAuthenticator::new(
+                    AuthConfig::bot_framework(app_id.clone(), config.openid_metadata_url.clone()),
+                    http,
+                ),
+                connector: Arc::new(connector),
+                tenant_id: config.tenant_id.clone(),
+                retention_days: settings
+                    .log
+                    .store_text
+                    .then_some(settings.log.retention_days),
+            })
+        }
+        _ => None,
+    };
+    let webhook = config
+        .webhook_hmac_key
+        .as_ref()
+        .map(|key| WebhookVerifier::new(key.expose_secret()))
+        .transpose()
+        .map_err(StartError::Teams)?;
+    if bot.is_some() {
+        tracing::info!(
+            app_type = ?config.app_type,
+            "Microsoft Teams bot enabled at /teams/messages"
+        );
+    }
+    if webhook.is_some() {
+        tracing::info!("Microsoft Teams outgoing webhook enabled at /teams/webhook");
+    }
+    Ok((bot.is_some() || webhook.is_some()).then(|| Arc::new(TeamsChannel { bot, webhook })))
 }
 
 async fn retention_task(pipeline: Arc<Pipeline>, mut stop: watch::Receiver<bool>) {

@@ -75,6 +75,7 @@ async fn store_with_reply(dir: &std::path::Path) -> (Arc<SqliteStore>, i64) {
         conversation: "c".into(),
         context: json!({}),
         reply,
+        question: Some("q".into()),
     };
     let record = ConversationRecord {
         received_ms: 0,

@@ -39,6 +39,16 @@ impl Lang {
             Lang::En => "en",
         }
     }
+
+    /// The language of a stored code or a locale (`nl`, `nl-NL`, `nl-BE`); English otherwise.
+    pub fn from_code(code: &str) -> Lang {
+        let primary = code.split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("nl") {
+            Lang::Nl
+        } else {
+            Lang::En
+        }
+    }
 }
 
 impl fmt::Display for Lang {

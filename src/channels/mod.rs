@@ -5,3 +5,51 @@
 pub mod slack;
 pub mod teams;
 pub mod web;
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+
+/// How long a rate-limited API asks us to wait: `Retry-After` as seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(axum::http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = when.timestamp_millis() - chrono::Utc::now().timestamp_millis();
+    Some(Duration::from_millis(wait.max(0) as u64))
+}
+
+/// A reqwest error for the log, without the URL it carries: base URLs are configuration and
+/// the log lines stay short and stable.
+pub(crate) fn describe_request_error(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(url) = err.url() {
+        text = text.replace(url.as_str(), "");
+    }
+    text.replace(" ()", "").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        let later = chrono::Utc::now() + chrono::Duration::seconds(30);
+        headers.insert("retry-after", later.to_rfc2822().parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!((28..=30).contains(&wait.as_secs()), "{wait:?}");
+        headers.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+}

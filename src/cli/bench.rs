@@ -49,8 +49,9 @@ pub struct BenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// What to load: web chat questions, or signed Slack events (the acknowledge latency; the
-    /// in-process server then replies to a local fake Slack).
+    /// What to load: web chat questions, signed Slack events (the acknowledge latency; the
+    /// in-process server then replies to a local fake Slack), or signed Teams outgoing-webhook
+    /// messages (answered synchronously).
     #[arg(long, value_enum, default_value_t = Endpoint::Ask)]
     pub endpoint: Endpoint,
 }
@@ -61,7 +62,13 @@ pub enum Endpoint {
     Ask,
     /// `POST /slack/events`: how fast deliveries are acknowledged.
     SlackEvents,
+    /// `POST /teams/webhook`: HMAC-signed outgoing-webhook messages, answered in the response
+    /// (Teams allows 5 seconds).
+    TeamsWebhook,
 }
+
+/// The outgoing-webhook security token of the in-process bench server.
+const BENCH_TEAMS_WEBHOOK_KEY: &[u8] = b"bench-outgoing-webhook-token-32b";
 
 /// The signing secret of the in-process bench server's Slack app.
 const BENCH_SLACK_SECRET: &str = "bench-signing-secret";
@@ -98,6 +105,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     settings.slack.team_id = Some("TBENCH".into());
                     settings.slack.api_base_url = fake_slack().await?;
                 }
+                if args.endpoint == Endpoint::TeamsWebhook {
+                    use base64::Engine;
+                    settings.teams.webhook_hmac_key = Some(
+                        base64::engine::general_purpose::STANDARD
+                            .encode(BENCH_TEAMS_WEBHOOK_KEY)
+                            .into(),
+                    );
+                }
                 settings.database.url =
                     format!("sqlite://{}", temp.path().join("bench.db").display()).into();
                 let app = Application::build(settings).await?;
@@ -130,6 +145,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             match args.endpoint {
                 Endpoint::Ask => "answered questions",
                 Endpoint::SlackEvents => "acknowledged Slack events",
+                Endpoint::TeamsWebhook => "answered Teams webhook messages",
             },
             report.latency_ms_p50,
             report.latency_ms_p90,
@@ -182,6 +198,36 @@ fn signed_event(
         .body(body)
 }
 
+/// An outgoing-webhook message (an @mention in a channel), signed as Teams signs it.
+fn signed_webhook_message(
+    client: &reqwest::Client,
+    endpoint: &str,
+    n: usize,
+    session: &str,
+) -> reqwest::RequestBuilder {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let body = serde_json::json!({
+        "type": "message", "id": format!("bench-{n}"), "channelId": "msteams",
+        "serviceUrl": "https://smba.trafficmanager.net/emea/",
+        "from": {"id": format!("29:{session}"), "name": "Bench", "aadObjectId": session},
+        "recipient": {"id": "28:bench-webhook", "name": "Referral Desk"},
+        "conversation": {"id": "19:bench@thread.tacv2", "conversationType": "channel"},
+        "channelData": {"tenant": {"id": "bench-tenant"}},
+        "text": format!("<at>Referral Desk</at> {}", QUESTIONS[n % QUESTIONS.len()]),
+    })
+    .to_string();
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(BENCH_TEAMS_WEBHOOK_KEY)
+        .expect("HMAC accepts keys of any length");
+    mac.update(body.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    client
+        .post(endpoint)
+        .header("Authorization", format!("HMAC {signature}"))
+        .header("content-type", "application/json")
+        .body(body)
+}
+
 async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -191,6 +237,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let endpoint = match mode {
         Endpoint::Ask => format!("{url}/api/v1/ask"),
         Endpoint::SlackEvents => format!("{url}/slack/events"),
+        Endpoint::TeamsWebhook => format!("{url}/teams/webhook"),
     };
     let issued = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
@@ -216,6 +263,9 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
                         "session": session,
                     })),
                     Endpoint::SlackEvents => signed_event(&client, &endpoint, n, &session),
+                    Endpoint::TeamsWebhook => {
+                        signed_webhook_message(&client, &endpoint, n, &session)
+                    }
                 };
                 let sent = Instant::now();
                 let ok = match request.send().await {

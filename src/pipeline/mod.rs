@@ -38,8 +38,8 @@ use crate::nlu::{Classifier, Decision, LanguageDetector};
 use crate::privacy::{Pseudonymiser, redact};
 use crate::routing::{Directory, directory_topic};
 use crate::store::{
-    Answered, Completion, ConversationRecord, ConversationStore, Enqueued, InboxItem, NewInboxItem,
-    StoreError,
+    Answered, Completion, ConversationRecord, ConversationStore, Enqueued, InboxItem,
+    LoggedConversation, NewInboxItem, StoreError,
 };
 use crate::telemetry::Metrics;
 
@@ -96,7 +96,14 @@ pub struct OutgoingReply {
     pub conversation: String,
     pub context: serde_json::Value,
     pub reply: Reply,
+    /// The question as asked (cut to [`HANDOFF_QUESTION_CHARS`]), for a handoff button that
+    /// passes it on when the asker clicks; gone from the outbox once the reply is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
 }
+
+/// Longest question a handoff passes on.
+pub const HANDOFF_QUESTION_CHARS: usize = 1_000;
 
 /// The parts of the pipeline that do not change while it runs.
 #[derive(Debug)]
@@ -252,6 +259,7 @@ impl Pipeline {
                 conversation: item.conversation.clone(),
                 context: item.context.clone(),
                 reply: reply.clone(),
+                question: Some(item.text.chars().take(HANDOFF_QUESTION_CHARS).collect()),
             });
         let outgoing = outgoing
             .map(serde_json::to_value)
@@ -550,6 +558,28 @@ impl Pipeline {
         }
         .instrument(span)
         .await
+    }
+
+    /// One logged conversation, for follow-ups on it (feedback, handoff, a chosen option).
+    pub async fn logged_conversation(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Option<LoggedConversation>, PipelineError> {
+        Ok(self
+            .store
+            .conversations(conversation_id - 1, 1)
+            .await?
+            .into_iter()
+            .find(|c| c.id == conversation_id))
+    }
+
+    /// Whether `asker` asked the logged question: a button's data comes back from the
+    /// client, so a follow-up is only taken from the person it was shown to.
+    pub fn asked_by(&self, conversation: &LoggedConversation, asker: &AskerRef) -> bool {
+        conversation.record.asker_key
+            == self
+                .pseudonymiser
+                .pseudonymise(&asker.namespace, &asker.raw_id)
     }
 
     /// Deletes question texts older than the retention period.

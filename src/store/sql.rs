@@ -40,9 +40,14 @@ pub const CONVERSATIONS: &str = "SELECT id, received_ms, channel, asker_key, dep
      language, question, intent, confidence, decision, route, latency_us, feedback, handoff \
      FROM conversations WHERE id > $1 ORDER BY id LIMIT $2";
 pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
-pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_ms = $1 WHERE id = $2";
+/// A sent reply's payload is dropped: it may carry the question as asked (for a handoff
+/// button), which is not kept once the reply is out.
+pub const MARK_SENT: &str =
+    "UPDATE outbox SET status = 'sent', sent_ms = $1, payload = '{}' WHERE id = $2";
+/// As [`MARK_SENT`], a reply given up (`failed`) keeps no payload.
 pub const RESCHEDULE: &str = "UPDATE outbox SET status = $1, next_attempt_ms = $2, \
-     last_error = $3 WHERE id = $4";
+     last_error = $3, payload = CASE WHEN $1 = 'failed' THEN '{}' ELSE payload END \
+     WHERE id = $4";
 pub const REPLY_STATUS: &str = "SELECT status FROM outbox WHERE conversation_id = $1";
 
 /// `INSERT INTO inbox ... VALUES` for `n` inline-answered deliveries, `$1..` numbered row by

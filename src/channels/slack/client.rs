@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::blocks::{fallback_text, reply_blocks};
+use crate::channels::describe_request_error;
 use crate::config::SlackSettings;
 use crate::pipeline::OutgoingReply;
 use crate::pipeline::outbox::{ReplySender, SendError};
@@ -67,16 +68,14 @@ impl SlackClient {
             .await
             .map_err(|err| SendError::Retry {
                 after: None,
-                reason: format!("Slack {method} unreachable: {}", without_url(&err)),
+                reason: format!(
+                    "Slack {method} unreachable: {}",
+                    describe_request_error(&err)
+                ),
             })?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            let after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let after = crate::channels::retry_after(response.headers());
             return Err(SendError::Retry {
                 after,
                 reason: format!("Slack {method}: rate limited (429)"),
@@ -95,7 +94,10 @@ impl SlackClient {
         }
         let answer: Value = response.json().await.map_err(|err| SendError::Retry {
             after: None,
-            reason: format!("Slack {method}: unreadable answer: {}", without_url(&err)),
+            reason: format!(
+                "Slack {method}: unreadable answer: {}",
+                describe_request_error(&err)
+            ),
         })?;
         if answer["ok"].as_bool() == Some(true) {
             return Ok(answer);
@@ -138,16 +140,6 @@ impl SlackClient {
         }
         self.call("chat.postMessage", &body).await.map(|_| ())
     }
-}
-
-/// reqwest errors can carry the URL; the base URL is configuration, not a secret, but keep
-/// log lines short and stable.
-fn without_url(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    if let Some(url) = err.url() {
-        text = text.replace(url.as_str(), "");
-    }
-    text.replace(" ()", "").trim().to_string()
 }
 
 /// Sends outbox replies for the `slack` channel.

@@ -179,16 +179,12 @@ async fn original_question(slack: &super::SlackChannel, value: &Value) -> Result
 }
 
 async fn conversation_language(state: &AppState, conversation_id: i64) -> Result<Lang, String> {
-    let language = state
+    let logged = state
         .pipeline
-        .store()
-        .conversations(conversation_id - 1, 1)
+        .logged_conversation(conversation_id)
         .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .find(|c| c.id == conversation_id)
-        .map_or_else(|| "en".to_string(), |c| c.record.language);
-    Ok(if language == "nl" { Lang::Nl } else { Lang::En })
+        .map_err(|e| e.to_string())?;
+    Ok(logged.map_or(Lang::En, |c| Lang::from_code(&c.record.language)))
 }
 
 /// The asker picked `intent` from a "did you mean" answer: route it as a follow-up.
