@@ -48,7 +48,37 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     #[serde(default)]
     pub teams: TeamsSettings,
+    #[serde(default)]
+    pub analytics: AnalyticsSettings,
 }
+
+/// Demand reports for HRD. Off until switched on: in the Netherlands the works council
+/// (ondernemingsraad) must consent before employee data is analysed (WOR art. 27).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsSettings {
+    pub enabled: bool,
+    /// Figures based on fewer distinct askers are hidden (k-anonymity); at least 3.
+    pub min_group_size: u32,
+    /// Bearer tokens for `/reports` and `/api/v1/reports/*`, one per reader or tool.
+    pub tokens: Vec<SecretString>,
+    /// Routed answers below this confidence count as unmet demand.
+    pub low_confidence: f32,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            min_group_size: 5,
+            tokens: Vec::new(),
+            low_confidence: 0.5,
+        }
+    }
+}
+
+/// Shorter tokens could be guessed.
+pub const MIN_REPORT_TOKEN_CHARS: usize = 20;
 
 /// How replies that channels send later (Slack, Teams) are retried.
 #[derive(Debug, Clone, Deserialize)]
@@ -416,7 +446,7 @@ pub enum LogFormat {
 }
 
 /// Keys whose environment variable holds a comma-separated list.
-const LIST_KEYS: &[&str] = &["teams.service_url_allowlist"];
+const LIST_KEYS: &[&str] = &["teams.service_url_allowlist", "analytics.tokens"];
 
 /// The environment variable prefix; `REFERRAL_DESK__SERVER__BIND=127.0.0.1:9000`.
 pub const ENV_PREFIX: &str = "REFERRAL_DESK";
@@ -534,6 +564,37 @@ impl Settings {
             _ => {}
         }
         self.teams.validate()?;
+        if self.analytics.min_group_size < 3 {
+            return Err(SettingsError::Key {
+                key: "analytics.min_group_size",
+                problem: format!(
+                    "{} is too small: groups that small identify people",
+                    self.analytics.min_group_size
+                ),
+                hint: "use 5 (the default) or more; 3 is the lowest allowed",
+            });
+        }
+        if self
+            .analytics
+            .tokens
+            .iter()
+            .any(|t| t.expose_secret().trim().chars().count() < MIN_REPORT_TOKEN_CHARS)
+        {
+            return Err(SettingsError::Key {
+                key: "analytics.tokens",
+                problem: format!(
+                    "a token is shorter than {MIN_REPORT_TOKEN_CHARS} characters and could be guessed"
+                ),
+                hint: "generate tokens with `openssl rand -hex 32`",
+            });
+        }
+        if !(0.0..=1.0).contains(&self.analytics.low_confidence) {
+            return Err(SettingsError::Key {
+                key: "analytics.low_confidence",
+                problem: "must be between 0 and 1".into(),
+                hint: "0.5 counts answers the classifier was unsure of as unmet demand",
+            });
+        }
         if self.database.max_connections == 0 {
             return Err(SettingsError::Key {
                 key: "database.max_connections",

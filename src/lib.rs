@@ -17,6 +17,7 @@
 //! The classifier is pure (catalogue in, model out, no I/O), so the server, the CLI and the
 //! tests all share one implementation.
 
+pub mod analytics;
 pub mod catalogue;
 pub mod channels;
 pub mod cli;

@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::analytics::web::{self as reports, ReportAccess};
 use crate::catalogue::{Catalogue, CatalogueError};
 use crate::channels::slack::{self, SlackChannel, SlackClient, SlackSender, SlackVerifier};
 use crate::channels::teams::auth::{AuthConfig, BotAuthenticator};
@@ -107,6 +108,8 @@ pub struct AppState {
     pub slack: Option<Arc<SlackChannel>>,
     /// Present when the Teams bot or outgoing webhook is configured.
     pub teams: Option<Arc<TeamsChannel>>,
+    /// Demand reports (403 while analytics are off).
+    pub reports: Arc<ReportAccess>,
 }
 
 /// All routes, for the server and for `oneshot` tests.
@@ -135,7 +138,11 @@ pub fn router(state: AppState) -> Router {
             app = app.route("/teams/webhook", post(teams::webhook::webhook).layer(limit));
         }
     }
-    app.route("/", get(web::index))
+    app.route("/reports", get(reports::dashboard))
+        .route("/reports/login", post(reports::login))
+        .route("/reports/logout", post(reports::logout))
+        .route("/api/v1/reports/demand", get(reports::demand))
+        .route("/", get(web::index))
         .route("/assets/app.js", get(web::app_js))
         .route("/assets/style.css", get(web::style_css))
         .route("/api/v1/ask", post(web::ask))
@@ -359,6 +366,7 @@ impl Application {
                 pipeline,
                 slack,
                 teams,
+                reports: Arc::new(ReportAccess::new(settings.analytics.clone())),
             },
             stop,
             workers,
@@ -396,13 +404,16 @@ impl Application {
         } = self;
         let app = router(state);
         let stop_for_server = stop.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: finishing in-flight work");
-                let _ = stop_for_server.send(true);
-            })
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight work");
+            let _ = stop_for_server.send(true);
+        })
+        .await?;
         let _ = stop.send(true);
         let all = futures::future::join_all(workers);
         if tokio::time::timeout(grace, all).await.is_err() {

@@ -39,6 +39,9 @@ pub struct Metrics {
     pub request_seconds: HistogramVec,
     /// Errors answered by a platform's API (`ok: false` from Slack), by channel and error code.
     pub channel_api_errors: IntCounterVec,
+    /// Demand reports computed (web and API).
+    pub reports: prometheus::IntCounter,
+    pub report_seconds: prometheus::Histogram,
 }
 
 impl Metrics {
@@ -89,8 +92,17 @@ impl Metrics {
             &["channel", "error"],
         )
         .expect("static metric");
+        let reports = prometheus::IntCounter::new("reports_total", "Demand reports computed")
+            .expect("static metric");
+        let report_seconds = prometheus::Histogram::with_opts(
+            HistogramOpts::new("report_seconds", "Time to compute one demand report")
+                .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0]),
+        )
+        .expect("static metric");
         for collector in [
-            Box::new(channel_api_errors.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(reports.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(report_seconds.clone()),
+            Box::new(channel_api_errors.clone()),
             Box::new(requests.clone()),
             Box::new(decisions.clone()),
             Box::new(classify_seconds.clone()),
@@ -111,6 +123,8 @@ impl Metrics {
             reply_failures,
             request_seconds,
             channel_api_errors,
+            reports,
+            report_seconds,
         }
     }
 

@@ -1,9 +1,11 @@
-//! The web chat in a real browser: headless Chromium, driven over WebDriver (chromedriver),
-//! asks a question on the page and sees the referral rendered, as an employee would.
+//! The web chat and the reports dashboard in a real browser: headless Chromium, driven over
+//! WebDriver (chromedriver), asks a question on the page and sees the referral rendered, as an
+//! employee would; logs in to the dashboard and sees its charts, as HRD would.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian packages; `.ci/run` installs them). Without
 //! them the test prints SKIPPED and passes, unless the environment variable `CI` is set: then
-//! it fails. Set `REFERRAL_DESK_SCREENSHOT=path.png` to save a screenshot after the first reply.
+//! it fails. Set `REFERRAL_DESK_SCREENSHOT=path.png` to save a screenshot after the first reply,
+//! and `REFERRAL_DESK_SCREENSHOT_REPORTS=path.png` for one of the reports dashboard.
 //!
 //! The WebDriver commands go over plain HTTP with `reqwest` (see [`WebDriver`]). fantoccini's
 //! `rustls-tls` feature cannot be used here: it brings rustls with the aws-lc-rs provider while
@@ -83,6 +85,91 @@ async fn ask_on_the_page(browser: &WebDriver, app: &TestApp) {
         .await
         .expect("the out-of-scope reply names the fallback desk");
     assert_eq!(browser.text(&desk).await, "HRD desk");
+}
+
+const REPORT_TOKEN: &str = "browser-report-token-0123456789";
+
+#[tokio::test]
+async fn the_reports_dashboard_renders_its_charts_in_a_real_browser() {
+    let Some(chromedriver) = browser_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&sqlite_url(dir.path()));
+    settings.catalogue.dir = "intents".into();
+    settings.analytics.enabled = true;
+    settings.analytics.tokens = vec![REPORT_TOKEN.to_string().into()];
+    let catalogue = referral_desk::catalogue::Catalogue::load("intents").unwrap();
+    let end = chrono::Utc::now().date_naive();
+    referral_desk::analytics::seed::seed_demo(
+        &settings,
+        &catalogue,
+        &referral_desk::analytics::seed::SeedOptions {
+            conversations: 20_000,
+            days: 91,
+            end,
+            seed: 11,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let app = TestApp::spawn(settings).await;
+    let driver = ChromeDriver::start(&chromedriver).await;
+    let browser = driver.new_session().await;
+    let outcome = AssertUnwindSafe(open_the_dashboard(&browser, &app, end))
+        .catch_unwind()
+        .await;
+    browser.close().await;
+    drop(driver);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    app.stop().await;
+}
+
+async fn open_the_dashboard(browser: &WebDriver, app: &TestApp, end: chrono::NaiveDate) {
+    let from = end - chrono::Duration::days(83);
+    browser
+        .goto(&app.url(&format!("/reports?from={from}&to={end}&lang=en")))
+        .await;
+    let token = browser
+        .find("input[name=token]")
+        .await
+        .expect("the page asks for a token");
+    browser.send_keys(&token, REPORT_TOKEN).await;
+    let submit = browser
+        .find("form button[type=submit], form input[type=submit]")
+        .await
+        .expect("a submit button");
+    browser.click(&submit).await;
+    let charts = browser.wait_for_all("svg", 2, REPLY_TIMEOUT).await;
+    assert!(charts.len() >= 2, "{} charts", charts.len());
+    let marks = browser
+        .find_all("svg path, svg rect, svg polyline, svg circle, svg line")
+        .await;
+    assert!(
+        marks.len() > 20,
+        "the charts draw something: {} marks",
+        marks.len()
+    );
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    // the session cookie keeps the reader logged in
+    browser
+        .goto(&app.url(&format!(
+            "/reports?from={from}&to={end}&lang=nl&granularity=month"
+        )))
+        .await;
+    assert!(browser.find_all("svg").await.len() >= 2);
+    if let Some(path) = std::env::var_os("REFERRAL_DESK_SCREENSHOT_REPORTS") {
+        browser
+            .goto(&app.url(&format!("/reports?from={from}&to={end}&lang=en")))
+            .await;
+        browser.set_window(1280, 2400).await;
+        std::fs::write(&path, browser.screenshot().await).expect("the screenshot is written");
+        eprintln!("screenshot saved to {}", Path::new(&path).display());
+    }
 }
 
 /// Types `question` into the chat box and presses the send button.
@@ -204,7 +291,11 @@ impl ChromeDriver {
             ],
         });
         let capabilities = json!({
-            "capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}
+            "capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": options,
+                "goog:loggingPrefs": {"browser": "ALL"},
+            }}
         });
         let mut browser = WebDriver {
             http: self.http.clone(),
@@ -365,6 +456,24 @@ impl WebDriver {
         base64_decode(encoded.as_str().expect("base64 PNG"))
     }
 
+    /// The browser console's messages at level SEVERE (errors), through chromedriver's log
+    /// endpoint.
+    async fn console_errors(&self) -> Vec<String> {
+        let entries = self.post("/se/log", json!({"type": "browser"})).await;
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    async fn set_window(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await;
+    }
+
     /// Ends the session, which closes the browser.
     async fn close(&self) {
         let _ = self.command(reqwest::Method::DELETE, "", None).await;
@@ -378,26 +487,10 @@ fn element_id(found: &Value) -> String {
         .to_string()
 }
 
-/// Standard base64 (with or without padding), as WebDriver sends screenshots.
+/// Standard base64, as WebDriver sends screenshots.
 fn base64_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut bits, mut count) = (0u32, 0);
-    for byte in text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
-    {
-        let value = ALPHABET
-            .iter()
-            .position(|&a| a == byte)
-            .expect("a base64 character") as u32;
-        bits = (bits << 6) | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .expect("base64 PNG")
 }

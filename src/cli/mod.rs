@@ -5,6 +5,8 @@ mod bench;
 mod check;
 mod classify;
 mod eval;
+mod report;
+mod seed_demo;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +36,13 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Load-test POST /api/v1/ask on loopback (starts its own server unless --url is given).
     Bench(bench::BenchArgs),
+    /// The anonymised demand report (HTML, CSV or JSON) for a range, from the conversation log.
+    Report(report::ReportArgs),
+    /// Draft YAML of new intents from the emerging topics in a range, for HRD to review.
+    SuggestIntents(report::SuggestArgs),
+    /// Fill the configured database with synthetic conversations, for a populated dashboard
+    /// and for benchmarking the reports.
+    SeedDemo(seed_demo::SeedDemoArgs),
 }
 
 /// Runs a parsed command line. Errors are for the user to read: what went wrong and how to
@@ -45,6 +54,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(*args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Report(args) => report::run(args),
+        Command::SuggestIntents(args) => report::run_suggest(args),
+        Command::SeedDemo(args) => seed_demo::run(args),
     }
 }
 

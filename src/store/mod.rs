@@ -104,6 +104,59 @@ pub struct ConversationRecord {
     pub latency_us: i64,
 }
 
+impl ConversationRecord {
+    /// Where the question ended up, for the demand reports: `specialist`, `knowledge` or
+    /// `desk` for routed questions (by what the route named first in that order), else the
+    /// decision (`directory`, `ambiguous`, `out_of_scope`).
+    pub fn outcome(&self) -> &str {
+        if self.decision != "routed" {
+            return &self.decision;
+        }
+        let named = |part: &str| {
+            self.route[part]
+                .as_array()
+                .is_some_and(|ids| !ids.is_empty())
+        };
+        if named("specialists") {
+            "specialist"
+        } else if named("knowledge") {
+            "knowledge"
+        } else {
+            "desk"
+        }
+    }
+
+    /// The specialist a routed question was referred to (the first named), for referral load.
+    pub fn referred_specialist(&self) -> Option<&str> {
+        if self.decision != "routed" {
+            return None;
+        }
+        self.route["specialists"].get(0).and_then(|id| id.as_str())
+    }
+}
+
+/// One conversation as the demand reports see it, borrowed from the database row.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportRow<'r> {
+    pub received_ms: i64,
+    pub asker_key: &'r str,
+    pub department: Option<&'r str>,
+    pub intent: Option<&'r str>,
+    pub outcome: Option<&'r str>,
+    pub specialist: Option<&'r str>,
+    pub feedback: Option<&'r str>,
+    pub handoff: bool,
+}
+
+/// A question the desk did not meet, for emerging topics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnmetRow {
+    pub received_ms: i64,
+    pub asker_key: String,
+    /// Redacted.
+    pub question: String,
+}
+
 /// A logged conversation as read back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoggedConversation {
@@ -241,6 +294,26 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
 
     /// Deletes question texts received before `before_ms`; returns how many.
     async fn purge_question_texts(&self, before_ms: i64) -> Result<u64, StoreError>;
+
+    /// Calls `visit` for every logged conversation received in `[from_ms, to_ms)`, with just
+    /// what the demand reports count (read from the covering index, never the texts). Returns
+    /// how many rows it visited.
+    async fn scan_report_rows(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        visit: &mut (dyn for<'r> FnMut(ReportRow<'r>) + Send),
+    ) -> Result<u64, StoreError>;
+
+    /// The (redacted) texts of questions the desk did not meet in `[from_ms, to_ms)`:
+    /// out of scope, routed with confidence below `low_confidence`, or marked not helpful.
+    /// Only rows whose text is still kept (see `log.retention_days`).
+    async fn unmet_questions(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        low_confidence: f32,
+    ) -> Result<Vec<UnmetRow>, StoreError>;
 
     /// The log, oldest first, from conversation id `after_id` on (for reports and tests).
     async fn conversations(

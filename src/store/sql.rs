@@ -12,15 +12,15 @@ pub const RELEASE_LEASES: &str =
     "UPDATE inbox SET status = 'pending', lease_until_ms = NULL WHERE status = 'processing'";
 pub const LOG_CONVERSATION: &str = "INSERT INTO conversations \
      (inbox_id, received_ms, channel, asker_key, department, language, question, intent, \
-      confidence, decision, route, latency_us) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+      confidence, decision, route, latency_us, outcome, specialist) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (inbox_id) DO NOTHING RETURNING id";
 /// An inline-answered delivery: stored done, with its reply and without its text (the
 /// last two columns are constants, see [`answered_inbox`]).
 pub const ANSWERED_INBOX_COLUMNS: &str = "(delivery_id, channel, conversation, asker_key, \
      department, context, received_ms, completed_ms, reply, status, attempts)";
 pub const LOG_COLUMNS: &str = "(inbox_id, received_ms, channel, asker_key, department, \
-     language, question, intent, confidence, decision, route, latency_us)";
+     language, question, intent, confidence, decision, route, latency_us, outcome, specialist)";
 pub const CONVERSATION_BY_INBOX: &str = "SELECT id FROM conversations WHERE inbox_id = $1";
 pub const FINISH_INBOX: &str = "UPDATE inbox SET status = 'done', text = NULL, reply = $1, \
      completed_ms = $2, lease_until_ms = NULL WHERE id = $3";
@@ -39,6 +39,14 @@ pub const PURGE_TEXTS: &str = "UPDATE conversations SET question = NULL \
 pub const CONVERSATIONS: &str = "SELECT id, received_ms, channel, asker_key, department, \
      language, question, intent, confidence, decision, route, latency_us, feedback, handoff \
      FROM conversations WHERE id > $1 ORDER BY id LIMIT $2";
+/// Columns in the covering index `conversations_report`, so the scan never reads texts.
+pub const REPORT_ROWS: &str = "SELECT received_ms, asker_key, department, intent, outcome, \
+     specialist, feedback, handoff FROM conversations \
+     WHERE received_ms >= $1 AND received_ms < $2";
+pub const UNMET_QUESTIONS: &str = "SELECT received_ms, asker_key, question FROM conversations \
+     WHERE received_ms >= $1 AND received_ms < $2 AND question IS NOT NULL \
+     AND (outcome = 'out_of_scope' OR (outcome IN ('specialist', 'knowledge', 'desk') \
+     AND confidence < $3) OR feedback = 'not_helpful') ORDER BY received_ms";
 pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
 /// A sent reply's payload is dropped: it may carry the question as asked (for a handoff
 /// button), which is not kept once the reply is out.
@@ -65,7 +73,7 @@ pub fn log_rows(n: usize) -> String {
     format!(
         "INSERT INTO conversations {LOG_COLUMNS} VALUES {} \
          ON CONFLICT (inbox_id) DO NOTHING RETURNING id, inbox_id",
-        rows(n, 12, "")
+        rows(n, 14, "")
     )
 }
 
@@ -99,7 +107,7 @@ macro_rules! bind_answered {
     };
 }
 
-/// Binds one log row's 12 values (after its inbox id), in [`LOG_COLUMNS`] order.
+/// Binds one log row's 14 values (its inbox id first), in [`LOG_COLUMNS`] order.
 macro_rules! bind_log {
     ($query:expr, $inbox_id:expr, $record:expr) => {
         $query
@@ -115,6 +123,8 @@ macro_rules! bind_log {
             .bind(&$record.decision)
             .bind($record.route.to_string())
             .bind($record.latency_us)
+            .bind($record.outcome())
+            .bind($record.referred_specialist())
     };
 }
 
@@ -364,6 +374,59 @@ macro_rules! impl_conversation_store {
                     .execute(&self.pool)
                     .await?
                     .rows_affected())
+            }
+
+            async fn scan_report_rows(
+                &self,
+                from_ms: i64,
+                to_ms: i64,
+                visit: &mut (dyn for<'r> FnMut($crate::store::ReportRow<'r>) + Send),
+            ) -> Result<u64, $crate::store::StoreError> {
+                use futures::TryStreamExt;
+                use sqlx::Row;
+                let mut rows = sqlx::query($crate::store::sql::REPORT_ROWS)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .fetch(&self.pool);
+                let mut visited = 0u64;
+                while let Some(row) = rows.try_next().await? {
+                    visit($crate::store::ReportRow {
+                        received_ms: row.try_get(0)?,
+                        asker_key: row.try_get(1)?,
+                        department: row.try_get(2)?,
+                        intent: row.try_get(3)?,
+                        outcome: row.try_get(4)?,
+                        specialist: row.try_get(5)?,
+                        feedback: row.try_get(6)?,
+                        handoff: row.try_get::<i32, _>(7)? != 0,
+                    });
+                    visited += 1;
+                }
+                Ok(visited)
+            }
+
+            async fn unmet_questions(
+                &self,
+                from_ms: i64,
+                to_ms: i64,
+                low_confidence: f32,
+            ) -> Result<Vec<$crate::store::UnmetRow>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query($crate::store::sql::UNMET_QUESTIONS)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(low_confidence)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::UnmetRow {
+                            received_ms: row.try_get(0)?,
+                            asker_key: row.try_get(1)?,
+                            question: row.try_get(2)?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn conversations(

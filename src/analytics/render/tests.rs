@@ -1,0 +1,839 @@
+//! Every output against one hand-made report: three weekly periods, three topics (one mostly
+//! suppressed, with markup in its titles), outcomes, one department, one emerging topic and
+//! two specialists.
+
+use std::collections::{BTreeSet, HashMap};
+
+use base64::Engine as _;
+use chrono::{NaiveDate, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+
+use super::*;
+use crate::analytics::{
+    Cell, DemandReport, DepartmentBlock, EmergingTopic, Granularity, Outcome, OutcomeRow, Period,
+    Series, Share, SpecialistRow, TopicRow,
+};
+
+const SUP: Cell = Cell::SUPPRESSED;
+
+fn shown(askers: u32, conversations: u32) -> Cell {
+    Cell::Shown {
+        askers,
+        conversations,
+    }
+}
+
+fn series(cells: [Cell; 3], total: Cell) -> Series {
+    Series {
+        cells: cells.to_vec(),
+        total,
+    }
+}
+
+fn date(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+}
+
+fn outcomes(cells: [Cell; 6]) -> Vec<(Outcome, Cell)> {
+    Outcome::ALL.into_iter().zip(cells).collect()
+}
+
+const XSS_NL: &str = "<script>alert(1)</script> verlof";
+const XSS_EN: &str = "<script>alert('x')</script> & leave";
+
+fn report() -> DemandReport {
+    DemandReport {
+        generated_at: Utc.with_ymd_and_hms(2026, 10, 26, 7, 45, 0).unwrap(),
+        from: date(10, 5),
+        to: date(10, 25),
+        granularity: Granularity::Week,
+        min_group_size: 5,
+        periods: vec![
+            Period {
+                label: "2026-W41".into(),
+                start: date(10, 5),
+                end: date(10, 12),
+            },
+            Period {
+                label: "2026-W42".into(),
+                start: date(10, 12),
+                end: date(10, 19),
+            },
+            Period {
+                label: "2026-W43".into(),
+                start: date(10, 19),
+                end: date(10, 26),
+            },
+        ],
+        totals: series(
+            [shown(31, 40), shown(29, 38), shown(35, 47)],
+            shown(71, 125),
+        ),
+        topics: vec![
+            TopicRow {
+                intent: "leave".into(),
+                title_nl: "Verlof en vakantie".into(),
+                title_en: "Leave and holidays".into(),
+                series: series([shown(12, 14), shown(10, 11), shown(16, 19)], shown(30, 44)),
+                previous: shown(25, 33),
+                change: Some(11.0 / 33.0),
+            },
+            TopicRow {
+                intent: "coaching".into(),
+                title_nl: "Coaching".into(),
+                title_en: "Coaching".into(),
+                series: series([shown(8, 9), shown(7, 8), shown(6, 6)], shown(18, 23)),
+                previous: shown(20, 29),
+                change: Some(-6.0 / 29.0),
+            },
+            TopicRow {
+                intent: "odd".into(),
+                title_nl: XSS_NL.into(),
+                title_en: XSS_EN.into(),
+                series: series([shown(6, 6), SUP, SUP], SUP),
+                previous: SUP,
+                change: None,
+            },
+        ],
+        rising: vec!["leave".into()],
+        falling: vec!["coaching".into()],
+        outcomes: vec![
+            OutcomeRow {
+                intent: None,
+                outcomes: outcomes([
+                    shown(20, 26),
+                    shown(30, 41),
+                    shown(9, 12),
+                    SUP,
+                    SUP,
+                    shown(11, 13),
+                ]),
+                total: shown(71, 125),
+                not_helpful: Share {
+                    part: shown(6, 7),
+                    whole: shown(22, 28),
+                    ratio: Some(0.25),
+                },
+            },
+            OutcomeRow {
+                intent: Some("leave".into()),
+                outcomes: outcomes([shown(10, 15), shown(15, 22), SUP, SUP, SUP, SUP]),
+                total: shown(30, 44),
+                not_helpful: Share {
+                    part: SUP,
+                    whole: shown(9, 10),
+                    ratio: None,
+                },
+            },
+            OutcomeRow {
+                intent: Some("coaching".into()),
+                outcomes: outcomes([shown(17, 21), SUP, SUP, SUP, SUP, SUP]),
+                total: shown(18, 23),
+                not_helpful: Share {
+                    part: shown(5, 5),
+                    whole: shown(16, 20),
+                    ratio: Some(0.25),
+                },
+            },
+            OutcomeRow {
+                intent: Some("odd".into()),
+                outcomes: outcomes([SUP; 6]),
+                total: SUP,
+                not_helpful: Share {
+                    part: SUP,
+                    whole: SUP,
+                    ratio: None,
+                },
+            },
+        ],
+        departments: Some(vec![DepartmentBlock {
+            department: "Finance & Control".into(),
+            totals: series([shown(11, 13), shown(9, 10), shown(12, 16)], shown(24, 39)),
+            topics: vec![TopicRow {
+                intent: "leave".into(),
+                title_nl: "Verlof en vakantie".into(),
+                title_en: "Leave and holidays".into(),
+                series: series([shown(5, 5), SUP, shown(7, 8)], shown(14, 17)),
+                previous: shown(10, 12),
+                change: Some(5.0 / 12.0),
+            }],
+        }]),
+        emerging: vec![EmergingTopic {
+            id: "cluster-1".into(),
+            keywords: vec!["thuiswerken".into(), "vergoeding".into()],
+            series: series([shown(5, 6), shown(7, 8), shown(9, 12)], shown(17, 26)),
+            trend: Some(0.6),
+        }],
+        specialists: vec![
+            SpecialistRow {
+                specialist: "anna".into(),
+                name: "Anna de Vries".into(),
+                referrals: series([shown(6, 7), shown(8, 9), shown(5, 5)], shown(16, 21)),
+                handoffs: Share {
+                    part: shown(9, 10),
+                    whole: shown(16, 21),
+                    ratio: Some(10.0 / 21.0),
+                },
+            },
+            SpecialistRow {
+                specialist: "bram".into(),
+                name: "Bram Jansen".into(),
+                referrals: series([SUP, shown(5, 6), SUP], shown(7, 9)),
+                handoffs: Share {
+                    part: SUP,
+                    whole: shown(7, 9),
+                    ratio: None,
+                },
+            },
+        ],
+        suppressed_small: 19,
+        suppressed_complementary: 8,
+    }
+}
+
+fn dashboard(lang: Lang, by_department: bool) -> HtmlOptions {
+    HtmlOptions {
+        lang,
+        mode: HtmlMode::Dashboard { by_department },
+    }
+}
+
+fn standalone(lang: Lang) -> HtmlOptions {
+    HtmlOptions {
+        lang,
+        mode: HtmlMode::Standalone,
+    }
+}
+
+fn all_pages(report: &DemandReport) -> Vec<String> {
+    let mut pages = Vec::new();
+    for lang in Lang::ALL {
+        pages.push(to_html(report, &dashboard(lang, true)));
+        pages.push(to_html(report, &standalone(lang)));
+    }
+    pages
+}
+
+/// Every cell of the model with a path that names it (for messages).
+fn walk_cells(report: &DemandReport) -> Vec<(String, Cell)> {
+    let mut cells = Vec::new();
+    let mut series = |name: &str, s: &Series| {
+        for (p, c) in report.periods.iter().zip(&s.cells) {
+            cells.push((format!("{name} {}", p.label), *c));
+        }
+        cells.push((format!("{name} total"), s.total));
+    };
+    series("totals", &report.totals);
+    for t in &report.topics {
+        series(&t.intent, &t.series);
+    }
+    for d in report.departments.iter().flatten() {
+        series(&d.department, &d.totals);
+        for t in &d.topics {
+            series(&format!("{}/{}", d.department, t.intent), &t.series);
+        }
+    }
+    for e in &report.emerging {
+        series(&e.id, &e.series);
+    }
+    for s in &report.specialists {
+        series(&s.specialist, &s.referrals);
+    }
+    drop(series);
+    for t in &report.topics {
+        cells.push((format!("{} previous", t.intent), t.previous));
+    }
+    for d in report.departments.iter().flatten() {
+        for t in &d.topics {
+            cells.push((
+                format!("{}/{} previous", d.department, t.intent),
+                t.previous,
+            ));
+        }
+    }
+    for o in &report.outcomes {
+        let key = o.intent.clone().unwrap_or_else(|| "all".into());
+        for (outcome, c) in &o.outcomes {
+            cells.push((format!("outcome {key} {}", outcome.as_str()), *c));
+        }
+        cells.push((format!("outcome {key} total"), o.total));
+        cells.push((format!("not_helpful {key} part"), o.not_helpful.part));
+        cells.push((format!("not_helpful {key} whole"), o.not_helpful.whole));
+    }
+    for s in &report.specialists {
+        cells.push((format!("handoffs {}", s.specialist), s.handoffs.part));
+    }
+    cells
+}
+
+/// The text of every `<td>` and `<dd>` of the page (inner tags removed, trimmed).
+fn data_cells(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (open, close) in [("<td", "</td>"), ("<dd", "</dd>")] {
+        let mut rest = html;
+        while let Some(start) = rest.find(open) {
+            let after = &rest[start..];
+            let Some(body_start) = after.find('>') else {
+                break;
+            };
+            if after[..body_start].contains("spark") {
+                // Sparklines: their title repeats the period labels and figures.
+                rest = &after[body_start..];
+                continue;
+            }
+            let Some(end) = after.find(close) else {
+                break;
+            };
+            out.push(strip_tags(&after[body_start + 1..end]));
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// The `<tr>` of the table whose caption is `caption`, whose row header is `row`.
+fn table_row(html: &str, caption: &str, row: &str) -> Vec<String> {
+    let table = html
+        .split("<table")
+        .find(|t| t.contains(&format!("<caption>{caption}</caption>")))
+        .unwrap_or_else(|| panic!("no table {caption}"));
+    let tr = table
+        .split("<tr")
+        .find(|tr| tr.contains(&format!("<th scope=\"row\">{row}</th>")))
+        .unwrap_or_else(|| panic!("no row {row} in {caption}"));
+    data_cells(tr.split("</tr>").next().unwrap())
+}
+
+#[test]
+fn html_has_svg_charts_and_every_shown_number() {
+    let report = report();
+    for html in all_pages(&report) {
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        // Main line chart, outcomes, specialists, and one sparkline per series.
+        assert!(html.matches("<svg class=\"chart").count() >= 3, "charts");
+        assert!(html.matches("<svg").count() >= 2 + report.topics.len());
+        assert!(html.contains("<text"), "chart text is SVG text");
+        let cells = data_cells(&html);
+        for (name, cell) in walk_cells(&report) {
+            if let Cell::Shown {
+                askers,
+                conversations,
+            } = cell
+            {
+                let both = format!("{conversations} ({askers})");
+                let as_pair = cells.iter().any(|c| *c == both);
+                let apart = cells.iter().any(|c| *c == conversations.to_string())
+                    && cells.iter().any(|c| *c == askers.to_string());
+                assert!(as_pair || apart, "{name}: {both} not shown");
+            }
+        }
+        for n in [report.suppressed_small, report.suppressed_complementary] {
+            assert!(cells.contains(&n.to_string()));
+        }
+        for period in &report.periods {
+            assert!(html.contains(&format!(">{}<", period.label)));
+        }
+        assert!(html.contains("2026-10-05 – 2026-10-25"));
+        assert!(html.contains("2026-10-26 07:45 UTC"));
+    }
+}
+
+#[test]
+fn suppressed_cells_show_as_less_than_k_and_nothing_else() {
+    let report = report();
+    let nl = to_html(&report, &standalone(Lang::Nl));
+    let en = to_html(&report, &standalone(Lang::En));
+
+    let title_nl = "&lt;script&gt;alert(1)&lt;/script&gt; verlof";
+    assert_eq!(
+        table_row(&nl, "Per periode: gesprekken (personen)", title_nl),
+        ["6 (6)", "&lt; 5", "&lt; 5", "&lt; 5"]
+    );
+    let title_en = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; leave";
+    let row = table_row(&en, "Per period: conversations (people)", title_en);
+    assert_eq!(row, ["6 (6)", "&lt; 5", "&lt; 5", "&lt; 5"], "{row:?}");
+    let topic = table_row(
+        &en,
+        "Conversations per topic, with trend and change against the range before",
+        title_en,
+    );
+    assert_eq!(topic, ["&lt; 5", "&lt; 5", "&lt; 5", "–"], "{topic:?}");
+    let specialist = table_row(
+        &en,
+        "Referrals per specialist: conversations (people)",
+        "Bram Jansen",
+    );
+    assert_eq!(
+        specialist,
+        ["&lt; 5", "6 (5)", "&lt; 5", "9 (7)", "&lt; 5", "–"]
+    );
+
+    // No data cell holds a number the model does not show: every number in a cell is a
+    // shown figure, k, a count of hidden cells or a percentage of a model ratio.
+    let mut allowed: BTreeSet<u64> = BTreeSet::new();
+    for (_, cell) in walk_cells(&report) {
+        allowed.extend(cell.askers().map(u64::from));
+        allowed.extend(cell.conversations().map(u64::from));
+    }
+    allowed.insert(u64::from(report.min_group_size));
+    allowed.insert(report.suppressed_small as u64);
+    allowed.insert(report.suppressed_complementary as u64);
+    let ratios = report
+        .topics
+        .iter()
+        .chain(report.departments.iter().flatten().flat_map(|d| &d.topics))
+        .map(|t| t.change)
+        .chain(report.emerging.iter().map(|e| e.trend))
+        .chain(report.outcomes.iter().map(|o| o.not_helpful.ratio))
+        .chain(report.specialists.iter().map(|s| s.handoffs.ratio))
+        .flatten();
+    allowed.extend(ratios.map(|r| (r * 100.0).round().abs() as u64));
+    for html in [&nl, &en] {
+        for cell in data_cells(html) {
+            for number in cell
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|s| !s.is_empty())
+            {
+                let n: u64 = number.parse().unwrap();
+                assert!(
+                    allowed.contains(&n),
+                    "{n} in cell {cell:?} is not in the model"
+                );
+            }
+        }
+        // `< 5` is never written unescaped, and never next to a number.
+        assert!(!html.contains("< 5"));
+        assert!(!html.contains("&lt; 5 ("));
+    }
+}
+
+#[test]
+fn standalone_is_self_contained() {
+    let report = report();
+    for lang in Lang::ALL {
+        let html = to_html(&report, &standalone(lang));
+        assert!(!html.contains("<form"), "no forms");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "no URLs"
+        );
+        assert!(!html.contains("<script"), "no script");
+        assert!(!html.contains("src="), "no src");
+        assert!(!html.contains("href="), "no links");
+        assert!(!html.contains("<link"), "no linked stylesheet");
+        assert!(
+            !html.contains("@import") && !html.contains("url("),
+            "no CSS loads"
+        );
+        assert!(!html.contains("style="), "no style attributes (CSP)");
+        assert!(
+            !html.contains(" on") || !has_event_handler(&html),
+            "no inline handlers"
+        );
+        assert!(html.contains("<style>"));
+    }
+}
+
+fn has_event_handler(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    lower.match_indices(" on").any(|(i, _)| {
+        let rest = &lower[i + 3..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        !name.is_empty() && rest[name.len()..].starts_with('=')
+    })
+}
+
+#[test]
+fn dashboard_has_the_selector_with_current_values() {
+    let mut report = report();
+    report.granularity = Granularity::Month;
+    let html = to_html(&report, &dashboard(Lang::En, true));
+    assert!(html.contains("<form method=\"get\" action=\"/reports\""));
+    assert!(html.contains("<input type=\"date\" name=\"from\" value=\"2026-10-05\""));
+    assert!(html.contains("<input type=\"date\" name=\"to\" value=\"2026-10-25\""));
+    assert!(html.contains("<option value=\"month\" selected>Month</option>"));
+    assert!(html.contains("<option value=\"week\">Week</option>"));
+    assert!(html.contains("<option value=\"en\" selected>English</option>"));
+    assert!(html.contains("<option value=\"nl\">Nederlands</option>"));
+    assert!(html.contains("name=\"by_department\" value=\"true\" checked"));
+    assert!(html.contains("<form method=\"post\" action=\"/reports/logout\""));
+    assert!(!has_event_handler(&html) && !html.contains("<script"));
+
+    report.departments = None;
+    let html = to_html(&report, &dashboard(Lang::Nl, false));
+    assert!(html.contains("<option value=\"month\" selected>Maand</option>"));
+    assert!(html.contains("<option value=\"nl\" selected>Nederlands</option>"));
+    assert!(html.contains("name=\"by_department\" value=\"true\">"));
+    assert!(!html.contains("checked"));
+    assert!(!html.contains("id=\"departments\""));
+    assert!(html.contains(">Uitloggen</button>"));
+}
+
+#[test]
+fn dutch_and_english_labels() {
+    let report = report();
+    let nl = to_html(&report, &standalone(Lang::Nl));
+    let en = to_html(&report, &standalone(Lang::En));
+    assert!(nl.contains("<html lang=\"nl\">"));
+    assert!(en.contains("<html lang=\"en\">"));
+    for text in [
+        "<h1>Vraag naar ondersteuning</h1>",
+        "Vraag per onderwerp",
+        "Verlof en vakantie",
+        "Cijfers die op minder dan 5 personen berusten, zijn verborgen",
+        "Onvervulde vraag en opkomende onderwerpen",
+        "Per afdeling",
+        "Verwijzingen naar specialisten",
+        "Sterkst gestegen",
+        "Gemaakt op",
+    ] {
+        assert!(nl.contains(text), "nl: {text}");
+        assert!(!en.contains(text), "en has nl: {text}");
+    }
+    for text in [
+        "<h1>Demand report</h1>",
+        "Demand per topic",
+        "Leave and holidays",
+        "Figures based on fewer than 5 people are hidden",
+        "Unmet demand and emerging topics",
+        "By department",
+        "Referrals to specialists",
+        "Rising most",
+        "Generated at",
+    ] {
+        assert!(en.contains(text), "en: {text}");
+        assert!(!nl.contains(text), "nl has en: {text}");
+    }
+    // Rising and falling name their topic with the change.
+    assert!(en.contains("Leave and holidays <span class=\"change up\">"));
+    assert!(en.contains("+33%"));
+    assert!(en.contains("Coaching <span class=\"change down\">"));
+    assert!(en.contains("-21%"));
+    assert!(en.contains("thuiswerken, vergoeding"));
+    assert!(en.contains("Finance &amp; Control"));
+}
+
+#[test]
+fn html_escapes_catalogue_text() {
+    let report = report();
+    for html in all_pages(&report) {
+        assert!(!html.contains("<script"), "raw markup from the catalogue");
+        assert!(!html.contains("alert(1)</"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("Finance & Control"));
+    }
+}
+
+#[test]
+fn csv_has_every_figure_as_in_the_model() {
+    let report = report();
+    let text = to_csv(&report);
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "section",
+            "key",
+            "label",
+            "period",
+            "askers",
+            "conversations",
+            "suppressed",
+            "ratio"
+        ]
+    );
+    let mut rows: HashMap<(String, String, String, String), ::csv::StringRecord> = HashMap::new();
+    for record in reader.records() {
+        let record = record.unwrap();
+        assert_eq!(record.len(), 8);
+        let key = (
+            record[0].to_owned(),
+            record[1].to_owned(),
+            record[2].to_owned(),
+            record[3].to_owned(),
+        );
+        assert!(
+            rows.insert(key.clone(), record).is_none(),
+            "duplicate {key:?}"
+        );
+    }
+
+    let check = |section: &str, key: &str, label: &str, period: &str, cell: &Cell| {
+        let id = (section.into(), key.into(), label.into(), period.into());
+        let row = rows.get(&id).unwrap_or_else(|| panic!("missing {id:?}"));
+        match cell {
+            Cell::Shown {
+                askers,
+                conversations,
+            } => {
+                assert_eq!(&row[4], askers.to_string(), "{id:?}");
+                assert_eq!(&row[5], conversations.to_string(), "{id:?}");
+                assert_eq!(&row[6], "false", "{id:?}");
+            }
+            Cell::Suppressed { .. } => {
+                assert_eq!((&row[4], &row[5], &row[6]), ("", "", "true"), "{id:?}");
+            }
+        }
+    };
+    let check_ratio = |section: &str, key: &str, label: &str, period: &str, r: Option<f64>| {
+        let id = (section.into(), key.into(), label.into(), period.into());
+        let row = rows.get(&id).unwrap_or_else(|| panic!("missing {id:?}"));
+        match r {
+            Some(r) => assert_eq!(row[7].parse::<f64>().unwrap(), r, "{id:?}"),
+            None => assert_eq!(&row[7], "", "{id:?}"),
+        }
+    };
+    let check_series = |section: &str, key: &str, label: &str, s: &Series| {
+        for (p, c) in report.periods.iter().zip(&s.cells) {
+            check(section, key, label, &p.label, c);
+        }
+        check(section, key, label, "total", &s.total);
+    };
+    let mut expected = 0;
+
+    check_series("totals", "all", "", &report.totals);
+    expected += 4;
+    for t in &report.topics {
+        check_series("topic", &t.intent, &t.title_en, &t.series);
+        check("topic", &t.intent, &t.title_en, "previous", &t.previous);
+        check_ratio("topic", &t.intent, &t.title_en, "change", t.change);
+        expected += 6;
+    }
+    for o in &report.outcomes {
+        let key = o.intent.as_deref().unwrap_or("all");
+        for (outcome, c) in &o.outcomes {
+            check("outcome", key, outcome.as_str(), "total", c);
+        }
+        check("outcome", key, "total", "total", &o.total);
+        check(
+            "not_helpful",
+            key,
+            "not_helpful",
+            "total",
+            &o.not_helpful.part,
+        );
+        check_ratio(
+            "not_helpful",
+            key,
+            "not_helpful",
+            "total",
+            o.not_helpful.ratio,
+        );
+        check(
+            "not_helpful",
+            key,
+            "feedback",
+            "total",
+            &o.not_helpful.whole,
+        );
+        expected += 9;
+    }
+    for d in report.departments.iter().flatten() {
+        check_series("department", &d.department, "", &d.totals);
+        expected += 4;
+        for t in &d.topics {
+            let key = format!("{}/{}", d.department, t.intent);
+            check_series("department_topic", &key, &t.title_en, &t.series);
+            check(
+                "department_topic",
+                &key,
+                &t.title_en,
+                "previous",
+                &t.previous,
+            );
+            check_ratio("department_topic", &key, &t.title_en, "change", t.change);
+            expected += 6;
+        }
+    }
+    for e in &report.emerging {
+        let label = e.keywords.join(" ");
+        check_series("emerging", &e.id, &label, &e.series);
+        check_ratio("emerging", &e.id, &label, "trend", e.trend);
+        expected += 5;
+    }
+    for s in &report.specialists {
+        check_series("specialist", &s.specialist, &s.name, &s.referrals);
+        check(
+            "handoff",
+            &s.specialist,
+            "handoffs",
+            "total",
+            &s.handoffs.part,
+        );
+        check_ratio(
+            "handoff",
+            &s.specialist,
+            "handoffs",
+            "total",
+            s.handoffs.ratio,
+        );
+        check(
+            "handoff",
+            &s.specialist,
+            "referrals",
+            "total",
+            &s.handoffs.whole,
+        );
+        expected += 6;
+    }
+    assert_eq!(rows.len(), expected, "no other rows");
+
+    // The ratio is written as the JSON writes it.
+    let json = to_json(&report);
+    let leave = &rows[&(
+        "topic".to_owned(),
+        "leave".to_owned(),
+        "Leave and holidays".to_owned(),
+        "change".to_owned(),
+    )];
+    assert!(
+        json.contains(&format!("\"change\": {}", &leave[7])),
+        "{}",
+        &leave[7]
+    );
+    // Markup and commas in labels survive the quoting.
+    assert!(rows.keys().any(|k| k.2 == XSS_EN));
+}
+
+#[test]
+fn json_round_trips() {
+    let report = report();
+    let json = to_json(&report);
+    let back: DemandReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, report);
+    assert!(json.contains("\"suppressed\": true"));
+    assert!(json.starts_with("{\n  "), "pretty-printed");
+}
+
+#[test]
+fn login_page_in_both_languages() {
+    let next = "/reports?from=2026-10-05&to=2026-10-25&lang=nl\"><b>";
+    let nl = login_page(Lang::Nl, None, next);
+    assert!(nl.contains("<html lang=\"nl\">"));
+    assert!(nl.contains("<form method=\"post\" action=\"/reports/login\""));
+    assert!(nl.contains("name=\"token\""));
+    assert!(nl.contains("type=\"password\""));
+    assert!(nl.contains("Toegangstoken"));
+    assert!(nl.contains(
+        "<input type=\"hidden\" name=\"next\" value=\"/reports?from=2026-10-05&amp;to=2026-10-25&amp;lang=nl&quot;&gt;&lt;b&gt;\">"
+    ));
+    assert!(!nl.contains("role=\"alert\""));
+    assert!(!has_event_handler(&nl) && !nl.contains("<script"));
+
+    let wait = LoginError::TooManyAttempts {
+        retry_after_secs: 30,
+    }
+    .message(Lang::En);
+    let en = login_page(Lang::En, Some(&wait), "/reports");
+    assert!(en.contains("<html lang=\"en\">"));
+    assert!(en.contains("Access token"));
+    assert!(en.contains("role=\"alert\">Too many attempts. Wait 30 s and try again.</p>"));
+
+    let wrong = LoginError::WrongToken.message(Lang::Nl);
+    let nl = login_page(Lang::Nl, Some(&wrong), "/reports");
+    assert!(nl.contains("Onjuist toegangstoken."));
+    let escaped = login_page(Lang::En, Some("<b>wrong</b>"), "/reports");
+    assert!(escaped.contains("&lt;b&gt;wrong&lt;/b&gt;"));
+}
+
+#[test]
+fn disabled_page_in_both_languages() {
+    let nl = disabled_page(Lang::Nl);
+    assert!(nl.contains("<html lang=\"nl\">"));
+    assert!(nl.contains("Rapportages staan uit"));
+    assert!(nl.contains("<code>analytics.enabled = true</code>"));
+    assert!(nl.contains("ondernemingsraad"));
+    assert!(nl.contains("art. 27"));
+    let en = disabled_page(Lang::En);
+    assert!(en.contains("<html lang=\"en\">"));
+    assert!(en.contains("Reports are off"));
+    assert!(en.contains("<code>analytics.enabled = true</code>"));
+    assert!(en.contains("works council (ondernemingsraad)"));
+    assert!(en.contains("WOR art. 27"));
+    for page in [nl, en] {
+        assert!(!page.contains("<form") && !page.contains("<script"));
+    }
+}
+
+#[test]
+fn the_policy_allows_exactly_the_inline_stylesheet() {
+    let report = report();
+    let mut pages = all_pages(&report);
+    pages.push(login_page(Lang::En, None, "/reports"));
+    pages.push(disabled_page(Lang::Nl));
+    let policy = content_security_policy();
+    assert!(policy.contains("default-src 'none'"));
+    assert!(!policy.contains("unsafe-inline"));
+    for page in pages {
+        assert_eq!(page.matches("<style>").count(), 1);
+        let css = page.split("<style>").nth(1).unwrap();
+        let css = css.split("</style>").next().unwrap();
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css));
+        assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
+        assert!(!page.contains("style="));
+    }
+}
+
+#[test]
+fn an_empty_report_still_renders() {
+    let mut report = report();
+    report.periods.clear();
+    report.totals = Series {
+        cells: vec![],
+        total: SUP,
+    };
+    report.topics.clear();
+    report.rising.clear();
+    report.falling.clear();
+    report.outcomes.clear();
+    report.departments = None;
+    report.emerging.clear();
+    report.specialists.clear();
+    for lang in Lang::ALL {
+        let html = to_html(&report, &dashboard(lang, false));
+        assert!(html.contains("</html>"));
+        assert!(html.contains("&lt; 5"));
+    }
+    let csv = to_csv(&report);
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+}
+
+#[test]
+fn zz_dump() {
+    let report = report();
+    std::fs::create_dir_all("/tmp/render-out").unwrap();
+    std::fs::write(
+        "/tmp/render-out/nl.html",
+        to_html(&report, &dashboard(Lang::Nl, true)),
+    )
+    .unwrap();
+    std::fs::write(
+        "/tmp/render-out/en.html",
+        to_html(&report, &standalone(Lang::En)),
+    )
+    .unwrap();
+    std::fs::write(
+        "/tmp/render-out/login.html",
+        login_page(Lang::Nl, Some("Onjuist"), "/reports?x=1&y=2"),
+    )
+    .unwrap();
+    std::fs::write("/tmp/render-out/disabled.html", disabled_page(Lang::En)).unwrap();
+    std::fs::write("/tmp/render-out/report.csv", to_csv(&report)).unwrap();
+}

@@ -1,0 +1,1257 @@
+//! Emerging topics: groups of questions the desk could not meet (out of scope, low confidence,
+//! or marked "not helpful"), so HRD sees what employees ask for that the catalogue lacks.
+//!
+//! # Method
+//!
+//! 1. **Normalise and deduplicate.** Each (already redacted) text is normalised the way the
+//!    classifier does it ([`crate::nlu::normalise`]: NFKC, lowercase, accents folded),
+//!    placeholders such as `[email]` are removed, and Dutch and English stop words are dropped.
+//!    Questions with the same remaining words become one *text* that keeps its questions and
+//!    its distinct askers. A log with heavy repetition (200,000 questions, 2,000 distinct
+//!    texts) costs little more than its distinct texts.
+//! 2. **Features.** TF-IDF with the project's [`Vectorizer`] (sublinear tf, smoothed idf, L2)
+//!    over two blocks of equal weight: the content words, and the same words truncated to
+//!    their first five letters. Truncation is a language-independent stemmer that works about
+//!    as well as rule-based stemmers for Dutch and English retrieval (McNamee, Nicholas and
+//!    Mayfield, SIGIR 2009): `leasen`/`lease`, `parkeervergunningen`/`parkeervergunning`,
+//!    the head of a compound (`fietslease` → `fiets`) and typos after the fifth letter all
+//!    meet. Unlike the classifier, no word bigrams or character n-grams: in short chat
+//!    questions bigrams rarely recur, so they only make rephrasings look less alike, and
+//!    character n-grams cost four to five times more in the similarity matrix for what the
+//!    truncated block mostly already gives. Vectors have unit length, so a dot product is the
+//!    cosine similarity.
+//! 3. **Average-linkage (UPGMA) agglomerative clustering** of the texts on cosine similarity,
+//!    each text weighted by its distinct askers, with the nearest-neighbour-chain algorithm
+//!    (exact, O(n²) time on one similarity matrix). Average linkage suits this data better
+//!    than k-means: unmet questions are mostly noise (one-off questions that resemble nothing
+//!    else). K-means would force each of them into some topic and needs the number of topics
+//!    up front; in the dendrogram, noise stays a singleton, and a merge's height means
+//!    something (the average similarity between the two groups' questions).
+//! 4. **Automatic cut.** The dendrogram is cut at a similarity threshold from a grid (0.10 to
+//!    0.90 in steps of 0.025) chosen by the mean silhouette (Rousseeuw 1987; cosine distance;
+//!    a singleton's silhouette is 0), computed for a deterministic systematic sample of at
+//!    most 1,000 texts against all clustered texts. Among cuts whose silhouette is within 5%
+//!    of the best, the coarsest wins: on short texts the silhouette curve is flat near its
+//!    top (differences there are within the sampling noise), and a topic split into its
+//!    Dutch and English phrasings is less useful to HRD and more often falls below the
+//!    minimum group size in both halves.
+//! 5. **No forced members.** Each cluster gets a centroid (asker-weighted mean of its texts);
+//!    texts whose cosine similarity to it is below 0.30 are dropped as outliers. Clusters
+//!    that then have fewer than `min_group_size` distinct askers are dropped, as are clusters
+//!    without a keyword that enough askers used.
+//! 6. **Keywords** by class-based TF-IDF (c-TF-IDF, as in BERTopic): a word scores by the share
+//!    of the cluster's askers who used it, times `ln(1 + W / f)`, where `f` counts the askers
+//!    behind all texts with the word and `W` those behind all texts. Only words used by at
+//!    least `min_group_size` distinct askers in the cluster qualify, so a keyword never
+//!    points at one person.
+//!
+//! # Cost
+//!
+//! Agglomeration is limited to the 3,000 texts with the most askers (a 36 MB matrix); texts
+//! beyond that (the rarest phrasings, mostly asked once) join the most similar centroid when
+//! they are similar enough, as in the Buckshot scheme (agglomerate a sample, then assign).
+//! Similarity rows and silhouettes run on up to four threads; results do not depend on the
+//! thread count. Measured in release on a shared 2-core machine (test
+//! `large_logs_cluster_fast`): see the README of the analytics module or the test output.
+//!
+//! Everything is deterministic: no random numbers, ties broken by position, stable ordering.
+
+use std::sync::LazyLock;
+use std::thread;
+
+use regex::Regex;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::nlu::{FeatureSettings, SparseVector, Vectorizer, normalise, tokens};
+
+/// A question the desk could not meet, already redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmetQuestion {
+    /// Pseudonymous asker number.
+    pub asker: u32,
+    /// Index of the report period the question was asked in.
+    pub period: usize,
+    pub text: String,
+}
+
+/// One emerging topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicCluster {
+    /// Indices into the input slice, ascending.
+    pub members: Vec<usize>,
+    /// Top keywords (at most 5), most characteristic first, each used by at least
+    /// `min_group_size` distinct askers in the cluster; no stop words or placeholders.
+    pub keywords: Vec<String>,
+    /// Distinct askers in the cluster.
+    pub askers: usize,
+}
+
+/// Texts agglomerated at most; the rest is assigned to the nearest centroid.
+const AGGLOMERATION_CAP: usize = 3000;
+/// Texts whose silhouette is computed per candidate cut.
+const SILHOUETTE_SAMPLE: usize = 1000;
+/// Candidate cuts: similarity thresholds `FIRST_CUT + i * CUT_STEP` up to `LAST_CUT`.
+const FIRST_CUT: f32 = 0.10;
+const LAST_CUT: f32 = 0.90;
+const CUT_STEP: f32 = 0.025;
+/// The coarsest cut whose silhouette is at least this share of the best one wins.
+const SILHOUETTE_TOLERANCE: f64 = 0.95;
+/// A text less similar than this to its cluster's centroid is not part of the topic.
+const MIN_CENTROID_SIMILARITY: f32 = 0.30;
+/// Letters kept of each word in the truncated (stem) block.
+const STEM_LETTERS: usize = 5;
+const MAX_KEYWORDS: usize = 5;
+const MAX_THREADS: usize = 4;
+
+const NO_TEXT: u32 = u32::MAX;
+
+/// Groups unmet questions into topics: clusters with at least `min_group_size` distinct
+/// askers, largest (by askers) first. See the module docs for the method.
+pub fn cluster_unmet(questions: &[UnmetQuestion], min_group_size: usize) -> Vec<TopicCluster> {
+    let min_group_size = min_group_size.max(1);
+    let prepared = Prepared::new(questions);
+    let n = prepared.keys.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let vectors = prepared.vectors();
+    let dimension = vectors
+        .iter()
+        .flat_map(|v| v.indices.last())
+        .max()
+        .map_or(0, |d| *d as usize + 1);
+
+    // The texts with the most askers are agglomerated; the rest may join a centroid later.
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|a, b| {
+        let (a, b) = (*a as usize, *b as usize);
+        prepared.weight[b]
+            .cmp(&prepared.weight[a])
+            .then_with(|| prepared.keys[a].cmp(&prepared.keys[b]))
+    });
+    let h = n.min(AGGLOMERATION_CAP);
+    let (agglomerated, leftovers) = order.split_at(h);
+    let rows: Vec<&SparseVector> = agglomerated.iter().map(|t| &vectors[*t as usize]).collect();
+    let weights: Vec<f64> = agglomerated
+        .iter()
+        .map(|t| f64::from(prepared.weight[*t as usize]))
+        .collect();
+
+    let mut matrix = similarity_matrix(&rows, dimension);
+    let sample = systematic_sample(h, SILHOUETTE_SAMPLE);
+    let mut sample_rows = Vec::with_capacity(sample.len() * h);
+    for &i in &sample {
+        sample_rows.extend_from_slice(&matrix[i * h..(i + 1) * h]);
+    }
+    let merges = average_linkage(&mut matrix, h, &weights);
+    drop(matrix);
+    let labels = best_cut(&merges, h, &sample, &sample_rows);
+    drop(sample_rows);
+
+    // Groups that can still become a topic: two or more texts, or one with enough askers.
+    let mut size = vec![0u32; h];
+    let mut weight = vec![0u64; h];
+    for (i, label) in labels.iter().enumerate() {
+        size[*label as usize] += 1;
+        weight[*label as usize] += u64::from(prepared.weight[agglomerated[i] as usize]);
+    }
+    let mut group_of = vec![u32::MAX; h];
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let label = *label as usize;
+        if size[label] < 2 && weight[label] < min_group_size as u64 {
+            continue;
+        }
+        if group_of[label] == u32::MAX {
+            group_of[label] = groups.len() as u32;
+            groups.push(Vec::new());
+        }
+        groups[group_of[label] as usize].push(agglomerated[i]);
+    }
+    let centroids: Vec<SparseVector> = groups
+        .iter()
+        .map(|g| {
+            centroid(g.iter().map(|t| {
+                (
+                    &vectors[*t as usize],
+                    f64::from(prepared.weight[*t as usize]),
+                )
+            }))
+        })
+        .collect();
+    let mut members: Vec<Vec<u32>> = groups
+        .iter()
+        .zip(&centroids)
+        .map(|(g, c)| {
+            g.iter()
+                .copied()
+                .filter(|t| dot(&vectors[*t as usize], c) >= MIN_CENTROID_SIMILARITY)
+                .collect()
+        })
+        .collect();
+    assign_leftovers(leftovers, &vectors, &centroids, &mut members);
+
+    let by_text = prepared.questions_by_text();
+    let mut stamps = Stamps::new(prepared.askers);
+    let mut clusters: Vec<TopicCluster> = members
+        .iter()
+        .filter_map(|texts| prepared.topic(texts, &by_text, min_group_size, &mut stamps))
+        .collect();
+    clusters.sort_by(|a, b| {
+        b.askers
+            .cmp(&a.askers)
+            .then_with(|| b.members.len().cmp(&a.members.len()))
+            .then_with(|| a.members.first().cmp(&b.members.first()))
+    });
+    clusters
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text preparation
+
+/// Words that say nothing about the topic of a question, normalised (no accents).
+#[rustfmt::skip]
+const STOP_WORDS: &[&str] = &[
+    // Dutch
+    "aan", "al", "alle", "alles", "alsjeblieft", "alstublieft", "alvast", "als", "ander",
+    "andere", "ben", "bent", "bij", "bedankt", "ca", "daar", "dan", "dank", "dat", "de",
+    "deze", "die", "dit", "doe", "doen", "doet", "door", "dus", "echt", "een", "eens",
+    "eigenlijk", "elk", "elke", "en", "er", "even", "ga", "gaan", "gaat", "geen", "graag",
+    "had", "heb", "hebben", "hebt", "heeft", "hem", "hen", "het", "hier", "hij", "hoe",
+    "hoeveel", "hoi", "hallo", "hoor", "hun", "ik", "in", "info", "informatie", "is", "ja",
+    "je", "jij", "jou", "jouw", "jullie", "kan", "kon", "kun", "kunnen", "kunt", "maar", "me",
+    "meer", "men", "met", "mij", "mijn", "m'n", "mag", "mogen", "moet", "moeten", "na", "naar",
+    "nee", "niet", "niets", "niks", "nog", "nu", "of", "om", "omdat", "ons", "onze", "ook",
+    "op", "over", "s", "t", "te", "toch", "tot", "u", "uit", "uw", "van", "veel", "voor",
+    "vraag", "vragen", "waar", "waarom", "wanneer", "was", "wat", "we", "weet", "weten", "wel",
+    "welk", "welke", "werd", "wie", "wij", "wil", "wilt", "willen", "word", "wordt", "worden",
+    "z'n", "ze", "zal", "zelf", "zich", "zij", "zijn", "zit", "zo", "zo'n", "zoals", "zou",
+    "zouden", "zullen", "iemand", "iets", "help", "helpen", "hulp", "hey", "hi", "hee", "via",
+    "per",
+    // English
+    "a", "about", "all", "also", "am", "an", "and", "any", "anybody", "anyone", "anything",
+    "are", "as", "at", "be", "been", "being", "but", "by", "can", "can't", "cant", "could",
+    "did", "do", "does", "doing", "don't", "dont", "each", "for", "from", "get", "gets",
+    "getting", "got", "has", "have", "having", "he", "hello", "her", "here", "his", "how", "i",
+    "i'd", "i'm", "im", "if", "information", "into", "it", "it's", "its", "just", "know",
+    "let", "many", "may", "me", "might", "more", "most", "much", "must", "my", "need", "no",
+    "not", "now", "of", "ok", "okay", "on", "only", "or", "other", "our", "out", "please",
+    "question", "shall", "she", "should", "so", "some", "somebody", "someone", "something",
+    "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "there's",
+    "these", "they", "this", "those", "to", "too", "up", "us", "very", "want", "was", "we",
+    "were", "what", "what's", "when", "through", "where", "which", "who", "whom", "whose",
+    "why", "will",
+    "with", "would", "yes", "you", "your", "yours",
+];
+
+static STOP_SET: LazyLock<FxHashSet<&'static str>> =
+    LazyLock::new(|| STOP_WORDS.iter().copied().collect());
+
+/// Redaction placeholders (`[email]`, `[phone]`, `[name]`, ...) after normalisation.
+static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[[a-z][a-z_]*\]").expect("placeholder pattern is valid"));
+
+/// Whether a normalised token carries no topic (Dutch or English stop word).
+pub(crate) fn is_stop_word(token: &str) -> bool {
+    STOP_SET.contains(token)
+}
+
+/// The topic-bearing words of `text`: normalised, without placeholders, stop words and
+/// one-letter tokens, in order.
+pub(crate) fn content_words(text: &str) -> Vec<String> {
+    let normalised = normalise(text);
+    let stripped = PLACEHOLDER.replace_all(&normalised, " ");
+    tokens(&stripped)
+        .filter(|t| t.chars().count() >= 2 && !is_stop_word(t))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The distinct texts behind the questions.
+struct Prepared {
+    /// Per text: its content words joined by spaces (also the deduplication key).
+    keys: Vec<String>,
+    /// Per text: its distinct words (term ids).
+    terms: Vec<Vec<u32>>,
+    /// Per text: its distinct askers (dense asker ids), as ranges into `asker_list`.
+    asker_ranges: Vec<(u32, u32)>,
+    asker_list: Vec<u32>,
+    /// Per text: the number of its distinct askers.
+    weight: Vec<u32>,
+    /// Distinct askers in the input.
+    askers: usize,
+    /// Per question: its text, or `NO_TEXT` when it has no content words.
+    text_of: Vec<u32>,
+    term_names: Vec<String>,
+    /// Per term: the askers behind all texts with it (summed per text).
+    term_weight: Vec<f64>,
+    total_weight: f64,
+}
+
+impl Prepared {
+    fn new(questions: &[UnmetQuestion]) -> Prepared {
+        // Identical raw texts first: normalising is the expensive step.
+        let mut raw_ids: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut raw_texts: Vec<&str> = Vec::new();
+        let raw_of: Vec<u32> = questions
+            .iter()
+            .map(|q| {
+                *raw_ids.entry(q.text.as_str()).or_insert_with(|| {
+                    raw_texts.push(q.text.as_str());
+                    raw_texts.len() as u32 - 1
+                })
+            })
+            .collect();
+        let mut key_ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut term_ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut keys = Vec::new();
+        let mut terms = Vec::new();
+        let mut term_names = Vec::new();
+        let raw_to_text: Vec<u32> = raw_texts
+            .iter()
+            .map(|raw| {
+                let words = content_words(raw);
+                if words.is_empty() {
+                    return NO_TEXT;
+                }
+                let key = words.join(" ");
+                if let Some(id) = key_ids.get(&key) {
+                    return *id;
+                }
+                let mut ids: Vec<u32> = words
+                    .into_iter()
+                    .map(|w| {
+                        let next = term_ids.len() as u32;
+                        *term_ids.entry(w).or_insert_with_key(|w| {
+                            term_names.push(w.clone());
+                            next
+                        })
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                terms.push(ids);
+                keys.push(key.clone());
+                let id = keys.len() as u32 - 1;
+                key_ids.insert(key, id);
+                id
+            })
+            .collect();
+        let text_of: Vec<u32> = raw_of.iter().map(|r| raw_to_text[*r as usize]).collect();
+
+        // Distinct askers per text, with askers renumbered densely.
+        let mut dense_askers: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut pairs: Vec<u64> = questions
+            .iter()
+            .zip(&text_of)
+            .filter(|(_, t)| **t != NO_TEXT)
+            .map(|(q, t)| {
+                let next = dense_askers.len() as u32;
+                let asker = *dense_askers.entry(q.asker).or_insert(next);
+                (u64::from(*t) << 32) | u64::from(asker)
+            })
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut asker_ranges = vec![(0u32, 0u32); keys.len()];
+        let mut asker_list = Vec::with_capacity(pairs.len());
+        for (i, pair) in pairs.iter().enumerate() {
+            let text = (pair >> 32) as usize;
+            if asker_ranges[text].1 == 0 {
+                asker_ranges[text].0 = i as u32;
+            }
+            asker_ranges[text].1 = i as u32 + 1;
+            asker_list.push(*pair as u32);
+        }
+        let weight: Vec<u32> = asker_ranges.iter().map(|(a, b)| b - a).collect();
+        let mut term_weight = vec![0f64; term_names.len()];
+        for (text, ids) in terms.iter().enumerate() {
+            for id in ids {
+                term_weight[*id as usize] += f64::from(weight[text]);
+            }
+        }
+        let total_weight = weight.iter().map(|w| f64::from(*w)).sum();
+        Prepared {
+            keys,
+            terms,
+            asker_ranges,
+            asker_list,
+            weight,
+            askers: dense_askers.len(),
+            text_of,
+            term_names,
+            term_weight,
+            total_weight,
+        }
+    }
+
+    fn askers_of(&self, text: u32) -> &[u32] {
+        let (start, end) = self.asker_ranges[text as usize];
+        &self.asker_list[start as usize..end as usize]
+    }
+
+    /// Unit-length TF-IDF vectors of the texts: words and truncated words (see the module
+    /// docs), equal weight.
+    fn vectors(&self) -> Vec<SparseVector> {
+        let settings = FeatureSettings {
+            max_word_ngram: 1,
+            char_ngrams: (0, 0),
+            min_df: 1,
+            word_weight: 1.0,
+            char_weight: 0.0,
+        };
+        let texts: Vec<&str> = self.keys.iter().map(String::as_str).collect();
+        let (_, mut vectors) = Vectorizer::fit_transform(settings.clone(), &texts);
+        let stems: Vec<String> = self
+            .keys
+            .iter()
+            .map(|key| {
+                key.split(' ')
+                    .map(|w| w.chars().take(STEM_LETTERS).collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let stems: Vec<&str> = stems.iter().map(String::as_str).collect();
+        let (_, stem_vectors) = Vectorizer::fit_transform(settings, &stems);
+        let offset = vectors
+            .iter()
+            .flat_map(|v| v.indices.last())
+            .max()
+            .map_or(0, |d| d + 1);
+        for (v, stem) in vectors.iter_mut().zip(stem_vectors) {
+            v.indices.extend(stem.indices.iter().map(|i| i + offset));
+            v.values.extend(stem.values);
+            let norm = v.values.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                v.values.iter_mut().for_each(|x| *x /= norm);
+            }
+        }
+        vectors
+    }
+
+    /// Question indices per text (ascending within a text).
+    fn questions_by_text(&self) -> Vec<Vec<u32>> {
+        let mut out = vec![Vec::new(); self.keys.len()];
+        for (q, t) in self.text_of.iter().enumerate() {
+            if *t != NO_TEXT {
+                out[*t as usize].push(q as u32);
+            }
+        }
+        out
+    }
+
+    /// The topic made of `texts`, when enough askers are behind it and its keywords.
+    fn topic(
+        &self,
+        texts: &[u32],
+        by_text: &[Vec<u32>],
+        min_group_size: usize,
+        stamps: &mut Stamps,
+    ) -> Option<TopicCluster> {
+        stamps.next();
+        let askers: usize = texts
+            .iter()
+            .map(|t| {
+                self.askers_of(*t)
+                    .iter()
+                    .filter(|a| stamps.mark(**a))
+                    .count()
+            })
+            .sum();
+        if askers < min_group_size {
+            return None;
+        }
+        // Per word, the distinct askers of the texts with it.
+        let mut term_texts: Vec<(u32, u32)> = texts
+            .iter()
+            .flat_map(|t| self.terms[*t as usize].iter().map(move |term| (*term, *t)))
+            .collect();
+        term_texts.sort_unstable();
+        let mut scored: Vec<(f64, &str)> = Vec::new();
+        for run in term_texts.chunk_by(|a, b| a.0 == b.0) {
+            let term = run[0].0 as usize;
+            let name = self.term_names[term].as_str();
+            if !name.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            stamps.next();
+            let users: usize = run
+                .iter()
+                .map(|(_, t)| {
+                    self.askers_of(*t)
+                        .iter()
+                        .filter(|a| stamps.mark(**a))
+                        .count()
+                })
+                .sum();
+            if users >= min_group_size {
+                let share = users as f64 / askers as f64;
+                let idf = (1.0 + self.total_weight / self.term_weight[term]).ln();
+                scored.push((share * idf, name));
+            }
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let keywords: Vec<String> = scored
+            .into_iter()
+            .take(MAX_KEYWORDS)
+            .map(|(_, name)| name.to_string())
+            .collect();
+        if keywords.is_empty() {
+            return None;
+        }
+        let mut members: Vec<usize> = texts
+            .iter()
+            .flat_map(|t| by_text[*t as usize].iter().map(|q| *q as usize))
+            .collect();
+        members.sort_unstable();
+        Some(TopicCluster {
+            members,
+            keywords,
+            askers,
+        })
+    }
+}
+
+/// Counting distinct askers without sets: an asker counts once per generation.
+struct Stamps {
+    stamp: Vec<u32>,
+    generation: u32,
+}
+
+impl Stamps {
+    fn new(askers: usize) -> Stamps {
+        Stamps {
+            stamp: vec![0; askers],
+            generation: 0,
+        }
+    }
+
+    fn next(&mut self) {
+        self.generation += 1;
+    }
+
+    /// Whether `asker` is new in this generation (and marks it).
+    fn mark(&mut self, asker: u32) -> bool {
+        let seen = &mut self.stamp[asker as usize];
+        if *seen == self.generation {
+            false
+        } else {
+            *seen = self.generation;
+            true
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geometry
+
+fn dot(a: &SparseVector, b: &SparseVector) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    while i < a.indices.len() && j < b.indices.len() {
+        match a.indices[i].cmp(&b.indices[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a.values[i] * b.values[j];
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
+}
+
+/// Unit-length weighted mean of unit vectors.
+fn centroid<'a>(parts: impl Iterator<Item = (&'a SparseVector, f64)>) -> SparseVector {
+    let mut sum: FxHashMap<u32, f64> = FxHashMap::default();
+    for (v, w) in parts {
+        for (i, x) in v.iter() {
+            *sum.entry(i).or_default() += w * f64::from(x);
+        }
+    }
+    let mut entries: Vec<(u32, f64)> = sum.into_iter().collect();
+    entries.sort_unstable_by_key(|(i, _)| *i);
+    let norm = entries.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
+    let scale = if norm > 0.0 { 1.0 / norm } else { 0.0 };
+    SparseVector {
+        indices: entries.iter().map(|(i, _)| *i).collect(),
+        values: entries.iter().map(|(_, x)| (x * scale) as f32).collect(),
+    }
+}
+
+fn thread_count(work_items: usize) -> usize {
+    if work_items < 256 {
+        return 1;
+    }
+    thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_THREADS)
+}
+
+/// The full `h × h` cosine similarity matrix, row-major, with `-inf` on the diagonal (a text
+/// is never its own neighbour).
+fn similarity_matrix(rows: &[&SparseVector], dimension: usize) -> Vec<f32> {
+    let h = rows.len();
+    let mut matrix = vec![0f32; h * h];
+    if h == 0 {
+        return matrix;
+    }
+    let threads = thread_count(h);
+    {
+        // Rows dealt round-robin: row i has h - i - 1 entries to compute.
+        let mut buckets: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
+        for (i, row) in matrix.chunks_mut(h).enumerate() {
+            buckets[i % threads].push((i, row));
+        }
+        thread::scope(|scope| {
+            for bucket in buckets {
+                scope.spawn(move || {
+                    let mut dense = vec![0f32; dimension];
+                    for (i, row) in bucket {
+                        for (index, value) in rows[i].iter() {
+                            dense[index as usize] = value;
+                        }
+                        for (j, v) in rows.iter().enumerate().skip(i + 1) {
+                            row[j] = v
+                                .indices
+                                .iter()
+                                .zip(&v.values)
+                                .map(|(index, value)| value * dense[*index as usize])
+                                .sum();
+                        }
+                        for index in &rows[i].indices {
+                            dense[*index as usize] = 0.0;
+                        }
+                    }
+                });
+            }
+        });
+    }
+    // Mirror the upper triangle, in tiles for the cache.
+    const TILE: usize = 64;
+    for bi in (0..h).step_by(TILE) {
+        for bj in (0..=bi).step_by(TILE) {
+            for i in bi..(bi + TILE).min(h) {
+                for j in bj..(bj + TILE).min(i) {
+                    matrix[i * h + j] = matrix[j * h + i];
+                }
+            }
+        }
+    }
+    for i in 0..h {
+        matrix[i * h + i] = f32::NEG_INFINITY;
+    }
+    matrix
+}
+
+/// `count` evenly spaced positions in `0..n` (all of them when `n <= count`).
+fn systematic_sample(n: usize, count: usize) -> Vec<usize> {
+    if n <= count {
+        return (0..n).collect();
+    }
+    (0..count).map(|k| k * n / count).collect()
+}
+
+/// One merge of the dendrogram: two clusters (each named by one of its points) and the
+/// average similarity between them.
+#[derive(Debug, Clone, Copy)]
+struct Merge {
+    a: u32,
+    b: u32,
+    similarity: f32,
+}
+
+/// Weighted average linkage (UPGMA) by the nearest-neighbour chain; overwrites the matrix.
+/// Returns the `h - 1` merges in the order found (not sorted by height).
+fn average_linkage(matrix: &mut [f32], h: usize, weights: &[f64]) -> Vec<Merge> {
+    let mut weight = weights.to_vec();
+    let mut active: Vec<u32> = (0..h as u32).collect();
+    let mut merges = Vec::with_capacity(h.saturating_sub(1));
+    let mut chain: Vec<u32> = Vec::new();
+    while active.len() > 1 {
+        if chain.is_empty() {
+            chain.push(active[0]);
+        }
+        let (a, b, similarity) = loop {
+            let a = *chain.last().expect("the chain is not empty");
+            let previous = (chain.len() >= 2).then(|| chain[chain.len() - 2]);
+            let row = &matrix[a as usize * h..(a as usize + 1) * h];
+            // Ties go to the previous element of the chain, which ends the chain there.
+            let (mut best, mut best_similarity) = match previous {
+                Some(p) => (p, row[p as usize]),
+                None => (u32::MAX, f32::NEG_INFINITY),
+            };
+            for &x in &active {
+                // The diagonal is -inf, so `a` itself never wins.
+                if row[x as usize] > best_similarity {
+                    best = x;
+                    best_similarity = row[x as usize];
+                }
+            }
+            if best == u32::MAX {
+                // Every other similarity is -inf (or NaN): merge with the first other one.
+                best = *active.iter().find(|x| **x != a).expect("two are active");
+            }
+            if Some(best) == previous {
+                chain.truncate(chain.len() - 2);
+                break (a, best, best_similarity);
+            }
+            chain.push(best);
+        };
+        let (keep, gone) = (a.min(b) as usize, a.max(b) as usize);
+        let (wk, wg) = (weight[keep], weight[gone]);
+        let total = wk + wg;
+        active.retain(|x| *x as usize != gone);
+        for &x in &active {
+            let x = x as usize;
+            if x == keep {
+                continue;
+            }
+            let merged = ((wk * f64::from(matrix[keep * h + x])
+                + wg * f64::from(matrix[gone * h + x]))
+                / total) as f32;
+            matrix[keep * h + x] = merged;
+            matrix[x * h + keep] = merged;
+        }
+        weight[keep] = total;
+        merges.push(Merge {
+            a: keep as u32,
+            b: gone as u32,
+            similarity,
+        });
+    }
+    merges
+}
+
+/// Cluster labels (the smallest point of each cluster) of the cut at `threshold`: the
+/// clusters formed by every merge at least that similar.
+fn cut(merges: &[Merge], h: usize, threshold: f32) -> Vec<u32> {
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            let up = parent[parent[x as usize] as usize];
+            parent[x as usize] = up;
+            x = up;
+        }
+        x
+    }
+    let mut parent: Vec<u32> = (0..h as u32).collect();
+    for m in merges.iter().filter(|m| m.similarity >= threshold) {
+        let (ra, rb) = (find(&mut parent, m.a), find(&mut parent, m.b));
+        if ra != rb {
+            parent[ra.max(rb) as usize] = ra.min(rb);
+        }
+    }
+    (0..h as u32).map(|x| find(&mut parent, x)).collect()
+}
+
+/// Mean silhouette of the sample under `labels` (cosine distance; singletons score 0), or
+/// `None` when the cut has a single cluster (the silhouette is undefined).
+fn silhouette(labels: &[u32], sample: &[usize], sample_rows: &[f32]) -> Option<f64> {
+    const SINGLE: u32 = u32::MAX;
+    let h = labels.len();
+    let mut size = vec![0u32; h];
+    for label in labels {
+        size[*label as usize] += 1;
+    }
+    let clusters = size.iter().filter(|s| **s > 0).count();
+    if clusters < 2 {
+        return None;
+    }
+    // Clusters of two or more get a slot for similarity sums; singletons are compared one
+    // by one, and only the most similar matters.
+    let mut slot_of_label = vec![SINGLE; h];
+    let mut slot_size: Vec<f64> = Vec::new();
+    for (label, s) in size.iter().enumerate() {
+        if *s >= 2 {
+            slot_of_label[label] = slot_size.len() as u32;
+            slot_size.push(f64::from(*s));
+        }
+    }
+    let slot: Vec<u32> = labels.iter().map(|l| slot_of_label[*l as usize]).collect();
+    let mut sums = vec![0f64; slot_size.len()];
+    let mut total = 0.0;
+    for (k, &i) in sample.iter().enumerate() {
+        let own = slot[i];
+        if own == SINGLE {
+            continue;
+        }
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        let mut nearest_single = f32::NEG_INFINITY;
+        for ((j, similarity), s) in sample_rows[k * h..(k + 1) * h]
+            .iter()
+            .enumerate()
+            .zip(&slot)
+        {
+            if *s == SINGLE {
+                nearest_single = nearest_single.max(*similarity);
+            } else if j != i {
+                sums[*s as usize] += f64::from(*similarity);
+            }
+        }
+        let own = own as usize;
+        let a = 1.0 - sums[own] / (slot_size[own] - 1.0);
+        let b = sums
+            .iter()
+            .zip(&slot_size)
+            .enumerate()
+            .filter(|(s, _)| *s != own)
+            .map(|(_, (sum, n))| 1.0 - sum / n)
+            .fold(1.0 - f64::from(nearest_single), f64::min);
+        let denominator = a.max(b);
+        if denominator > 0.0 {
+            total += (b - a) / denominator;
+        }
+    }
+    Some(total / sample.len() as f64)
+}
+
+/// Labels of the chosen cut (see the module docs); every text on its own when no cut has
+/// two or more clusters.
+fn best_cut(merges: &[Merge], h: usize, sample: &[usize], sample_rows: &[f32]) -> Vec<u32> {
+    let steps = ((LAST_CUT - FIRST_CUT) / CUT_STEP).round() as usize;
+    let mut thresholds: Vec<f32> = Vec::new();
+    let mut last_count = usize::MAX;
+    for step in 0..=steps {
+        let t = FIRST_CUT + step as f32 * CUT_STEP;
+        let count = merges.iter().filter(|m| m.similarity >= t).count();
+        // A threshold that adds no merge gives the same partition as the one before.
+        if count != last_count {
+            thresholds.push(t);
+            last_count = count;
+        }
+    }
+    let threads = thread_count(h).min(thresholds.len().max(1));
+    let scores: Vec<Option<f64>> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let thresholds = &thresholds;
+                scope.spawn(move || {
+                    thresholds
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % threads == t)
+                        .map(|(i, threshold)| {
+                            let labels = cut(merges, h, *threshold);
+                            (i, silhouette(&labels, sample, sample_rows))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut scores = vec![None; thresholds.len()];
+        for handle in handles {
+            for (i, score) in handle.join().expect("a silhouette thread panicked") {
+                scores[i] = score;
+            }
+        }
+        scores
+    });
+    let best = scores
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !best.is_finite() {
+        return (0..h as u32).collect();
+    }
+    // Thresholds ascend, so the first one close enough to the best is the coarsest.
+    let chosen = thresholds
+        .iter()
+        .zip(&scores)
+        .find(|(_, score)| {
+            score.is_some_and(|s| s >= best - (1.0 - SILHOUETTE_TOLERANCE) * best.abs())
+        })
+        .map(|(t, _)| *t)
+        .expect("the best score is among the scores");
+    cut(merges, h, chosen)
+}
+
+/// Texts that were not agglomerated join the most similar centroid when close enough.
+fn assign_leftovers(
+    leftovers: &[u32],
+    vectors: &[SparseVector],
+    centroids: &[SparseVector],
+    members: &mut [Vec<u32>],
+) {
+    if leftovers.is_empty() || centroids.is_empty() {
+        return;
+    }
+    let mut postings: FxHashMap<u32, Vec<(u32, f32)>> = FxHashMap::default();
+    for (c, centroid) in centroids.iter().enumerate() {
+        for (i, x) in centroid.iter() {
+            postings.entry(i).or_default().push((c as u32, x));
+        }
+    }
+    let mut scores = vec![0f32; centroids.len()];
+    let mut touched: Vec<u32> = Vec::new();
+    for &t in leftovers {
+        for (i, x) in vectors[t as usize].iter() {
+            for (c, y) in postings.get(&i).into_iter().flatten() {
+                if scores[*c as usize] == 0.0 {
+                    touched.push(*c);
+                }
+                scores[*c as usize] += x * y;
+            }
+        }
+        let mut best: Option<(f32, u32)> = None;
+        for &c in &touched {
+            let s = scores[c as usize];
+            if best.is_none_or(|(bs, bc)| s > bs || (s == bs && c < bc)) {
+                best = Some((s, c));
+            }
+        }
+        if let Some((s, c)) = best
+            && s >= MIN_CENTROID_SIMILARITY
+        {
+            members[c as usize].push(t);
+        }
+        for c in touched.drain(..) {
+            scores[c as usize] = 0.0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn q(asker: u32, text: &str) -> UnmetQuestion {
+        UnmetQuestion {
+            asker,
+            period: (asker % 3) as usize,
+            text: text.to_string(),
+        }
+    }
+
+    const PARKING: &[&str] = &[
+        "hoe vraag ik een parkeervergunning aan?",
+        "parkeervergunning aanvragen voor de parking bij kantoor",
+        "waar regel ik een parkeervergunning",
+        "mijn parkeervergunning is verlopen, hoe verleng ik die",
+        "Parkeervergunning voor de parking van het hoofdkantoor",
+        "krijg ik als parttimer ook een parkeervergunning voor de parking",
+        "how do I get a parking permit",
+        "parking permit for the office parking garage",
+        "can I renew my parking permit online",
+        "parking permit application parkeervergunning",
+    ];
+    const BICYCLE: &[&str] = &[
+        "kan ik een fiets leasen via de werkgever",
+        "hoe werkt de fietslease regeling",
+        "fietslease aanvragen, hoe gaat dat",
+        "is er een lease fiets regeling voor medewerkers",
+        "elektrische fiets leasen via het werk",
+        "lease fiets aanvragen",
+        "bicycle lease scheme for employees",
+        "how do i lease a bike through work",
+        "can I lease an e-bike via the bike lease plan",
+        "bike lease scheme, how does it work",
+        "lease bike of lease fiets regeling",
+    ];
+    const CANTEEN: &[&str] = &[
+        "wat is het menu van de kantine deze week",
+        "menu kantine vandaag",
+        "waar vind ik het weekmenu van de kantine",
+        "heeft de kantine ook een vegetarisch menu",
+        "canteen menu this week",
+        "where can I find the canteen menu",
+        "is there a vegetarian menu in the canteen",
+        "canteen menu kantine",
+    ];
+    const TINY: &[&str] = &["wanneer is de bedrijfsbarbecue", "bedrijfsbarbecue datum"];
+    const NOISE: &[&str] = &[
+        "hoe reset ik mijn wachtwoord van de laptop",
+        "the printer on floor three is broken",
+        "wie organiseert de kerstborrel",
+        "can i bring my dog to work",
+        "waar liggen de nietjes",
+        "is the elevator being repaired",
+        "mijn beeldscherm flikkert",
+        "how do i book a meeting room for tomorrow",
+        "welke dag wordt het glas opgehaald",
+        "airco staat te hoog in vergaderzaal",
+        "the coffee machine tastes weird",
+        "kan ik mijn bureau verplaatsen naar het raam",
+        "my headset has no sound",
+        "waar is de dichtstbijzijnde defibrillator",
+        "who waters the plants",
+    ];
+
+    /// Planted topics, each asked by distinct askers; `topic` per question (`None` = noise).
+    fn planted() -> (Vec<UnmetQuestion>, Vec<Option<usize>>) {
+        let mut questions = Vec::new();
+        let mut topic = Vec::new();
+        let mut asker = 1000;
+        for (t, texts) in [PARKING, BICYCLE, CANTEEN].iter().enumerate() {
+            for (i, text) in texts.iter().enumerate() {
+                // every text by one or two askers; the first ones by a few more
+                let times = if i < 2 { 3 } else { 1 + i % 2 };
+                for _ in 0..times {
+                    asker += 1;
+                    questions.push(q(asker, text));
+                    topic.push(Some(t));
+                }
+            }
+        }
+        for text in TINY {
+            asker += 1;
+            questions.push(q(asker, text));
+            topic.push(Some(3));
+        }
+        for text in NOISE {
+            asker += 1;
+            questions.push(q(asker, text));
+            topic.push(None);
+        }
+        // One asker, ten times the same question; and the same asker's paraphrases.
+        for _ in 0..10 {
+            questions.push(q(7, "wanneer gaat het zwembad op het dak open"));
+            topic.push(None);
+        }
+        for text in [
+            "zwembad dak open",
+            "opening zwembad op het dak",
+            "zwembad dak tijden",
+        ] {
+            questions.push(q(7, text));
+            topic.push(None);
+        }
+        (questions, topic)
+    }
+
+    fn askers_using(questions: &[UnmetQuestion], cluster: &TopicCluster, word: &str) -> usize {
+        let mut askers: Vec<u32> = cluster
+            .members
+            .iter()
+            .filter(|m| {
+                content_words(&questions[**m].text)
+                    .iter()
+                    .any(|w| w == word)
+            })
+            .map(|m| questions[*m].asker)
+            .collect();
+        askers.sort_unstable();
+        askers.dedup();
+        askers.len()
+    }
+
+    #[test]
+    fn finds_the_planted_topics_and_drops_the_rest() {
+        let (questions, topic) = planted();
+        let clusters = cluster_unmet(&questions, 5);
+        for c in &clusters {
+            eprintln!("{} askers, {:?}", c.askers, c.keywords);
+            for m in &c.members {
+                eprintln!("    {:?} {}", topic[*m], questions[*m].text);
+            }
+        }
+        assert_eq!(clusters.len(), 3, "{clusters:#?}");
+        let mut found = Vec::new();
+        for c in &clusters {
+            // pure: at least 90% of the members from one planted topic
+            let mut counts = [0usize; 5];
+            for m in &c.members {
+                counts[topic[*m].unwrap_or(4)] += 1;
+            }
+            let (best, count) = counts.iter().enumerate().max_by_key(|(_, n)| **n).unwrap();
+            assert!(count * 10 >= c.members.len() * 9, "impure: {counts:?}");
+            assert!(best < 3, "a cluster of the tiny topic or of noise: {c:?}");
+            found.push(best);
+            // distinct askers, counted
+            let mut askers: Vec<u32> = c.members.iter().map(|m| questions[*m].asker).collect();
+            askers.sort_unstable();
+            askers.dedup();
+            assert_eq!(askers.len(), c.askers);
+            assert!(c.askers >= 5);
+            // keywords: 1 to 5, none used by fewer than 5 askers, no stop words or placeholders
+            assert!(!c.keywords.is_empty() && c.keywords.len() <= 5);
+            for k in &c.keywords {
+                assert!(askers_using(&questions, c, k) >= 5, "{k} in {c:?}");
+                assert!(!is_stop_word(k) && !k.contains('['));
+            }
+        }
+        found.sort_unstable();
+        assert_eq!(found, [0, 1, 2]);
+        // each planted topic mostly in its cluster
+        for (t, texts) in [PARKING, BICYCLE, CANTEEN].iter().enumerate() {
+            let asked = topic.iter().filter(|x| **x == Some(t)).count();
+            let best = clusters
+                .iter()
+                .map(|c| c.members.iter().filter(|m| topic[**m] == Some(t)).count())
+                .max()
+                .unwrap();
+            assert!(
+                best * 10 >= asked * 7,
+                "topic {t} ({}): {best} of {asked}",
+                texts[0]
+            );
+        }
+        let keywords: Vec<&str> = clusters
+            .iter()
+            .flat_map(|c| c.keywords.iter().map(String::as_str))
+            .collect();
+        for expected in ["parkeervergunning", "parking", "lease", "menu", "kantine"] {
+            assert!(
+                keywords.contains(&expected),
+                "{expected} not in {keywords:?}"
+            );
+        }
+        // sorted by askers
+        assert!(clusters.windows(2).all(|w| w[0].askers >= w[1].askers));
+        // deterministic
+        assert_eq!(clusters, cluster_unmet(&questions, 5));
+    }
+
+    #[test]
+    fn one_person_asking_often_is_not_a_topic() {
+        let mut questions: Vec<UnmetQuestion> = (0..10)
+            .map(|_| q(1, "kan ik mijn hond meenemen naar kantoor"))
+            .collect();
+        questions.extend(
+            [
+                "hond mee naar kantoor",
+                "honden op kantoor toegestaan",
+                "mag mijn hond mee",
+            ]
+            .iter()
+            .map(|t| q(1, t)),
+        );
+        assert!(cluster_unmet(&questions, 5).is_empty());
+        // five different people asking the same thing is one
+        questions.extend((2..=5).map(|a| q(a, "kan ik mijn hond meenemen naar kantoor")));
+        let clusters = cluster_unmet(&questions, 5);
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(clusters[0].askers, 5);
+        for (i, question) in questions.iter().enumerate() {
+            if question.text.starts_with("kan ik") {
+                assert!(clusters[0].members.contains(&i));
+            }
+        }
+        assert!(clusters[0].keywords.contains(&"hond".to_string()));
+        // ... but words only one of them used are no keywords
+        assert!(
+            !clusters[0]
+                .keywords
+                .iter()
+                .any(|k| k == "honden" || k == "toegestaan")
+        );
+    }
+
+    #[test]
+    fn placeholders_stop_words_and_empty_input() {
+        assert!(cluster_unmet(&[], 5).is_empty());
+        assert_eq!(
+            content_words("Kun je [email] of [phone] bellen over mijn Parkeervergunning?"),
+            ["bellen", "parkeervergunning"]
+        );
+        let questions: Vec<UnmetQuestion> = (0..8)
+            .map(|a| {
+                q(
+                    a,
+                    &format!(
+                        "mail [email] over de parkeervergunning {}",
+                        ["", "a.u.b.", "nu"][a as usize % 3]
+                    ),
+                )
+            })
+            .collect();
+        let clusters = cluster_unmet(&questions, 5);
+        assert_eq!(clusters.len(), 1);
+        assert!(!clusters[0].keywords.iter().any(|k| k == "email"));
+        // only stop words and placeholders: nothing to cluster
+        let questions: Vec<UnmetQuestion> = (0..8).map(|a| q(a, "hoi, [email]?")).collect();
+        assert!(cluster_unmet(&questions, 5).is_empty());
+    }
+
+    /// Synthetic log: `topics` topics of paraphrases built from topic words and fillers, plus
+    /// noise, `distinct` distinct texts, `total` questions.
+    fn synthetic(distinct: usize, total: usize) -> Vec<UnmetQuestion> {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let syllables = [
+            "ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "be", "di", "go", "pu",
+        ];
+        let word = |next: &mut dyn FnMut() -> u64| -> String {
+            let n = 2 + (next() % 3) as usize;
+            (0..n).map(|_| syllables[(next() % 12) as usize]).collect()
+        };
+        let topics: Vec<Vec<String>> = (0..60)
+            .map(|_| (0..4).map(|_| word(&mut next)).collect())
+            .collect();
+        let fillers = [
+            "hoe",
+            "kan",
+            "ik",
+            "de",
+            "een",
+            "how",
+            "do",
+            "i",
+            "the",
+            "voor",
+            "aanvragen",
+            "regeling",
+            "apply",
+            "policy",
+        ];
+        let mut texts = FxHashSet::default();
+        let mut list = Vec::new();
+        while list.len() < distinct {
+            let text = if next() % 3 == 0 {
+                (0..5)
+                    .map(|_| word(&mut next))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                let t = &topics[(next() % 60) as usize];
+                let mut parts: Vec<String> =
+                    (0..3).map(|_| t[(next() % 4) as usize].clone()).collect();
+                for _ in 0..3 {
+                    parts.push(fillers[(next() % fillers.len() as u64) as usize].to_string());
+                }
+                parts.push(word(&mut next));
+                parts.join(" ")
+            };
+            if texts.insert(text.clone()) {
+                list.push(text);
+            }
+        }
+        (0..total)
+            .map(|i| {
+                let text = if i < list.len() {
+                    &list[i]
+                } else {
+                    &list[(next() % list.len() as u64) as usize]
+                };
+                q((next() % 20_000) as u32, text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn large_logs_cluster_is_fast() {
+        for (distinct, total, budget_ms) in [(2_000, 200_000, 600), (5_000, 50_000, 3_000)] {
+            let questions = synthetic(distinct, total);
+            let started = Instant::now();
+            let clusters = cluster_unmet(&questions, 5);
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            eprintln!(
+                "{total} questions, {distinct} distinct texts: {} clusters in {ms:.0} ms",
+                clusters.len()
+            );
+            assert!(!clusters.is_empty());
+            // generous bounds: debug builds and busy machines (release target: 300 / 1500 ms)
+            if !cfg!(debug_assertions) {
+                assert!(ms < budget_ms as f64, "{ms:.0} ms");
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! `referral-desk report` and `referral-desk suggest-intents`: the demand report from the
+//! configured database as HTML (one self-contained file), CSV or JSON, computed by the same
+//! code as the dashboard; and a draft YAML of new intents from the emerging topics.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clap::Args;
+
+use super::{default_catalogue_dir, load_catalogue};
+use crate::analytics::render::{self, HtmlMode, HtmlOptions};
+use crate::analytics::{Granularity, ReportPolicy, ReportRequest, compute};
+use crate::catalogue::Lang;
+use crate::config::Settings;
+use crate::store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Html,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// First day (YYYY-MM-DD); widened to the start of its period.
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// Last day (YYYY-MM-DD), inclusive; widened to the end of its period.
+    #[arg(long)]
+    pub to: NaiveDate,
+    #[arg(long, value_enum, default_value_t = Granularity::Week)]
+    pub granularity: Granularity,
+    /// Add the breakdown per department (small departments mostly show "< k").
+    #[arg(long)]
+    pub by_department: bool,
+    #[arg(long, value_enum, default_value_t = Format::Html)]
+    pub format: Format,
+    /// Labels of the HTML report: nl or en.
+    #[arg(long, default_value = "nl")]
+    pub lang: String,
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Settings file (database, analytics); environment variables override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The catalogue the log was routed with (for topic titles and specialist names).
+    #[arg(long, value_name = "DIR", default_value_os_t = default_catalogue_dir())]
+    pub catalogue: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    #[arg(long)]
+    pub from: NaiveDate,
+    #[arg(long)]
+    pub to: NaiveDate,
+    /// Write the YAML here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", default_value_os_t = default_catalogue_dir())]
+    pub catalogue: PathBuf,
+}
+
+fn analytics_settings(config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
+    let settings = Settings::load(config)?;
+    if !settings.analytics.enabled {
+        bail!(
+            "reports are switched off: set analytics.enabled = true (REFERRAL_DESK__ANALYTICS__ENABLED=true)\n  hint: in the Netherlands the works council (ondernemingsraad) must consent first (WOR art. 27); see the README, section Demand reports"
+        );
+    }
+    Ok(settings)
+}
+
+fn write_out(out: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let settings = analytics_settings(args.config.as_deref())?;
+    let catalogue = load_catalogue(&args.catalogue)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(async {
+        let store = store::connect(&settings.database).await.with_context(|| {
+            format!("cannot open the database {}", settings.database.describe())
+        })?;
+        let report = compute(
+            store.as_ref(),
+            &catalogue,
+            &ReportPolicy {
+                min_group_size: settings.analytics.min_group_size,
+                low_confidence: settings.analytics.low_confidence,
+            },
+            &ReportRequest {
+                from: args.from,
+                to: args.to,
+                granularity: args.granularity,
+                by_department: args.by_department,
+            },
+        )
+        .await?;
+        anyhow::Ok(report)
+    })?;
+    let text = match args.format {
+        Format::Html => render::to_html(
+            &report,
+            &HtmlOptions {
+                lang: Lang::from_code(&args.lang),
+                mode: HtmlMode::Standalone,
+            },
+        ),
+        Format::Csv => render::to_csv(&report),
+        Format::Json => render::to_json(&report),
+    };
+    write_out(args.out.as_ref(), &text)?;
+    if let Some(path) = &args.out {
+        eprintln!(
+            "wrote {} ({} to {}, {} periods, {} figures hidden as fewer than {} askers, {} more to protect them)",
+            path.display(),
+            report.from,
+            report.to,
+            report.periods.len(),
+            report.suppressed_small,
+            report.min_group_size,
+            report.suppressed_complementary
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
+    let settings = analytics_settings(args.config.as_deref())?;
+    let catalogue = load_catalogue(&args.catalogue)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let yaml = runtime.block_on(async {
+        let store = store::connect(&settings.database).await.with_context(|| {
+            format!("cannot open the database {}", settings.database.describe())
+        })?;
+        crate::analytics::suggest_from_log(
+            store.as_ref(),
+            &catalogue,
+            settings.analytics.min_group_size,
+            settings.analytics.low_confidence,
+            args.from,
+            args.to,
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    })?;
+    write_out(args.out.as_ref(), &yaml)?;
+    Ok(ExitCode::SUCCESS)
+}

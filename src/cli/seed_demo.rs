@@ -1,0 +1,112 @@
+//! `referral-desk seed-demo`: fills the configured database with synthetic conversations, so a
+//! newcomer sees a populated dashboard and the reports can be benchmarked. The generating and
+//! writing is `analytics::seed`; this file reads the options, drives the progress bar and
+//! prints the one-line summary.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::analytics::seed::{SeedOptions, SeedSummary, seed_demo};
+use crate::config::Settings;
+
+#[derive(Debug, Args)]
+pub struct SeedDemoArgs {
+    /// How many conversations to add (each with its inbox row).
+    #[arg(long, value_name = "N")]
+    pub conversations: usize,
+    /// Spread them over this many days before --end.
+    #[arg(long, default_value_t = 182, value_name = "D")]
+    pub days: u32,
+    /// The day after the last seeded day (default: today, so up to yesterday).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub end: Option<NaiveDate>,
+    /// Seed of the generator: the same seed gives the same conversations. A seed already in
+    /// the database is refused; use another one to add more.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// TOML settings file (for the database); environment variables
+    /// REFERRAL_DESK__SECTION__KEY override it, e.g. REFERRAL_DESK__DATABASE__URL.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder with the catalogue's YAML files: the intents, specialists and desks to route to.
+    #[arg(long, value_name = "DIR", default_value_os_t = super::default_catalogue_dir())]
+    pub catalogue: PathBuf,
+}
+
+pub fn run(args: SeedDemoArgs) -> anyhow::Result<ExitCode> {
+    let line = seed(&args, true)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Seeds and returns the summary line; `show_progress` draws a bar on stderr (only when it is
+/// a terminal).
+fn seed(args: &SeedDemoArgs, show_progress: bool) -> anyhow::Result<String> {
+    if args.conversations == 0 {
+        bail!("--conversations must be at least 1");
+    }
+    if args.days == 0 {
+        bail!("--days must be at least 1");
+    }
+    let settings = Settings::load(args.config.as_deref())?;
+    let catalogue = super::load_catalogue(&args.catalogue)?;
+    let options = SeedOptions {
+        conversations: args.conversations,
+        days: args.days,
+        end: args
+            .end
+            .unwrap_or_else(|| chrono::Local::now().date_naive()),
+        seed: args.seed,
+    };
+    let bar = show_progress.then(|| {
+        let bar = ProgressBar::new(args.conversations as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>10} [{bar:30}] {pos}/{len} conversations ({per_sec}, {eta} left)",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix("seeding");
+        bar
+    });
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let summary = runtime.block_on(seed_demo(&settings, &catalogue, &options, bar.as_ref()));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let summary = summary?;
+    Ok(summary_line(
+        &summary,
+        &options,
+        &settings.database.describe(),
+    ))
+}
+
+/// One line: how many, by how many askers, where, how fast, and the planted topics.
+pub fn summary_line(summary: &SeedSummary, options: &SeedOptions, database: &str) -> String {
+    let first = options.end - chrono::Duration::days(i64::from(options.days));
+    let last = options.end.pred_opt().unwrap_or(options.end);
+    let planted: Vec<String> = summary
+        .planted
+        .iter()
+        .map(|t| format!("{} ({} askers)", t.name, t.askers))
+        .collect();
+    format!(
+        "seeded {} conversations from {} askers into {database} in {:.2} s ({:.0} per second); \
+         {first} to {last}, seed {}; planted out-of-scope topics: {}",
+        summary.conversations,
+        summary.askers,
+        summary.seconds,
+        summary.conversations as f64 / summary.seconds.max(1e-9),
+        options.seed,
+        planted.join(", "),
+    )
+}
