@@ -106,7 +106,7 @@ async fn the_reports_dashboard_renders_its_charts_in_a_real_browser() {
         &catalogue,
         &referral_desk::analytics::seed::SeedOptions {
             conversations: 20_000,
-            days: 91,
+            days: 182,
             end,
             seed: 11,
         },
@@ -133,6 +133,13 @@ async fn open_the_dashboard(browser: &WebDriver, app: &TestApp, end: chrono::Nai
     browser
         .goto(&app.url(&format!("/reports?from={from}&to={end}&lang=en")))
         .await;
+    // the login page is answered with 401 (no session yet), which the console reports;
+    // read the log now so only what happens after the login counts
+    let before_login = browser.console_errors().await;
+    assert!(
+        before_login.iter().all(|e| e.contains("401")),
+        "{before_login:?}"
+    );
     let token = browser
         .find("input[name=token]")
         .await

@@ -19,6 +19,8 @@ use crate::store::{ConversationStore, StoreError};
 
 /// Most periods one report may have (a year of days).
 pub const MAX_PERIODS: usize = 366;
+/// Emerging topics shown in a report (the largest by distinct askers).
+pub const MAX_EMERGING_TOPICS: usize = 40;
 /// The id of the row for questions that matched no topic.
 pub const OTHER_TOPIC: &str = "_other";
 
@@ -162,7 +164,7 @@ const FEEDBACK_NOT_HELPFUL: u8 = 2;
 #[derive(Clone, Copy)]
 struct Compact {
     asker: u32,
-    /// Period index; `periods.len()` for the previous range.
+    /// Period index; `periods.len() + 1` (the PREV column) for the range before.
     period: u16,
     intent: u16,
     outcome: u8,
@@ -231,7 +233,8 @@ impl Layout {
         // specialists: periods + ALL (no PREV); handoff: with / without
         let spec = take(specialists * (periods + 1));
         let handoff = take(specialists * 2);
-        let cluster = take(clusters * (periods + 1));
+        // clusters: periods, ALL, first half, second half
+        let cluster = take(clusters * (periods + 3));
         Layout {
             columns,
             all: periods,
@@ -280,8 +283,19 @@ impl Layout {
     fn handoff(&self, s: usize, with: bool) -> CellId {
         self.handoff + s * 2 + usize::from(!with)
     }
+    /// `c`: a period, `all`, then `all + 1` / `all + 2` for the first / second half.
     fn cluster(&self, k: usize, c: usize) -> CellId {
-        self.cluster + k * (self.all + 1) + c
+        self.cluster + k * (self.all + 3) + c
+    }
+
+    /// The half of the range a period is in (the middle period of an odd count goes to the
+    /// second half).
+    fn half(&self, p: usize) -> usize {
+        if p < self.all / 2 {
+            self.all + 1
+        } else {
+            self.all + 2
+        }
     }
 
     /// The cells one conversation counts in.
@@ -445,6 +459,20 @@ impl Layout {
                 total: self.cluster(k, self.all),
                 parts: (0..periods).map(|p| self.cluster(k, p)).collect(),
             });
+            let (first, second) = (self.all + 1, self.all + 2);
+            relations.push(Relation {
+                total: self.cluster(k, self.all),
+                parts: vec![self.cluster(k, first), self.cluster(k, second)],
+            });
+            for half in [first, second] {
+                relations.push(Relation {
+                    total: self.cluster(k, half),
+                    parts: (0..periods)
+                        .filter(|&p| self.half(p) == half)
+                        .map(|p| self.cluster(k, p))
+                        .collect(),
+                });
+            }
         }
         relations
     }
@@ -488,6 +516,7 @@ pub async fn compute(
     policy: &ReportPolicy,
     request: &ReportRequest,
 ) -> Result<DemandReport, AnalyticsError> {
+    let started = std::time::Instant::now();
     let (periods, previous_from) = periods_of(request)?;
     let p_count = periods.len();
     let range_start = day_ms(periods[0].start);
@@ -508,45 +537,50 @@ pub async fn compute(
     let unknown_department = departments.id("") as u16;
     let mut rows: Vec<Compact> = Vec::new();
     let known_topics = catalogue.intents.len();
-    store
-        .scan_report_rows(day_ms(previous_from), range_end, &mut |row| {
-            let period = if row.received_ms < range_start {
-                p_count as u16
-            } else {
-                boundaries.partition_point(|&end| end <= row.received_ms) as u16
-            };
-            let intent = match row.intent {
-                Some(id) if topic_ids.ids.contains_key(id) => topic_ids.ids[id] as u16,
-                _ => other,
-            };
-            let specialist = match (row.specialist, row.outcome) {
-                (Some(id), Some("specialist")) => specialist_ids.id(id) as u16,
-                _ => NONE,
-            };
-            rows.push(Compact {
-                asker: askers.id(row.asker_key),
-                period,
-                intent,
-                outcome: outcome_index(row.outcome),
-                department: row
-                    .department
-                    .map_or(unknown_department, |d| departments.id(d) as u16),
-                specialist,
-                feedback: match row.feedback {
-                    Some("helpful") => FEEDBACK_HELPFUL,
-                    Some("not_helpful") => FEEDBACK_NOT_HELPFUL,
-                    _ => FEEDBACK_NONE,
-                },
-                handoff: row.handoff,
-            });
-        })
-        .await?;
+    // the unmet questions are read on another connection while the scan runs
+    let unmet_query = store.unmet_questions(range_start, range_end, policy.low_confidence);
+    let mut visit = |row: crate::store::ReportRow<'_>| {
+        let period = if row.received_ms < range_start {
+            // the PREV column, after the periods and ALL
+            (p_count + 1) as u16
+        } else {
+            boundaries.partition_point(|&end| end <= row.received_ms) as u16
+        };
+        let intent = match row.intent {
+            Some(id) if topic_ids.ids.contains_key(id) => topic_ids.ids[id] as u16,
+            _ => other,
+        };
+        let specialist = match (row.specialist, row.outcome) {
+            (Some(id), Some("specialist")) => specialist_ids.id(id) as u16,
+            _ => NONE,
+        };
+        rows.push(Compact {
+            asker: askers.id(row.asker_key),
+            period,
+            intent,
+            outcome: outcome_index(row.outcome),
+            department: row
+                .department
+                .map_or(unknown_department, |d| departments.id(d) as u16),
+            specialist,
+            feedback: match row.feedback {
+                Some("helpful") => FEEDBACK_HELPFUL,
+                Some("not_helpful") => FEEDBACK_NOT_HELPFUL,
+                _ => FEEDBACK_NONE,
+            },
+            handoff: row.handoff,
+        });
+    };
+    let scan = store.scan_report_rows(day_ms(previous_from), range_end, &mut visit);
+    let (scanned_rows, unmet_rows) = futures::join!(scan, unmet_query);
+    scanned_rows?;
+    let mut unmet_rows = unmet_rows?;
+    // one order whatever the database returned, so clustering is the same on every backend
+    sort_unmet(&mut unmet_rows);
     debug_assert_eq!(known_topics + 1, topic_ids.names.len());
 
     // unmet demand, clustered
-    let unmet_rows = store
-        .unmet_questions(range_start, range_end, policy.low_confidence)
-        .await?;
+    let scanned = started.elapsed();
     let unmet: Vec<UnmetQuestion> = unmet_rows
         .iter()
         .map(|u| UnmetQuestion {
@@ -555,7 +589,11 @@ pub async fn compute(
             text: u.question.clone(),
         })
         .collect();
-    let clusters = cluster_unmet(&unmet, policy.min_group_size as usize);
+    let fetched_unmet = started.elapsed();
+    let mut clusters = cluster_unmet(&unmet, policy.min_group_size as usize);
+    // the largest few are what HRD can act on; the rest would bury them
+    clusters.truncate(MAX_EMERGING_TOPICS);
+    let clustered = started.elapsed();
 
     let layout = Layout::new(
         p_count,
@@ -568,20 +606,23 @@ pub async fn compute(
     let mut grid = CellGrid::with_len(layout.len);
     count(&mut grid, &mut rows, |row, out| layout.cells_of(row, out));
     // clusters: their own (asker, cells) pairs
-    let mut cluster_rows: Vec<(u32, CellId, CellId)> = Vec::new();
+    let mut cluster_rows: Vec<(u32, [CellId; 3])> = Vec::new();
     for (k, cluster) in clusters.iter().enumerate() {
         for &m in &cluster.members {
             let q = &unmet[m];
             cluster_rows.push((
                 q.asker,
-                layout.cluster(k, q.period),
-                layout.cluster(k, layout.all),
+                [
+                    layout.cluster(k, q.period),
+                    layout.cluster(k, layout.all),
+                    layout.cluster(k, layout.half(q.period)),
+                ],
             ));
         }
     }
     cluster_rows.sort_unstable();
     for group in cluster_rows.chunk_by(|a, b| a.0 == b.0) {
-        let mut ids: Vec<CellId> = group.iter().flat_map(|&(_, p, a)| [p, a]).collect();
+        let mut ids: Vec<CellId> = group.iter().flat_map(|(_, cells)| *cells).collect();
         for &id in &ids {
             grid.conversations[id] += 1;
         }
@@ -592,9 +633,21 @@ pub async fn compute(
         }
     }
 
+    let counted = started.elapsed();
     let relations = layout.relations(p_count);
     let (suppressed_small, suppressed_complementary) =
         grid.suppress(policy.min_group_size, &relations);
+    tracing::info!(
+        rows = rows.len(),
+        unmet = unmet.len(),
+        clusters = clusters.len(),
+        scan_ms = scanned.as_millis() as u64,
+        unmet_ms = (fetched_unmet - scanned).as_millis() as u64,
+        cluster_ms = (clustered - fetched_unmet).as_millis() as u64,
+        count_ms = (counted - clustered).as_millis() as u64,
+        suppress_ms = (started.elapsed() - counted).as_millis() as u64,
+        "report computed"
+    );
     let cell = |id: CellId| {
         if grid.hidden[id] {
             Cell::SUPPRESSED
@@ -714,7 +767,10 @@ pub async fn compute(
             EmergingTopic {
                 id: format!("topic-{}", k + 1),
                 keywords: cluster.keywords.clone(),
-                trend: trend(&series),
+                trend: change(
+                    cell(layout.cluster(k, layout.all + 2)),
+                    cell(layout.cluster(k, layout.all + 1)),
+                ),
                 series,
             }
         })
@@ -784,13 +840,14 @@ pub async fn suggest_from_log(
         by_department: false,
     })?;
     let boundaries: Vec<i64> = periods.iter().map(|p| day_ms(p.end)).collect();
-    let rows = store
+    let mut rows = store
         .unmet_questions(
             day_ms(periods[0].start),
             day_ms(periods[periods.len() - 1].end),
             low_confidence,
         )
         .await?;
+    sort_unmet(&mut rows);
     let mut askers = Interner::default();
     let unmet: Vec<UnmetQuestion> = rows
         .iter()
@@ -809,26 +866,18 @@ pub async fn suggest_from_log(
     ))
 }
 
+fn sort_unmet(rows: &mut [crate::store::UnmetRow]) {
+    rows.sort_unstable_by(|a, b| {
+        (a.received_ms, &a.asker_key, &a.question).cmp(&(b.received_ms, &b.asker_key, &b.question))
+    });
+}
+
 /// `(now - before) / before`, by conversations, when both are shown.
 fn change(now: Cell, before: Cell) -> Option<f64> {
     match (now.conversations(), before.conversations()) {
         (Some(n), Some(b)) if b > 0 => Some((f64::from(n) - f64::from(b)) / f64::from(b)),
         _ => None,
     }
-}
-
-/// Second half of the periods against the first, only when no period is hidden (a trend
-/// over hidden periods would reveal their sum).
-fn trend(series: &Series) -> Option<f64> {
-    let counts: Option<Vec<u32>> = series.cells.iter().map(Cell::conversations).collect();
-    let counts = counts?;
-    if counts.len() < 2 {
-        return None;
-    }
-    let half = counts.len() / 2;
-    let first: u32 = counts[..half].iter().sum();
-    let second: u32 = counts[counts.len() - half..].iter().sum();
-    (first > 0).then(|| (f64::from(second) - f64::from(first)) / f64::from(first))
 }
 
 #[cfg(test)]

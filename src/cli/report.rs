@@ -91,6 +91,7 @@ fn write_out(out: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let settings = analytics_settings(args.config.as_deref())?;
+    crate::telemetry::init_tracing(&settings.telemetry);
     let catalogue = load_catalogue(&args.catalogue)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {

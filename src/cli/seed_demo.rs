@@ -110,3 +110,94 @@ pub fn summary_line(summary: &SeedSummary, options: &SeedOptions, database: &str
         planted.join(", "),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(extra: &[&str]) -> SeedDemoArgs {
+        let mut line = vec!["referral-desk", "seed-demo"];
+        line.extend(extra);
+        match Cli::try_parse_from(line)
+            .expect("a valid command line")
+            .command
+        {
+            Command::SeedDemo(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn prints_a_one_line_summary_with_count_askers_and_seconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("desk.db");
+        let config = dir.path().join("desk.toml");
+        std::fs::write(
+            &config,
+            format!("[database]\nurl = \"sqlite://{}\"\n", db.display()),
+        )
+        .unwrap();
+        let args = args(&[
+            "--conversations",
+            "400",
+            "--days",
+            "30",
+            "--end",
+            "2026-11-27",
+            "--seed",
+            "9",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert_eq!(args.catalogue, PathBuf::from("intents"));
+        let line = seed(&args, false).expect("seeding works");
+        let pattern = regex::Regex::new(
+            r"^seeded 400 conversations from (\d+) askers into sqlite://\S+desk\.db in (\d+\.\d\d) s \(\d+ per second\); 2026-10-28 to 2026-11-26, seed 9; planted out-of-scope topics: parking \(\d+ askers\), childcare \(\d+ askers\), expat_relocation \(\d+ askers\), christmas_hamper \(\d+ askers\), lactation_room \(\d askers\)$",
+        )
+        .unwrap();
+        let captures = pattern.captures(&line).unwrap_or_else(|| panic!("{line}"));
+        let askers: i64 = captures[1].parse().unwrap();
+        assert!(captures[2].parse::<f64>().unwrap() > 0.0);
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (rows, distinct): (i64, i64) = runtime.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT asker_key) FROM conversations")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!((rows, distinct), (400, askers));
+
+        let again = seed(&args, false).expect_err("the same seed twice");
+        assert!(format!("{again:#}").contains("--seed 9"), "{again:#}");
+    }
+
+    #[test]
+    fn defaults_and_refusals() {
+        let parsed = args(&["--conversations", "10"]);
+        assert_eq!(
+            (parsed.days, parsed.seed, parsed.end, parsed.config),
+            (182, 42, None, None)
+        );
+        assert!(Cli::try_parse_from(["referral-desk", "seed-demo"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "referral-desk",
+                "seed-demo",
+                "--conversations",
+                "5",
+                "--end",
+                "27-11-2026"
+            ])
+            .is_err()
+        );
+        let error = seed(&args(&["--conversations", "0"]), false).unwrap_err();
+        assert_eq!(error.to_string(), "--conversations must be at least 1");
+    }
+}

@@ -16,6 +16,8 @@ use super::{Answered, ConversationRecord, ConversationStore, NewInboxItem, Store
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: Pool<Postgres>,
+    /// The same pool: PostgreSQL reads do not block writes.
+    reader: Pool<Postgres>,
 }
 
 impl PostgresStore {
@@ -30,7 +32,10 @@ impl PostgresStore {
         sqlx::migrate!("deploy/migrations/postgres")
             .run(&pool)
             .await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            reader: pool.clone(),
+            pool,
+        })
     }
 
     /// One transaction per delivery: PostgreSQL takes concurrent writers on its own.

@@ -46,7 +46,7 @@ pub const REPORT_ROWS: &str = "SELECT received_ms, asker_key, department, intent
 pub const UNMET_QUESTIONS: &str = "SELECT received_ms, asker_key, question FROM conversations \
      WHERE received_ms >= $1 AND received_ms < $2 AND question IS NOT NULL \
      AND (outcome = 'out_of_scope' OR (outcome IN ('specialist', 'knowledge', 'desk') \
-     AND confidence < $3) OR feedback = 'not_helpful') ORDER BY received_ms";
+     AND confidence < $3) OR feedback = 'not_helpful')";
 pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
 /// A sent reply's payload is dropped: it may carry the question as asked (for a handoff
 /// button), which is not kept once the reply is out.
@@ -387,7 +387,7 @@ macro_rules! impl_conversation_store {
                 let mut rows = sqlx::query($crate::store::sql::REPORT_ROWS)
                     .bind(from_ms)
                     .bind(to_ms)
-                    .fetch(&self.pool);
+                    .fetch(&self.reader);
                 let mut visited = 0u64;
                 while let Some(row) = rows.try_next().await? {
                     visit($crate::store::ReportRow {
@@ -416,7 +416,7 @@ macro_rules! impl_conversation_store {
                     .bind(from_ms)
                     .bind(to_ms)
                     .bind(low_confidence)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.reader)
                     .await?;
                 rows.iter()
                     .map(|row| {

@@ -30,7 +30,11 @@ const MAX_BATCH: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// The one writer connection (SQLite takes one writer at a time anyway).
     pool: Pool<Sqlite>,
+    /// Read-only connections for long reads (report scans), which WAL lets run beside the
+    /// writer without blocking the chat.
+    reader: Pool<Sqlite>,
     /// The referral load, mirrored in memory. A SQLite file has one server process, so the
     /// mirror is authoritative; referrals are written with the next batch.
     load: Arc<Mutex<LoadMirror>>,
@@ -81,7 +85,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("deploy/migrations/sqlite")
             .run(&pool)
@@ -99,7 +103,17 @@ impl SqliteStore {
         let load = Arc::new(Mutex::new(mirror));
         let (writes, queue) = mpsc::unbounded_channel();
         tokio::spawn(write_batches(pool.clone(), load.clone(), queue));
-        Ok(SqliteStore { pool, load, writes })
+        let reader = SqlitePoolOptions::new()
+            .max_connections(3)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(options.read_only(true));
+        Ok(SqliteStore {
+            pool,
+            reader,
+            load,
+            writes,
+        })
     }
 
     fn mirror(&self) -> std::sync::MutexGuard<'_, LoadMirror> {

@@ -247,7 +247,8 @@ pub(super) fn bar_chart(
             .filter(|(_, bar)| bar.parts.iter().all(Option::is_none))
             .map(|(i, _)| {
                 let row = f64::from(row_of(i as u32));
-                Text::new(suppressed_label.to_owned(), (0, row + 0.5), style.clone())
+                EmptyElement::at((0, row + 0.5))
+                    + Text::new(suppressed_label.to_owned(), (8, 0), style.clone())
             });
         chart.draw_series(marks)?;
         Ok(())

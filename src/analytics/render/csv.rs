@@ -20,6 +20,11 @@
 //! not be given because a figure behind it is hidden), the `not_helpful` row of
 //! `not_helpful` and the `handoffs` row of `handoff` (the model's share). Ratios are written
 //! exactly as in the JSON output.
+//!
+//! Keys and labels come from the catalogue, the directory and (emerging topics' keywords)
+//! from what employees typed. A spreadsheet would run one that starts with `=`, `+`, `-`,
+//! `@`, a tab or a carriage return as a formula, so such a text gets a leading `'` (which
+//! spreadsheets show as "text", not as part of the value).
 
 use ::csv::{QuoteStyle, WriterBuilder};
 
@@ -156,8 +161,8 @@ impl Rows<'_> {
         };
         self.out.push([
             section.to_owned(),
-            key.to_owned(),
-            label.to_owned(),
+            text(key),
+            text(label),
             period.to_owned(),
             askers,
             conversations,
@@ -177,14 +182,23 @@ impl Rows<'_> {
     ) {
         self.out.push([
             section.to_owned(),
-            key.to_owned(),
-            label.to_owned(),
+            text(key),
+            text(label),
             period.to_owned(),
             String::new(),
             String::new(),
             hidden.to_string(),
             ratio(value),
         ]);
+    }
+}
+
+/// A text field that no spreadsheet takes for a formula.
+fn text(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
     }
 }
 
@@ -198,5 +212,20 @@ fn ratio(value: Option<f64>) -> String {
     match value {
         Some(v) if v.is_finite() => serde_json::to_string(&v).unwrap_or_default(),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn texts_that_look_like_formulas_stay_text() {
+        assert_eq!(text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(text("+31 20"), "'+31 20");
+        assert_eq!(text("-1"), "'-1");
+        assert_eq!(text("@sum"), "'@sum");
+        assert_eq!(text("Leave & <b>"), "Leave & <b>");
+        assert_eq!(text(""), "");
     }
 }

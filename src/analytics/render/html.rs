@@ -279,7 +279,7 @@ static NL: Labels = Labels {
     too_many_attempts: |s| format!("Te veel pogingen. Wacht {s} s en probeer het opnieuw."),
     disabled_title: "Rapportages staan uit",
     disabled_text: "Deze installatie maakt geen rapportages over de vraag naar \
-                    ondersteuning: er wordt niets voor verzameld of getoond.",
+                    ondersteuning.",
     disabled_enable: "Rapportages gaan pas aan met",
     disabled_enable_after: "in de configuratie.",
     disabled_works_council: "In Nederland moet de ondernemingsraad eerst instemmen: het \
@@ -381,8 +381,7 @@ static EN: Labels = Labels {
     wrong_token: "Wrong token.",
     too_many_attempts: |s| format!("Too many attempts. Wait {s} s and try again."),
     disabled_title: "Reports are off",
-    disabled_text: "This installation makes no demand reports: nothing is collected or \
-                    shown for them.",
+    disabled_text: "This installation does not make demand reports.",
     disabled_enable: "Reports are turned on with",
     disabled_enable_after: "in the configuration.",
     disabled_works_council: "In the Netherlands the works council (ondernemingsraad) must \
