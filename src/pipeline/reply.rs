@@ -258,3 +258,46 @@ pub fn available_specialists<'a>(
         .filter_map(|id| catalogue.specialist(id))
         .filter(move |s| s.is_available(today))
 }
+
+/// Replies for the channel renderers' tests (Slack blocks, Teams cards).
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    pub fn knowledge(n: usize) -> KnowledgeLink {
+        KnowledgeLink {
+            id: format!("k{n}"),
+            title: format!("Guide {n}"),
+            url: format!("https://intranet.example.org/guide-{n}?a=1&b=2"),
+            summary: format!("What guide {n} explains."),
+        }
+    }
+
+    pub fn desk() -> DeskCard {
+        DeskCard {
+            id: "hr-service".to_string(),
+            name: "HR Service Desk".to_string(),
+            email: Some("hr@example.org".to_string()),
+            url: Some("https://intranet.example.org/hr".to_string()),
+            phone: Some("+31 30 123 45 67".to_string()),
+            hours: Some("Mon–Fri 9:00–17:00".to_string()),
+        }
+    }
+
+    /// A logged reply (conversation 42) about Power BI, with nothing in it yet.
+    pub fn reply(language: Lang, decision: ReplyKind) -> Reply {
+        Reply {
+            conversation_id: Some(42),
+            language,
+            decision,
+            intent: Some("power_bi".to_string()),
+            confidence: 0.9,
+            text: "For Power BI, this is where to go:".to_string(),
+            intro: "For Power BI, this is where to go:".to_string(),
+            specialists: Vec::new(),
+            knowledge: Vec::new(),
+            options: Vec::new(),
+            desk: None,
+        }
+    }
+}
