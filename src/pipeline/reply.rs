@@ -264,6 +264,24 @@ pub fn available_specialists<'a>(
 pub(crate) mod fixtures {
     use super::*;
 
+    /// A specialist card without channel ids (each channel's tests add theirs).
+    pub fn specialist(id: &str, name: &str, role: SpecialistRole) -> SpecialistCard {
+        SpecialistCard {
+            id: id.to_string(),
+            name: name.to_string(),
+            department: "HR Analytics".to_string(),
+            email: format!("{id}@example.org"),
+            teams_chat_url: format!(
+                "https://teams.microsoft.com/l/chat/0/0?users={id}@example.org"
+            ),
+            slack_user_id: None,
+            teams_aad_object_id: None,
+            expertise: "Power BI, dashboards and HR reporting".to_string(),
+            role,
+            reason: String::new(),
+        }
+    }
+
     pub fn knowledge(n: usize) -> KnowledgeLink {
         KnowledgeLink {
             id: format!("k{n}"),

@@ -526,7 +526,7 @@ fn clamp_lines(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::reply::fixtures::{desk, knowledge, reply};
+    use crate::pipeline::reply::fixtures::{self, desk, knowledge, reply};
     use std::collections::HashSet;
 
     use super::*;
@@ -539,18 +539,8 @@ mod tests {
         role: SpecialistRole,
     ) -> SpecialistCard {
         SpecialistCard {
-            id: id.to_string(),
-            name: name.to_string(),
-            department: "HR Analytics".to_string(),
-            email: format!("{id}@example.org"),
-            teams_chat_url: format!(
-                "https://teams.microsoft.com/l/chat/0/0?users={id}@example.org"
-            ),
             slack_user_id: slack.map(str::to_string),
-            teams_aad_object_id: None,
-            expertise: "Power BI, dashboards and HR reporting".to_string(),
-            role,
-            reason: String::new(),
+            ..fixtures::specialist(id, name, role)
         }
     }
 

@@ -927,7 +927,7 @@ fn cap(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::reply::fixtures::{desk, knowledge, reply};
+    use crate::pipeline::reply::fixtures::{self, desk, knowledge, reply};
     use crate::pipeline::reply::{IntentOption, ReplyKind};
 
     /// Element and action types of Adaptive Cards 1.4 that these cards may use.
@@ -945,18 +945,8 @@ mod tests {
 
     fn specialist(id: &str, name: &str, aad: Option<&str>, role: SpecialistRole) -> SpecialistCard {
         SpecialistCard {
-            id: id.to_string(),
-            name: name.to_string(),
-            department: "HR Analytics".to_string(),
-            email: format!("{id}@example.org"),
-            teams_chat_url: format!(
-                "https://teams.microsoft.com/l/chat/0/0?users={id}@example.org"
-            ),
-            slack_user_id: None,
             teams_aad_object_id: aad.map(str::to_string),
-            expertise: "Power BI, dashboards and HR reporting".to_string(),
-            role,
-            reason: String::new(),
+            ..fixtures::specialist(id, name, role)
         }
     }
 
