@@ -41,6 +41,9 @@ pub enum AnalyticsError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A computing thread failed (a bug, not the request).
+    #[error("computing the report failed: {0}")]
+    Internal(String),
 }
 
 /// What a report is asked for: a range and a granularity, nothing that could select a person.
@@ -537,8 +540,36 @@ pub async fn compute(
     let unknown_department = departments.id("") as u16;
     let mut rows: Vec<Compact> = Vec::new();
     let known_topics = catalogue.intents.len();
-    // the unmet questions are read on another connection while the scan runs
-    let unmet_query = store.unmet_questions(range_start, range_end, policy.low_confidence);
+    // The unmet questions are read on another connection and clustered on a blocking thread
+    // while the scan runs: neither needs the other. They number their askers on their own,
+    // which only has to tell askers apart within the clusters.
+    let min_group_size = policy.min_group_size as usize;
+    let boundaries_for_unmet = boundaries.clone();
+    let unmet_work = async {
+        let mut unmet_rows = store
+            .unmet_questions(range_start, range_end, policy.low_confidence)
+            .await?;
+        let fetched = started.elapsed();
+        tokio::task::spawn_blocking(move || {
+            // one order whatever the database returned, so clustering is the same on every backend
+            sort_unmet(&mut unmet_rows);
+            let mut unmet_askers = Interner::default();
+            let unmet: Vec<UnmetQuestion> = unmet_rows
+                .into_iter()
+                .map(|u| UnmetQuestion {
+                    asker: unmet_askers.id(&u.asker_key),
+                    period: boundaries_for_unmet.partition_point(|&end| end <= u.received_ms),
+                    text: u.question,
+                })
+                .collect();
+            let mut clusters = cluster_unmet(&unmet, min_group_size);
+            // the largest few are what HRD can act on; the rest would bury them
+            clusters.truncate(MAX_EMERGING_TOPICS);
+            (unmet, clusters, fetched, started.elapsed())
+        })
+        .await
+        .map_err(|join| AnalyticsError::Internal(format!("clustering failed: {join}")))
+    };
     let mut visit = |row: crate::store::ReportRow<'_>| {
         let period = if row.received_ms < range_start {
             // the PREV column, after the periods and ALL
@@ -572,28 +603,11 @@ pub async fn compute(
         });
     };
     let scan = store.scan_report_rows(day_ms(previous_from), range_end, &mut visit);
-    let (scanned_rows, unmet_rows) = futures::join!(scan, unmet_query);
+    let (scanned_rows, unmet_work) = futures::join!(scan, unmet_work);
     scanned_rows?;
-    let mut unmet_rows = unmet_rows?;
-    // one order whatever the database returned, so clustering is the same on every backend
-    sort_unmet(&mut unmet_rows);
-    debug_assert_eq!(known_topics + 1, topic_ids.names.len());
-
-    // unmet demand, clustered
     let scanned = started.elapsed();
-    let unmet: Vec<UnmetQuestion> = unmet_rows
-        .iter()
-        .map(|u| UnmetQuestion {
-            asker: askers.id(&u.asker_key),
-            period: boundaries.partition_point(|&end| end <= u.received_ms),
-            text: u.question.clone(),
-        })
-        .collect();
-    let fetched_unmet = started.elapsed();
-    let mut clusters = cluster_unmet(&unmet, policy.min_group_size as usize);
-    // the largest few are what HRD can act on; the rest would bury them
-    clusters.truncate(MAX_EMERGING_TOPICS);
-    let clustered = started.elapsed();
+    let (unmet, clusters, fetched_unmet, clustered) = unmet_work?;
+    debug_assert_eq!(known_topics + 1, topic_ids.names.len());
 
     let layout = Layout::new(
         p_count,
@@ -642,9 +656,9 @@ pub async fn compute(
         unmet = unmet.len(),
         clusters = clusters.len(),
         scan_ms = scanned.as_millis() as u64,
-        unmet_ms = (fetched_unmet - scanned).as_millis() as u64,
+        unmet_ms = fetched_unmet.as_millis() as u64,
         cluster_ms = (clustered - fetched_unmet).as_millis() as u64,
-        count_ms = (counted - clustered).as_millis() as u64,
+        count_ms = (counted - scanned.max(clustered)).as_millis() as u64,
         suppress_ms = (started.elapsed() - counted).as_millis() as u64,
         "report computed"
     );

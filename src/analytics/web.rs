@@ -242,7 +242,7 @@ fn error_status(err: &AnalyticsError) -> StatusCode {
         AnalyticsError::EmptyRange { .. } | AnalyticsError::TooManyPeriods { .. } => {
             StatusCode::BAD_REQUEST
         }
-        AnalyticsError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AnalyticsError::Store(_) | AnalyticsError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -271,7 +271,7 @@ async fn report(
     metrics
         .report_seconds
         .observe(started.elapsed().as_secs_f64());
-    if let Err(AnalyticsError::Store(err)) = &report {
+    if let Err(err @ (AnalyticsError::Store(_) | AnalyticsError::Internal(_))) = &report {
         tracing::error!(error = %err, "computing a report failed");
     }
     report
@@ -509,7 +509,7 @@ pub async fn demand(
         Err(err) => (
             error_status(&err),
             axum::Json(serde_json::json!({"error": match &err {
-                AnalyticsError::Store(_) => "something went wrong on our side; please try again".to_string(),
+                AnalyticsError::Store(_) | AnalyticsError::Internal(_) => "something went wrong on our side; please try again".to_string(),
                 other => other.to_string(),
             }})),
         )

@@ -12,6 +12,7 @@
 mod postgres;
 mod sql;
 mod sqlite;
+mod sqlite_scan;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,8 @@ pub enum StoreError {
     Batch(String),
     #[error("the database writer has stopped")]
     WriterGone,
+    #[error("reading the conversation log for a report failed: {0}")]
+    Scan(String),
 }
 
 /// A delivery to record before acknowledging it.

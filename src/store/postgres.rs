@@ -38,6 +38,25 @@ impl PostgresStore {
         })
     }
 
+    /// Streams the report rows from the covering index (see [`sql::REPORT_ROWS`]).
+    async fn scan_rows(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        visit: &mut (dyn for<'r> FnMut(super::ReportRow<'r>) + Send),
+    ) -> Result<u64, StoreError> {
+        sql::stream_report_rows!(&self.reader, from_ms, to_ms, visit)
+    }
+
+    async fn read_unmet_questions(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        low_confidence: f32,
+    ) -> Result<Vec<super::UnmetRow>, StoreError> {
+        sql::fetch_unmet_questions!(&self.reader, from_ms, to_ms, low_confidence)
+    }
+
     /// One transaction per delivery: PostgreSQL takes concurrent writers on its own.
     async fn answered(
         &self,

@@ -134,6 +134,58 @@ pub(crate) use {bind_answered, bind_log};
 /// inherent `async fn refer(&self, candidates, now_ms)` for the referral load, which differs per
 /// backend), given the backend's statements that claim the next inbox item and the next due
 /// reply.
+/// Streams [`REPORT_ROWS`] through sqlx into `visit` (PostgreSQL, and in-memory SQLite);
+/// a macro because the row types differ per backend.
+macro_rules! stream_report_rows {
+    ($pool:expr, $from_ms:expr, $to_ms:expr, $visit:expr) => {{
+        use futures::TryStreamExt;
+        use sqlx::Row;
+        let mut rows = sqlx::query($crate::store::sql::REPORT_ROWS)
+            .bind($from_ms)
+            .bind($to_ms)
+            .fetch($pool);
+        let mut visited = 0u64;
+        while let Some(row) = rows.try_next().await? {
+            $visit($crate::store::ReportRow {
+                received_ms: row.try_get(0)?,
+                asker_key: row.try_get(1)?,
+                department: row.try_get(2)?,
+                intent: row.try_get(3)?,
+                outcome: row.try_get(4)?,
+                specialist: row.try_get(5)?,
+                feedback: row.try_get(6)?,
+                handoff: row.try_get::<i32, _>(7)? != 0,
+            });
+            visited += 1;
+        }
+        Ok(visited)
+    }};
+}
+pub(crate) use stream_report_rows;
+
+/// Reads [`UNMET_QUESTIONS`] through sqlx (PostgreSQL, and in-memory SQLite).
+macro_rules! fetch_unmet_questions {
+    ($pool:expr, $from_ms:expr, $to_ms:expr, $low_confidence:expr) => {{
+        use sqlx::Row;
+        let rows = sqlx::query($crate::store::sql::UNMET_QUESTIONS)
+            .bind($from_ms)
+            .bind($to_ms)
+            .bind($low_confidence)
+            .fetch_all($pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok($crate::store::UnmetRow {
+                    received_ms: row.try_get(0)?,
+                    asker_key: row.try_get(1)?,
+                    question: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }};
+}
+pub(crate) use fetch_unmet_questions;
+
 macro_rules! impl_conversation_store {
     ($store:ty, $db:ty, claim_next: $claim_next:expr, claim_reply: $claim_reply:expr $(,)?) => {
         #[async_trait::async_trait]
@@ -382,27 +434,7 @@ macro_rules! impl_conversation_store {
                 to_ms: i64,
                 visit: &mut (dyn for<'r> FnMut($crate::store::ReportRow<'r>) + Send),
             ) -> Result<u64, $crate::store::StoreError> {
-                use futures::TryStreamExt;
-                use sqlx::Row;
-                let mut rows = sqlx::query($crate::store::sql::REPORT_ROWS)
-                    .bind(from_ms)
-                    .bind(to_ms)
-                    .fetch(&self.reader);
-                let mut visited = 0u64;
-                while let Some(row) = rows.try_next().await? {
-                    visit($crate::store::ReportRow {
-                        received_ms: row.try_get(0)?,
-                        asker_key: row.try_get(1)?,
-                        department: row.try_get(2)?,
-                        intent: row.try_get(3)?,
-                        outcome: row.try_get(4)?,
-                        specialist: row.try_get(5)?,
-                        feedback: row.try_get(6)?,
-                        handoff: row.try_get::<i32, _>(7)? != 0,
-                    });
-                    visited += 1;
-                }
-                Ok(visited)
+                self.scan_rows(from_ms, to_ms, visit).await
             }
 
             async fn unmet_questions(
@@ -411,22 +443,8 @@ macro_rules! impl_conversation_store {
                 to_ms: i64,
                 low_confidence: f32,
             ) -> Result<Vec<$crate::store::UnmetRow>, $crate::store::StoreError> {
-                use sqlx::Row;
-                let rows = sqlx::query($crate::store::sql::UNMET_QUESTIONS)
-                    .bind(from_ms)
-                    .bind(to_ms)
-                    .bind(low_confidence)
-                    .fetch_all(&self.reader)
-                    .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok($crate::store::UnmetRow {
-                            received_ms: row.try_get(0)?,
-                            asker_key: row.try_get(1)?,
-                            question: row.try_get(2)?,
-                        })
-                    })
-                    .collect()
+                self.read_unmet_questions(from_ms, to_ms, low_confidence)
+                    .await
             }
 
             async fn conversations(

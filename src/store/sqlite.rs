@@ -39,6 +39,8 @@ pub struct SqliteStore {
     /// mirror is authoritative; referrals are written with the next batch.
     load: Arc<Mutex<LoadMirror>>,
     writes: mpsc::UnboundedSender<Write>,
+    /// The database file, which report scans open directly; `None` in memory.
+    file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +78,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let path = options.get_filename();
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let file = (!in_memory).then(|| path.to_path_buf());
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
                 path: folder.to_path_buf(),
@@ -113,7 +117,37 @@ impl SqliteStore {
             reader,
             load,
             writes,
+            file,
         })
+    }
+
+    /// Report scans read the file directly (see [`super::sqlite_scan`]); an in-memory
+    /// database can only be reached through the pool.
+    async fn scan_rows(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        visit: &mut (dyn for<'r> FnMut(super::ReportRow<'r>) + Send),
+    ) -> Result<u64, StoreError> {
+        match &self.file {
+            Some(file) => super::sqlite_scan::scan(file.clone(), from_ms, to_ms, visit).await,
+            None => sql::stream_report_rows!(&self.reader, from_ms, to_ms, visit),
+        }
+    }
+
+    async fn read_unmet_questions(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        low_confidence: f32,
+    ) -> Result<Vec<super::UnmetRow>, StoreError> {
+        match &self.file {
+            Some(file) => {
+                super::sqlite_scan::unmet_questions(file.clone(), from_ms, to_ms, low_confidence)
+                    .await
+            }
+            None => sql::fetch_unmet_questions!(&self.reader, from_ms, to_ms, low_confidence),
+        }
     }
 
     fn mirror(&self) -> std::sync::MutexGuard<'_, LoadMirror> {
