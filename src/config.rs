@@ -37,6 +37,8 @@ pub struct Settings {
     #[serde(default)]
     pub catalogue: CatalogueDirSettings,
     #[serde(default)]
+    pub classifier: crate::nlu::model::ModelSettings,
+    #[serde(default)]
     pub log: ConversationLogSettings,
     #[serde(default)]
     pub privacy: PrivacySettings,
@@ -446,7 +448,11 @@ pub enum LogFormat {
 }
 
 /// Keys whose environment variable holds a comma-separated list.
-const LIST_KEYS: &[&str] = &["teams.service_url_allowlist", "analytics.tokens"];
+const LIST_KEYS: &[&str] = &[
+    "teams.service_url_allowlist",
+    "analytics.tokens",
+    "classifier.embedding_languages",
+];
 
 /// The environment variable prefix; `REFERRAL_DESK__SERVER__BIND=127.0.0.1:9000`.
 pub const ENV_PREFIX: &str = "REFERRAL_DESK";
@@ -518,6 +524,17 @@ impl Settings {
                 key: "database.url",
                 problem: format!("unsupported database ({})", self.database.describe()),
                 hint: "use sqlite://PATH (embedded) or postgres://USER:PASSWORD@HOST/DATABASE",
+            });
+        }
+        if !(self.classifier.embedding_weight.is_finite() && self.classifier.embedding_weight > 0.0)
+        {
+            return Err(SettingsError::Key {
+                key: "classifier.embedding_weight",
+                problem: format!(
+                    "must be a positive number (got {})",
+                    self.classifier.embedding_weight
+                ),
+                hint: "1.0 is the measured default; larger trusts the embedding more than the words",
             });
         }
         if self.server.workers == 0 {

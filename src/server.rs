@@ -32,7 +32,9 @@ use crate::channels::teams::connector::ConnectorClient;
 use crate::channels::teams::{self, TeamsBot, TeamsChannel, TeamsSender, WebhookVerifier};
 use crate::channels::web;
 use crate::config::Settings;
-use crate::nlu::{Classifier, ClassifierError};
+use crate::nlu::ClassifierError;
+use crate::nlu::embedding::EmbeddingWorker;
+use crate::nlu::model::{ModelError, build_for_catalogue};
 use crate::pipeline::outbox::{Backoff, OutboxWorker, ReplySender};
 use crate::pipeline::{Pipeline, PipelineError, now_ms, read_departments};
 use crate::privacy::{PrivacyError, Pseudonymiser};
@@ -46,6 +48,10 @@ pub enum StartError {
     Catalogue(#[from] CatalogueError),
     #[error("the classifier cannot be trained: {0}")]
     Classifier(#[from] ClassifierError),
+    #[error("the classifier model: {0}")]
+    Model(#[from] ModelError),
+    #[error("{0}")]
+    Internal(String),
     #[error("the database ({database}) is not usable: {source}")]
     Store {
         database: String,
@@ -240,12 +246,24 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let started = Instant::now();
-        let classifier = Classifier::from_catalogue(&catalogue)?;
+        // model loading, embedding the catalogue and training are blocking work
+        let built = {
+            let catalogue = catalogue.clone();
+            let model = settings.classifier.clone();
+            tokio::task::spawn_blocking(move || build_for_catalogue(&catalogue, &model, None))
+                .await
+                .map_err(|join| {
+                    StartError::Internal(format!("training the classifier failed: {join}"))
+                })??
+        };
         tracing::info!(
             intents = catalogue.intents.len(),
+            model = built.kind.as_str(),
+            catalogue_embedding_ms = built.embedded.map(|r| (r.seconds * 1000.0) as u64),
             millis = started.elapsed().as_millis() as u64,
             "classifier trained"
         );
+        let classifier = built.classifier;
         let database = settings.database.describe();
         let store =
             store::connect(&settings.database)
@@ -313,7 +331,7 @@ impl Application {
                 }),
             );
         }
-        let pipeline = Arc::new(Pipeline::new(
+        let mut pipeline = Pipeline::new(
             catalogue,
             classifier,
             store.clone(),
@@ -322,7 +340,15 @@ impl Application {
             settings.log.clone(),
             metrics.clone(),
             senders.keys().cloned().collect(),
-        ));
+        );
+        if let Some(embedder) = built.embedder {
+            pipeline = pipeline.with_embeddings(
+                EmbeddingWorker::spawn(embedder),
+                built.specialist_vectors,
+                settings.classifier.embedding_languages.clone(),
+            );
+        }
+        let pipeline = Arc::new(pipeline);
         let (stop, stop_rx) = watch::channel(false);
         let mut workers = Vec::new();
         if !senders.is_empty() {

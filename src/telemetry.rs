@@ -32,6 +32,8 @@ pub struct Metrics {
     /// Routing outcomes by intent and decision.
     pub decisions: IntCounterVec,
     pub classify_seconds: prometheus::Histogram,
+    /// Time to embed one question (queueing on the model thread included).
+    pub embed_seconds: prometheus::Histogram,
     pub inbox_depth: IntGauge,
     pub inbox_oldest_age_seconds: IntGauge,
     /// Replies that could not be sent (each failed attempt), by channel.
@@ -61,7 +63,17 @@ impl Metrics {
         let classify_seconds = prometheus::Histogram::with_opts(
             HistogramOpts::new("classify_seconds", "Time to classify one question").buckets(vec![
                 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005,
-                0.01,
+                0.01, 0.025, 0.1,
+            ]),
+        )
+        .expect("static metric");
+        let embed_seconds = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "embed_seconds",
+                "Time to embed one question with the sentence-embedding model",
+            )
+            .buckets(vec![
+                0.001, 0.002, 0.004, 0.006, 0.008, 0.012, 0.025, 0.05, 0.1, 0.5,
             ]),
         )
         .expect("static metric");
@@ -106,6 +118,7 @@ impl Metrics {
             Box::new(requests.clone()),
             Box::new(decisions.clone()),
             Box::new(classify_seconds.clone()),
+            Box::new(embed_seconds.clone()),
             Box::new(request_seconds.clone()),
             Box::new(inbox_depth.clone()),
             Box::new(inbox_oldest_age_seconds.clone()),
@@ -118,6 +131,7 @@ impl Metrics {
             requests,
             decisions,
             classify_seconds,
+            embed_seconds,
             inbox_depth,
             inbox_oldest_age_seconds,
             reply_failures,

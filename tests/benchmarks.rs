@@ -9,8 +9,12 @@
 
 use std::path::PathBuf;
 
+use referral_desk::nlu::ModelKind;
 use referral_desk::nlu::dataset::read_jsonl;
-use referral_desk::nlu::evaluation::{EvalOptions, EvalReport, Labelled, evaluate};
+use referral_desk::nlu::embedding::cache::EmbeddingCache;
+use referral_desk::nlu::embedding::{CandleEmbedder, Embedder};
+use referral_desk::nlu::evaluation::{EvalEmbeddings, EvalOptions, EvalReport, Labelled, evaluate};
+use referral_desk::nlu::model::{default_cache_dir, model_present};
 
 fn data_dir() -> PathBuf {
     std::env::var_os("REFERRAL_DESK_EVAL_DATA")
@@ -39,7 +43,51 @@ fn load(dataset: &str, split: &str) -> Option<Vec<Labelled>> {
 }
 
 fn run(train: &[Labelled], val: Option<&[Labelled]>, test: &[Labelled]) -> EvalReport {
-    evaluate(train, val, test, &EvalOptions::default(), &mut |_| {})
+    evaluate(train, val, test, &EvalOptions::default(), None, &mut |_| {})
+        .unwrap()
+        .0
+}
+
+/// The sentence-embedding model, or `None` (with a message) when it is not fetched.
+fn embedding_model() -> Option<CandleEmbedder> {
+    let dir = std::env::var_os("REFERRAL_DESK_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("models/all-MiniLM-L6-v2"));
+    if !model_present(&dir) {
+        eprintln!(
+            "SKIPPED: no sentence-embedding model in {}; run models/fetch",
+            dir.display()
+        );
+        return None;
+    }
+    Some(CandleEmbedder::load(&dir).unwrap())
+}
+
+/// As `referral-desk eval --model hybrid`: the texts are embedded through the on-disk cache
+/// (`$REFERRAL_DESK_EMBEDDING_CACHE`), so only a cold run pays for the model.
+fn run_hybrid(
+    embedder: CandleEmbedder,
+    train: &[Labelled],
+    val: Option<&[Labelled]>,
+    test: &[Labelled],
+) -> EvalReport {
+    let embedder: std::sync::Arc<dyn Embedder> = std::sync::Arc::new(embedder);
+    let mut cache = EmbeddingCache::open(embedder.clone(), Some(&default_cache_dir()));
+    let mut embed = |rows: &[Labelled]| {
+        let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+        cache.embed_all(&texts, &mut |_, _| {}).unwrap().0
+    };
+    let embeddings = EvalEmbeddings {
+        train: embed(train),
+        val: val.map(&mut embed),
+        test: embed(test),
+        embedder: embedder.as_ref(),
+    };
+    let options = EvalOptions {
+        model: ModelKind::Hybrid,
+        ..EvalOptions::default()
+    };
+    evaluate(train, val, test, &options, Some(&embeddings), &mut |_| {})
         .unwrap()
         .0
 }
@@ -91,4 +139,54 @@ fn banking77_accuracy() {
     let report = run(&train, None, &test);
     eprintln!("BANKING77: accuracy {:.4}", report.accuracy);
     assert!(report.accuracy >= 0.915, "accuracy {}", report.accuracy);
+}
+
+#[test]
+fn clinc150_hybrid_in_scope_accuracy_and_out_of_scope_recall() {
+    let (Some(train), Some(val), Some(test)) = (
+        load("clinc150", "train"),
+        load("clinc150", "val"),
+        load("clinc150", "test"),
+    ) else {
+        return;
+    };
+    let Some(embedder) = embedding_model() else {
+        return;
+    };
+    let report = run_hybrid(embedder, &train, Some(&val), &test);
+    eprintln!(
+        "CLINC150 hybrid: in-scope {:.4} (argmax {:.4}), oos recall {:?}, threshold {}",
+        report.in_scope_accuracy,
+        report.in_scope_accuracy_argmax,
+        report.oos_recall,
+        report.threshold
+    );
+    // Measured (README "Measured"): argmax 0.963; at the val-chosen threshold in-scope 0.913
+    // and oos recall 0.922. The 0.93 in-scope at that threshold is not reached.
+    assert!(
+        report.in_scope_accuracy_argmax >= 0.955,
+        "argmax in-scope accuracy {}",
+        report.in_scope_accuracy_argmax
+    );
+    assert!(
+        report.in_scope_accuracy >= 0.90,
+        "in-scope accuracy {}",
+        report.in_scope_accuracy
+    );
+    let recall = report.oos_recall.unwrap();
+    assert!(recall >= 0.90, "oos recall {recall}");
+}
+
+#[test]
+fn banking77_hybrid_accuracy() {
+    let (Some(train), Some(test)) = (load("banking77", "train"), load("banking77", "test")) else {
+        return;
+    };
+    let Some(embedder) = embedding_model() else {
+        return;
+    };
+    let report = run_hybrid(embedder, &train, None, &test);
+    eprintln!("BANKING77 hybrid: accuracy {:.4}", report.accuracy);
+    // measured 0.9409 (the target is 0.94)
+    assert!(report.accuracy >= 0.94, "accuracy {}", report.accuracy);
 }

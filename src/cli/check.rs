@@ -7,13 +7,14 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::catalogue::Catalogue;
-use crate::nlu::Classifier;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Folder with the catalogue's YAML files.
     #[arg(long, value_name = "DIR", default_value_os_t = super::default_catalogue_dir())]
     pub catalogue: PathBuf,
+    #[command(flatten)]
+    pub model: super::ModelArgs,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -28,12 +29,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("{warning}");
     }
     let started = Instant::now();
-    let classifier = Classifier::from_catalogue(&catalogue)?;
-    let train_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let built = args.model.build(&catalogue)?;
+    let classifier = &built.classifier;
+    let embedded_ms = built.embedded.map_or(0.0, |r| r.seconds * 1000.0);
+    let train_ms = started.elapsed().as_secs_f64() * 1000.0 - embedded_ms;
     let examples: usize = catalogue.intents.iter().map(|i| i.examples.len()).sum();
     println!(
         "{}: ok ({} warning{}): {} intents with {} examples ({} nl, {} en), {} out-of-scope examples, \
-         {} specialists, {} knowledge items, {} desks; classifier trained in {:.0} ms on {} features",
+         {} specialists, {} knowledge items, {} desks; {} classifier trained in {:.0} ms on {} features{}",
         args.catalogue.display(),
         catalogue.warnings.len(),
         if catalogue.warnings.len() == 1 {
@@ -57,8 +60,18 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         catalogue.specialists.len(),
         catalogue.knowledge.len(),
         catalogue.desks.len(),
+        built.kind.as_str(),
         train_ms,
         classifier.feature_count(),
+        match built.embedded {
+            Some(r) => format!(
+                "; catalogue embedded in {:.0} ms ({} of {} texts computed, the rest from the cache)",
+                r.seconds * 1000.0,
+                r.embedded,
+                r.texts
+            ),
+            None => String::new(),
+        },
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::catalogue::Lang;
-use crate::nlu::{Classifier, Decision, LanguageDetector, ScoredIntent};
+use crate::nlu::{Decision, LanguageDetector, ScoredIntent};
 use crate::routing::{self, ResolvedRoute};
 
 #[derive(Debug, Args)]
@@ -20,6 +20,8 @@ pub struct ClassifyArgs {
     /// One JSON object per question on its own line, instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub model: super::ModelArgs,
     /// The questions to classify.
     #[arg(required = true, value_name = "TEXT")]
     pub texts: Vec<String>,
@@ -28,6 +30,8 @@ pub struct ClassifyArgs {
 #[derive(Debug, Serialize)]
 struct Classified<'a> {
     text: &'a str,
+    /// lexical, embedding or hybrid
+    model: &'static str,
     language: Lang,
     decision: Decision,
     intent: Option<String>,
@@ -38,15 +42,29 @@ struct Classified<'a> {
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let catalogue = super::load_catalogue(&args.catalogue)?;
-    let classifier = Classifier::from_catalogue(&catalogue)?;
+    let built = args.model.build(&catalogue)?;
+    let classifier = &built.classifier;
     let languages = LanguageDetector::from_catalogue(&catalogue);
     let today = chrono::Local::now().date_naive();
-    for text in &args.texts {
-        let prediction = classifier.predict(text);
+    let embeddings = match &built.embedder {
+        Some(embedder) => {
+            let texts: Vec<&str> = args.texts.iter().map(String::as_str).collect();
+            Some(embedder.embed_batch(&texts)?)
+        }
+        None => None,
+    };
+    for (i, text) in args.texts.iter().enumerate() {
         let language = languages.detect(text);
+        // as the server does: the embedding only for languages the model knows
+        let embedding = embeddings
+            .as_ref()
+            .filter(|_| built.embedding_languages.contains(&language))
+            .map(|e| e[i].as_slice());
+        let prediction = classifier.predict_with(text, embedding);
         let route = routing::resolve(&catalogue, &prediction, language, today);
         let classified = Classified {
             text,
+            model: built.kind.as_str(),
             language,
             decision: prediction.decision,
             intent: prediction.intent,

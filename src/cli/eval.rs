@@ -12,8 +12,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::catalogue::ClassifierSettings;
 use crate::nlu::dataset::{LabelledText, read_jsonl};
-use crate::nlu::evaluation::{EvalOptions, EvalReport, Progress, ThresholdChoice, evaluate};
-use crate::nlu::{Classifier, FeatureSettings, TrainSettings};
+use crate::nlu::evaluation::{
+    EvalEmbeddings, EvalOptions, EvalReport, Progress, ThresholdChoice, evaluate,
+};
+use crate::nlu::model::{choose_kind, default_cache_dir, load_embedder};
+use crate::nlu::{Classifier, DEFAULT_EMBEDDING_WEIGHT, FeatureSettings, ModelKind, TrainSettings};
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("training").required(true).args(["catalogue", "train"])))]
@@ -46,6 +49,16 @@ pub struct EvalArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Which model: lexical, embedding or hybrid. Default: hybrid when the model folder is
+    /// present, lexical otherwise.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// The sentence-embedding model folder.
+    #[arg(long, value_name = "DIR", default_value = crate::nlu::embedding::DEFAULT_MODEL_DIR)]
+    pub model_dir: PathBuf,
+    /// Weight of the embedding against the words (hybrid).
+    #[arg(long, default_value_t = DEFAULT_EMBEDDING_WEIGHT, value_name = "W")]
+    pub embedding_weight: f32,
 
     /// Model option: one-vs-rest sigmoids instead of one softmax.
     #[arg(long, help_heading = "Model options")]
@@ -59,6 +72,10 @@ pub struct EvalArgs {
     /// Model option: seed of the training order (to see how much figures vary with it).
     #[arg(long, help_heading = "Model options")]
     pub seed: Option<u64>,
+    /// Model option: at least this many example updates in training (small catalogues make
+    /// more passes).
+    #[arg(long, help_heading = "Model options")]
+    pub min_updates: Option<usize>,
     /// Model option: L2 penalty per example.
     #[arg(long, help_heading = "Model options")]
     pub l2: Option<f32>,
@@ -80,10 +97,12 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let mut detector = None;
     let (training, base_settings): (Vec<(String, Option<String>)>, ClassifierSettings) =
         match (&args.catalogue, &args.train) {
             (Some(dir), _) => {
                 let catalogue = super::load_catalogue(dir)?;
+                detector = Some(crate::nlu::LanguageDetector::from_catalogue(&catalogue));
                 let examples = catalogue
                     .training_examples()
                     .into_iter()
@@ -102,19 +121,90 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(to_training(read_jsonl(path)?, &args.oos_label)),
         None => None,
     };
+    let (kind, why) = choose_kind(args.model, &args.model_dir)?;
+    if !args.json {
+        eprintln!("model: {} ({why})", kind.as_str());
+    }
+    if args.dump_scores.is_some() && kind != ModelKind::Lexical {
+        bail!("--dump-scores writes the lexical model's logits: add --model lexical");
+    }
     let options = EvalOptions {
         features: feature_settings(&args),
         training: train_settings(&args),
         base: base_settings,
         threshold: args.threshold,
         folds: args.folds,
+        model: kind,
+        embedding_weight: args.embedding_weight,
     };
+    let settings = crate::nlu::model::ModelSettings {
+        model: Some(kind),
+        model_dir: args.model_dir.clone(),
+        embedding_cache: Some(default_cache_dir()),
+        embedding_weight: args.embedding_weight,
+        ..crate::config::Settings::load(None)?.classifier
+    };
+    // With a catalogue, questions are treated as the server treats them: only those in a
+    // language the embedding model knows are embedded (an empty vector means "words only").
+    let gate = |rows: &[(String, Option<String>)], vectors: Vec<Vec<f32>>| -> Vec<Vec<f32>> {
+        match &detector {
+            Some(detector) => rows
+                .iter()
+                .zip(vectors)
+                .map(|((text, _), vector)| {
+                    if settings
+                        .embedding_languages
+                        .contains(&detector.detect(text))
+                    {
+                        vector
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
+            None => vectors,
+        }
+    };
+    let embeddings = match load_embedder(kind, &settings)? {
+        None => None,
+        Some(mut cache) => {
+            let mut embed = |rows: &[(String, Option<String>)], stage: &'static str| {
+                let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+                let bar = (!args.json).then(|| progress_bar(texts.len() as u64, stage));
+                let result = cache.embed_all(&texts, &mut |done, _| {
+                    if let Some(bar) = &bar {
+                        bar.set_position(done as u64);
+                    }
+                });
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
+                result.map(|(vectors, _)| vectors)
+            };
+            let train_vectors = embed(&training, "embedding train")?;
+            let val_vectors = match &val {
+                Some(rows) => Some(gate(rows, embed(rows, "embedding val")?)),
+                None => None,
+            };
+            let test_vectors = gate(&test, embed(&test, "embedding test")?);
+            Some((train_vectors, val_vectors, test_vectors, cache))
+        }
+    };
+    let embeddings = embeddings
+        .as_ref()
+        .map(|(train, val, test, cache)| EvalEmbeddings {
+            train: train.clone(),
+            val: val.clone(),
+            test: test.clone(),
+            embedder: cache.embedder().as_ref(),
+        });
     let mut bar: Option<ProgressBar> = None;
     let (report, classifier) = evaluate(
         &training,
         val.as_deref(),
         &test,
         &options,
+        embeddings.as_ref(),
         &mut |event| match event {
             Progress::Started { stage, total } => bar = Some(progress_bar(total, stage)),
             Progress::Advanced { position, message } => {
@@ -218,6 +308,9 @@ fn train_settings(args: &EvalArgs) -> TrainSettings {
     }
     if let Some(l2) = args.l2 {
         settings.l2 = l2;
+    }
+    if let Some(updates) = args.min_updates {
+        settings.min_updates = updates;
     }
     settings
 }

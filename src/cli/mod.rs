@@ -4,6 +4,7 @@
 mod bench;
 mod check;
 mod classify;
+mod embed;
 mod eval;
 mod report;
 mod seed_demo;
@@ -28,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Classify questions and show where the desk would send them.
     Classify(classify::ClassifyArgs),
+    /// Print the sentence vectors the embedding model gives texts (checks a model folder).
+    Embed(embed::EmbedArgs),
     /// Validate the routing catalogue and list every problem with file:line and a fix.
     Check(check::CheckArgs),
     /// Measure the classifier on labelled data (accuracy, out-of-scope detection, latency).
@@ -50,6 +53,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Classify(args) => classify::run(args),
+        Command::Embed(args) => embed::run(args),
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(*args),
         Command::Serve(args) => serve::run(args),
@@ -65,6 +69,31 @@ pub const DEFAULT_CATALOGUE_DIR: &str = "intents";
 
 fn default_catalogue_dir() -> PathBuf {
     PathBuf::from(DEFAULT_CATALOGUE_DIR)
+}
+
+/// `--model` and `--model-dir`, for the commands that classify.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Which model: lexical, embedding or hybrid. Default: classifier.model from the
+    /// configuration, else hybrid when the model folder is present, lexical otherwise.
+    #[arg(long, value_enum)]
+    pub model: Option<crate::nlu::ModelKind>,
+    /// The sentence-embedding model folder (default: classifier.model_dir).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// Trains the catalogue's classifier as these flags and the configuration say.
+    fn build(&self, catalogue: &Catalogue) -> anyhow::Result<crate::nlu::model::BuiltModel> {
+        let mut settings = crate::config::Settings::load(None)?.classifier;
+        if let Some(dir) = &self.model_dir {
+            settings.model_dir = dir.clone();
+        }
+        Ok(crate::nlu::model::build_for_catalogue(
+            catalogue, &settings, self.model,
+        )?)
+    }
 }
 
 /// Loads the catalogue, printing its warnings to stderr; a broken catalogue is an error

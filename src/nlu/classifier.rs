@@ -5,10 +5,17 @@
 //! are trained as a class of their own. A question is out of scope when that class wins, or
 //! when the best intent's probability is below the threshold; it is ambiguous when the two best
 //! intents are within the margin (the bot then asks which one was meant).
+//!
+//! With a sentence-embedding model ([`ModelKind::Hybrid`] or [`ModelKind::Embedding`]) the
+//! question's embedding is one more block of features, beside (or instead of) the TF-IDF
+//! blocks, and one softmax regression is trained over all of them. Measured on CLINC150 and
+//! BANKING77 this joint model beat a weighted average of two separately trained models'
+//! probabilities (argmax 0.962 against 0.958 on CLINC150), and it keeps one set of
+//! probabilities, so thresholds, ambiguity and evaluation are the same code for every kind.
 
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::features::{FeatureSettings, SparseVector, Vectorizer};
 use super::linear::{SoftmaxModel, TrainSettings};
@@ -24,7 +31,53 @@ pub enum ClassifierError {
         "only one intent (\"{0}\") has examples: the classifier needs at least two to choose between"
     )]
     SingleIntent(String),
+    #[error("{embeddings} embeddings for {examples} training examples: one per example is needed")]
+    EmbeddingCount { examples: usize, embeddings: usize },
 }
+
+/// Which features the classifier reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// TF-IDF over the catalogue's words: no model files, knows only the catalogue's words.
+    Lexical,
+    /// The sentence embedding only: paraphrases, but weaker on names and jargon.
+    Embedding,
+    /// Both, in one model: the default when a model folder is present.
+    Hybrid,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Lexical => "lexical",
+            ModelKind::Embedding => "embedding",
+            ModelKind::Hybrid => "hybrid",
+        }
+    }
+
+    pub fn uses_embeddings(self) -> bool {
+        self != ModelKind::Lexical
+    }
+
+    fn uses_words(self) -> bool {
+        self != ModelKind::Embedding
+    }
+}
+
+/// The embeddings of the training examples, for the kinds that use them.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddingFeatures<'a> {
+    pub kind: ModelKind,
+    /// Scale of the (unit-length) embedding against the TF-IDF blocks (each unit length).
+    pub weight: f32,
+    /// One per training example, in the same order.
+    pub vectors: &'a [Vec<f32>],
+}
+
+/// Default [`EmbeddingFeatures::weight`]: chosen on the validation splits of CLINC150 and
+/// BANKING77 (README, Measured); `eval --embedding-weight` measures others.
+pub const DEFAULT_EMBEDDING_WEIGHT: f32 = 1.5;
 
 /// What the desk does with a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,7 +145,17 @@ impl Scores {
 #[derive(Debug, Clone)]
 pub struct Classifier {
     vectorizer: Vectorizer,
+    kind: ModelKind,
+    /// Scale of the embedding block (see [`EmbeddingFeatures::weight`]).
+    embedding_weight: f32,
+    /// Length of the embeddings the model was trained on (0 for lexical).
+    embedding_dimension: usize,
     model: SoftmaxModel,
+    /// For the hybrid kind: the lexical model on the same examples, which answers when a
+    /// question comes without its embedding (a language the embedding model does not know,
+    /// or the embedder failed). The joint model with an empty embedding block would be
+    /// worse than either.
+    words_only: Option<Box<Classifier>>,
     intents: Vec<String>,
     /// Model class of the out-of-scope examples, if there were any (always the last class).
     oos_class: Option<usize>,
@@ -101,9 +164,22 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// Trains on `(text, intent)` pairs; `None` marks an out-of-scope example.
+    /// Trains the lexical model on `(text, intent)` pairs; `None` marks an out-of-scope
+    /// example.
     pub fn train(
         examples: &[(&str, Option<&str>)],
+        features: FeatureSettings,
+        training: &TrainSettings,
+        settings: ClassifierSettings,
+        on_epoch: impl FnMut(usize, f32),
+    ) -> Result<Classifier, ClassifierError> {
+        Classifier::train_with(examples, None, features, training, settings, on_epoch)
+    }
+
+    /// Trains on `(text, intent)` pairs and, for the embedding kinds, their embeddings.
+    pub fn train_with(
+        examples: &[(&str, Option<&str>)],
+        embeddings: Option<EmbeddingFeatures<'_>>,
         features: FeatureSettings,
         training: &TrainSettings,
         settings: ClassifierSettings,
@@ -121,6 +197,18 @@ impl Classifier {
             1 => return Err(ClassifierError::SingleIntent(intents.remove(0))),
             _ => {}
         }
+        let (kind, embedding_weight, embedding_dimension) = match embeddings {
+            Some(e) if e.kind.uses_embeddings() => {
+                if e.vectors.len() != examples.len() {
+                    return Err(ClassifierError::EmbeddingCount {
+                        examples: examples.len(),
+                        embeddings: e.vectors.len(),
+                    });
+                }
+                (e.kind, e.weight, e.vectors.first().map_or(0, Vec::len))
+            }
+            _ => (ModelKind::Lexical, 0.0, 0),
+        };
         let has_oos = examples.iter().any(|(_, label)| label.is_none());
         let oos_class = has_oos.then_some(intents.len());
         let n_classes = intents.len() + usize::from(has_oos);
@@ -132,23 +220,105 @@ impl Classifier {
                 None => intents.len() as u32,
             })
             .collect();
-        let (vectorizer, inputs) = Vectorizer::fit_transform(features, &texts);
-        let model = SoftmaxModel::train(
-            &inputs,
-            &targets,
-            n_classes,
-            vectorizer.dimension(),
-            training,
-            on_epoch,
-        );
-        Ok(Classifier {
+        let (vectorizer, mut inputs) = Vectorizer::fit_transform(features, &texts);
+        let mut classifier = Classifier {
             vectorizer,
-            model,
+            kind,
+            embedding_weight,
+            embedding_dimension,
+            model: SoftmaxModel::empty(),
+            words_only: None,
             intents,
             oos_class,
             settings,
-            train_seconds: started.elapsed().as_secs_f64(),
-        })
+            train_seconds: 0.0,
+        };
+        if let Some(e) = embeddings.filter(|_| kind.uses_embeddings()) {
+            for (input, vector) in inputs.iter_mut().zip(e.vectors) {
+                *input = classifier.join(std::mem::take(input), Some(vector));
+            }
+        }
+        let joint_training = if kind.uses_embeddings() {
+            // Dense embedding features converge in fewer passes: on the shipped catalogue
+            // 60,000 updates gave the same held-out accuracy as 150,000, in 40 % of the time.
+            TrainSettings {
+                min_updates: training.min_updates * 2 / 5,
+                ..training.clone()
+            }
+        } else {
+            training.clone()
+        };
+        let dimension = classifier.dimension();
+        let word_features = classifier.vectorizer.settings().clone();
+        // the hybrid's lexical fallback trains on another core meanwhile
+        let (model, words_only) = std::thread::scope(|scope| {
+            let words_only = (kind == ModelKind::Hybrid).then(|| {
+                scope.spawn(|| {
+                    Classifier::train_with(
+                        examples,
+                        None,
+                        word_features,
+                        training,
+                        settings,
+                        no_progress,
+                    )
+                })
+            });
+            let model = SoftmaxModel::train(
+                &inputs,
+                &targets,
+                n_classes,
+                dimension,
+                &joint_training,
+                on_epoch,
+            );
+            let words_only = words_only.map(|handle| match handle.join() {
+                Ok(trained) => trained,
+                Err(panic) => std::panic::resume_unwind(panic),
+            });
+            (model, words_only)
+        });
+        classifier.model = model;
+        if let Some(words_only) = words_only {
+            classifier.words_only = Some(Box::new(words_only?));
+        }
+        classifier.train_seconds = started.elapsed().as_secs_f64();
+        Ok(classifier)
+    }
+
+    /// The model's input: the TF-IDF blocks (unless embedding-only) followed by the scaled
+    /// embedding. A missing embedding (the embedder failed) leaves its block empty, so the
+    /// question is still classified on its words rather than not at all.
+    fn join(&self, words: SparseVector, embedding: Option<&[f32]>) -> SparseVector {
+        if !self.kind.uses_embeddings() {
+            return words;
+        }
+        let mut joined = if self.kind.uses_words() {
+            words
+        } else {
+            SparseVector::default()
+        };
+        if let Some(embedding) = embedding.filter(|e| e.len() == self.embedding_dimension) {
+            let offset = self.vectorizer.dimension() as u32;
+            for (i, value) in embedding.iter().enumerate() {
+                joined.indices.push(offset + i as u32);
+                joined.values.push(value * self.embedding_weight);
+            }
+        }
+        joined
+    }
+
+    fn dimension(&self) -> usize {
+        self.vectorizer.dimension() + self.embedding_dimension
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    /// Whether [`Self::predict_with`] needs the question's embedding.
+    pub fn needs_embedding(&self) -> bool {
+        self.kind.uses_embeddings()
     }
 
     /// Trains on the catalogue's examples with its thresholds and the default features.
@@ -172,6 +342,9 @@ impl Classifier {
 
     pub fn set_settings(&mut self, settings: ClassifierSettings) {
         self.settings = settings;
+        if let Some(words_only) = self.words_only.as_mut() {
+            words_only.set_settings(settings);
+        }
     }
 
     pub fn has_out_of_scope_class(&self) -> bool {
@@ -183,7 +356,7 @@ impl Classifier {
     }
 
     pub fn feature_count(&self) -> usize {
-        self.vectorizer.dimension()
+        self.dimension()
     }
 
     /// The feature vector of `text`, exposed for the language detector and diagnostics.
@@ -193,9 +366,18 @@ impl Classifier {
 
     /// Class probabilities: one per intent (in [`Self::intents`] order), then out of scope.
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
+        self.probabilities_with(text, None)
+    }
+
+    /// As [`Self::probabilities`], with the question's embedding for the embedding kinds.
+    pub fn probabilities_with(&self, text: &str, embedding: Option<&[f32]>) -> Vec<f32> {
+        let embedding = embedding.filter(|e| !e.is_empty());
+        if let (None, Some(words_only)) = (embedding, &self.words_only) {
+            return words_only.probabilities(text);
+        }
         let mut probabilities = Vec::with_capacity(self.model.n_classes());
-        self.model
-            .probabilities(&self.vectorizer.transform(text), &mut probabilities);
+        let input = self.join(self.vectorizer.transform(text), embedding);
+        self.model.probabilities(&input, &mut probabilities);
         probabilities
     }
 
@@ -208,15 +390,25 @@ impl Classifier {
     }
 
     pub fn scores(&self, text: &str) -> Scores {
+        self.scores_with(text, None)
+    }
+
+    pub fn scores_with(&self, text: &str, embedding: Option<&[f32]>) -> Scores {
         scores_of(
-            &self.probabilities(text),
+            &self.probabilities_with(text, embedding),
             self.intents.len(),
             self.oos_class,
         )
     }
 
     pub fn predict(&self, text: &str) -> Prediction {
-        let probabilities = self.probabilities(text);
+        self.predict_with(text, None)
+    }
+
+    /// The decision for `text`; `embedding` is the question's embedding for the embedding
+    /// kinds (ignored by the lexical one).
+    pub fn predict_with(&self, text: &str, embedding: Option<&[f32]>) -> Prediction {
+        let probabilities = self.probabilities_with(text, embedding);
         let n = self.intents.len();
         let scores = scores_of(&probabilities, n, self.oos_class);
         let mut ranked: Vec<usize> = (0..n).collect();
@@ -255,6 +447,10 @@ impl Classifier {
         }
     }
 }
+
+/// A progress callback that ignores progress (a fn item, so the recursive training of the
+/// hybrid's lexical fallback instantiates one function, not one per caller's closure).
+fn no_progress(_epoch: usize, _loss: f32) {}
 
 fn scores_of(probabilities: &[f32], n_intents: usize, oos_class: Option<usize>) -> Scores {
     let (mut best, mut best_p) = (0, f32::NEG_INFINITY);

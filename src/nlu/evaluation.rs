@@ -10,8 +10,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::embedding::Embedder;
 use super::metrics::{self, Confusion, LabelMetrics, Outcome, ThresholdSample, TunedDecision};
-use super::{Classifier, ClassifierError, FeatureSettings, TrainSettings};
+use super::{
+    Classifier, ClassifierError, DEFAULT_EMBEDDING_WEIGHT, EmbeddingFeatures, FeatureSettings,
+    ModelKind, TrainSettings,
+};
 use crate::catalogue::ClassifierSettings;
 
 /// A labelled text; `None` means out of scope.
@@ -25,6 +29,8 @@ pub enum EvalError {
     Folds(usize),
     #[error("the test data is empty")]
     NoTestData,
+    #[error("the {0} model needs the texts' embeddings (a sentence-embedding model)")]
+    NoEmbeddings(&'static str),
 }
 
 /// Progress of a long evaluation, for a progress bar.
@@ -75,6 +81,19 @@ pub struct EvalOptions {
     pub threshold: ThresholdChoice,
     /// Folds for cross-validation when there is no validation data.
     pub folds: usize,
+    /// Which features; the embedding kinds need [`EvalEmbeddings`].
+    pub model: ModelKind,
+    pub embedding_weight: f32,
+}
+
+/// Sentence embeddings of the evaluation's texts (computed by the caller, usually through
+/// the on-disk cache), one per text of each split, and the embedder itself so that latency
+/// is measured end to end.
+pub struct EvalEmbeddings<'a> {
+    pub train: Vec<Vec<f32>>,
+    pub val: Option<Vec<Vec<f32>>>,
+    pub test: Vec<Vec<f32>>,
+    pub embedder: &'a dyn Embedder,
 }
 
 impl Default for EvalOptions {
@@ -85,6 +104,8 @@ impl Default for EvalOptions {
             base: ClassifierSettings::default(),
             threshold: ThresholdChoice::Auto,
             folds: 5,
+            model: ModelKind::Lexical,
+            embedding_weight: DEFAULT_EMBEDDING_WEIGHT,
         }
     }
 }
@@ -92,6 +113,8 @@ impl Default for EvalOptions {
 /// The figures of one evaluation; what `eval --json` prints.
 #[derive(Debug, Serialize)]
 pub struct EvalReport {
+    /// `lexical`, `embedding` or `hybrid`.
+    pub model: ModelKind,
     pub train_examples: usize,
     pub test_examples: usize,
     pub intents: usize,
@@ -124,11 +147,17 @@ pub fn evaluate(
     val: Option<&[Labelled]>,
     test: &[Labelled],
     options: &EvalOptions,
+    embeddings: Option<&EvalEmbeddings<'_>>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(EvalReport, Classifier), EvalError> {
     if test.is_empty() {
         return Err(EvalError::NoTestData);
     }
+    let embeddings = embeddings.filter(|_| options.model.uses_embeddings());
+    if options.model.uses_embeddings() && embeddings.is_none() {
+        return Err(EvalError::NoEmbeddings(options.model.as_str()));
+    }
+
     let epochs = options
         .training
         .epochs
@@ -137,8 +166,13 @@ pub fn evaluate(
         stage: "training",
         total: epochs as u64,
     });
-    let classifier = Classifier::train(
+    let classifier = Classifier::train_with(
         &as_pairs(train),
+        embeddings.map(|e| EmbeddingFeatures {
+            kind: options.model,
+            weight: options.embedding_weight,
+            vectors: &e.train,
+        }),
         options.features.clone(),
         &options.training,
         options.base,
@@ -153,11 +187,16 @@ pub fn evaluate(
 
     let tuned = match val {
         Some(val) => Tuning::from_samples(
-            metrics::tune_decisions(&threshold_samples(&classifier, val)),
+            metrics::tune_decisions(&threshold_samples(
+                &classifier,
+                val,
+                embeddings.and_then(|e| e.val.as_deref()),
+            )),
             "on --val",
         ),
         None => cross_validated_tuning(
             train,
+            embeddings.map(|e| (options.model, options.embedding_weight, &e.train[..])),
             &options.features,
             &options.training,
             options.folds,
@@ -183,7 +222,7 @@ pub fn evaluate(
     let mut outcomes = Vec::with_capacity(test.len());
     let mut argmax_hits = 0usize;
     for (position, (text, truth)) in test.iter().enumerate() {
-        let scores = classifier.scores(text);
+        let scores = classifier.scores_with(text, embeddings.map(|e| e.test[position].as_slice()));
         let best = &classifier.intents()[scores.best];
         let predicted = (!scores.is_out_of_scope(threshold)).then(|| best.clone());
         let top_is_oos = scores.out_of_scope_probability > scores.best_probability;
@@ -207,8 +246,9 @@ pub fn evaluate(
     }
     progress(Progress::Finished);
     let measured = metrics::compute(&outcomes);
-    let (p50, p99) = measure_latency(&classifier, test);
+    let (p50, p99) = measure_latency(&classifier, embeddings.map(|e| e.embedder), test);
     let report = EvalReport {
+        model: classifier.kind(),
         train_examples: train.len(),
         test_examples: test.len(),
         intents: classifier.intents().len(),
@@ -246,14 +286,17 @@ fn as_pairs(examples: &[(String, Option<String>)]) -> Vec<(&str, Option<&str>)> 
         .collect()
 }
 
+/// `embeddings`, when given, holds one embedding per example.
 pub fn threshold_samples(
     classifier: &Classifier,
     examples: &[(String, Option<String>)],
+    embeddings: Option<&[Vec<f32>]>,
 ) -> Vec<ThresholdSample> {
     examples
         .iter()
-        .map(|(text, truth)| {
-            let scores = classifier.scores(text);
+        .enumerate()
+        .map(|(i, (text, truth))| {
+            let scores = classifier.scores_with(text, embeddings.map(|e| e[i].as_slice()));
             let intents = classifier.intents();
             ThresholdSample {
                 is_out_of_scope: truth.is_none(),
@@ -290,6 +333,7 @@ impl Tuning {
 /// folds. Folds are dealt round-robin per label, so each holds every label.
 pub fn cross_validated_tuning(
     examples: &[(String, Option<String>)],
+    embeddings: Option<(ModelKind, f32, &[Vec<f32>])>,
     features: &FeatureSettings,
     training: &TrainSettings,
     folds: usize,
@@ -321,14 +365,26 @@ pub fn cross_validated_tuning(
             kept.iter().map(|i| examples[*i].clone()).collect();
         let test: Vec<(String, Option<String>)> =
             held.iter().map(|i| examples[*i].clone()).collect();
-        let model = Classifier::train(
+        let pick = |indices: &[usize], all: &[Vec<f32>]| -> Vec<Vec<f32>> {
+            indices.iter().map(|i| all[*i].clone()).collect()
+        };
+        let kept_vectors = embeddings.map(|(_, _, all)| pick(&kept, all));
+        let held_vectors = embeddings.map(|(_, _, all)| pick(&held, all));
+        let model = Classifier::train_with(
             &as_pairs(&train),
+            embeddings
+                .zip(kept_vectors.as_deref())
+                .map(|((kind, weight, _), vectors)| EmbeddingFeatures {
+                    kind,
+                    weight,
+                    vectors,
+                }),
             features.clone(),
             training,
             ClassifierSettings::default(),
             |_, _| {},
         )?;
-        samples.extend(threshold_samples(&model, &test));
+        samples.extend(threshold_samples(&model, &test, held_vectors.as_deref()));
         progress(Progress::Advanced {
             position: fold as u64 + 1,
             message: None,
@@ -341,17 +397,28 @@ pub fn cross_validated_tuning(
     ))
 }
 
-/// Single-query latency of the full decision (normalise, features, model, decision), in µs.
-pub fn measure_latency(classifier: &Classifier, test: &[(String, Option<String>)]) -> (f64, f64) {
-    let texts: Vec<&str> = test.iter().map(|(t, _)| t.as_str()).take(2000).collect();
-    for text in texts.iter().take(50) {
-        std::hint::black_box(classifier.predict(text));
+/// Single-query latency of the full decision (normalise, features, model, decision), in µs;
+/// with `embedder`, embedding the question is included (end to end, as the server does it,
+/// without the hop to the model thread).
+pub fn measure_latency(
+    classifier: &Classifier,
+    embedder: Option<&dyn Embedder>,
+    test: &[(String, Option<String>)],
+) -> (f64, f64) {
+    let limit = if embedder.is_some() { 300 } else { 2000 };
+    let texts: Vec<&str> = test.iter().map(|(t, _)| t.as_str()).take(limit).collect();
+    let classify = |text: &str| {
+        let embedding = embedder.and_then(|e| e.embed_batch(&[text]).ok()?.pop());
+        classifier.predict_with(text, embedding.as_deref())
+    };
+    for text in texts.iter().take(20) {
+        std::hint::black_box(classify(text));
     }
     let mut micros: Vec<f64> = texts
         .iter()
         .map(|text| {
             let started = Instant::now();
-            std::hint::black_box(classifier.predict(text));
+            std::hint::black_box(classify(text));
             started.elapsed().as_secs_f64() * 1e6
         })
         .collect();

@@ -63,6 +63,17 @@ pub struct SoftmaxModel {
 }
 
 impl SoftmaxModel {
+    /// A model with no classes, a placeholder until training has run.
+    pub fn empty() -> SoftmaxModel {
+        SoftmaxModel {
+            loss: Loss::Softmax,
+            n_classes: 0,
+            stride: 0,
+            weights: Vec::new(),
+            bias: Vec::new(),
+        }
+    }
+
     /// Trains on `inputs` with class indices `targets` (each `< n_classes`). `on_epoch` is
     /// told the epoch number and its mean loss, for progress reporting.
     pub fn train(

@@ -5,6 +5,9 @@
 //! - `linear`: sparse softmax regression, trained deterministically at start-up.
 //! - `classifier`: features + model + the routed / ambiguous / out-of-scope decision.
 //! - `language`: Dutch or English, learnt from the catalogue's examples.
+//! - `embedding`: transformer sentence embeddings from a model folder (all-MiniLM-L6-v2 on
+//!   candle, CPU), the worker thread that batches them for the server, and their disk cache.
+//! - `model`: which classifier runs (lexical, embedding, hybrid) and building it.
 //! - `dataset`, `metrics`, `evaluation`: labelled JSONL files, the figures and the procedure
 //!   behind `referral-desk eval`.
 //!
@@ -12,14 +15,19 @@
 
 pub mod classifier;
 pub mod dataset;
+pub mod embedding;
 pub mod evaluation;
 pub mod features;
 pub mod language;
 pub mod linear;
 pub mod metrics;
+pub mod model;
 mod normalise;
 
-pub use classifier::{Classifier, ClassifierError, Decision, Prediction, ScoredIntent, Scores};
+pub use classifier::{
+    Classifier, ClassifierError, DEFAULT_EMBEDDING_WEIGHT, Decision, EmbeddingFeatures, ModelKind,
+    Prediction, ScoredIntent, Scores,
+};
 pub use features::{FeatureSettings, SparseVector, Vectorizer};
 pub use language::LanguageDetector;
 pub use linear::{SoftmaxModel, TrainSettings};

@@ -34,6 +34,7 @@ pub use reply::{
 
 use crate::catalogue::{Catalogue, Lang};
 use crate::config::ConversationLogSettings;
+use crate::nlu::embedding::EmbeddingWorker;
 use crate::nlu::{Classifier, Decision, LanguageDetector};
 use crate::privacy::{Pseudonymiser, redact};
 use crate::routing::{Directory, directory_topic};
@@ -110,6 +111,11 @@ pub const HANDOFF_QUESTION_CHARS: usize = 1_000;
 pub struct Pipeline {
     pub catalogue: Arc<Catalogue>,
     classifier: Classifier,
+    /// The sentence-embedding model on its own thread, when the classifier or the directory
+    /// uses embeddings.
+    embedder: Option<EmbeddingWorker>,
+    /// Languages the embedding model understands (see `classifier.embedding_languages`).
+    embedding_languages: Vec<Lang>,
     languages: LanguageDetector,
     directory: Directory,
     store: Arc<dyn ConversationStore>,
@@ -149,6 +155,8 @@ impl Pipeline {
             directory: Directory::new(&catalogue),
             catalogue,
             classifier,
+            embedder: None,
+            embedding_languages: Vec::new(),
             store,
             pseudonymiser,
             departments,
@@ -156,6 +164,44 @@ impl Pipeline {
             metrics,
             arrivals: Notify::new(),
             outbox_channels,
+        }
+    }
+
+    /// Gives the pipeline the embedding model the classifier was trained with, and the
+    /// embeddings of the specialists' expertise (catalogue order) for directory lookups.
+    pub fn with_embeddings(
+        mut self,
+        worker: EmbeddingWorker,
+        specialist_vectors: Option<Vec<Vec<f32>>>,
+        languages: Vec<Lang>,
+    ) -> Pipeline {
+        self.embedding_languages = languages;
+        if let Some(vectors) = specialist_vectors {
+            self.directory = self.directory.with_embeddings(vectors);
+        }
+        self.embedder = Some(worker);
+        self
+    }
+
+    /// The embedding of `text`, or `None` without a model, for a language the model does not
+    /// know, or when embedding fails: the question is then answered on its words alone,
+    /// never dropped.
+    async fn embed(&self, text: &str, lang: Lang) -> Option<Vec<f32>> {
+        let worker = self
+            .embedder
+            .as_ref()
+            .filter(|_| self.embedding_languages.contains(&lang))?;
+        let started = Instant::now();
+        let result = worker.embed(vec![text.to_string()]).await;
+        self.metrics
+            .embed_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match result {
+            Ok(mut vectors) => vectors.pop(),
+            Err(err) => {
+                tracing::warn!(error = %err, "embedding a question failed; classifying on its words");
+                None
+            }
         }
     }
 
@@ -344,7 +390,18 @@ impl Pipeline {
         if choice.is_none()
             && let Some(topic) = topic.or_else(|| directory_topic(text))
         {
-            let matches = self.directory.search(catalogue, &topic, today(), 3);
+            let topic_embedding = if self.directory.uses_embeddings() {
+                self.embed(&topic, lang).await
+            } else {
+                None
+            };
+            let matches = self.directory.search_with(
+                catalogue,
+                &topic,
+                today(),
+                3,
+                topic_embedding.as_deref(),
+            );
             if !matches.is_empty() {
                 let specialists = matches
                     .iter()
@@ -396,7 +453,12 @@ impl Pipeline {
         }
 
         let classify_started = Instant::now();
-        let prediction = self.classifier.predict(text);
+        let embedding = if self.classifier.needs_embedding() {
+            self.embed(text, lang).await
+        } else {
+            None
+        };
+        let prediction = self.classifier.predict_with(text, embedding.as_deref());
         self.metrics
             .classify_seconds
             .observe(classify_started.elapsed().as_secs_f64());

@@ -69,6 +69,9 @@ pub fn test_settings(db_url: &str) -> Settings {
     settings.catalogue.dir = PathBuf::from(FIXTURE);
     settings.database.url = db_url.to_string().into();
     settings.privacy.pseudonym_key = None;
+    // the lexical model, so these tests do not depend on a fetched model folder;
+    // tests/hybrid.rs runs the server with the embedding model
+    settings.classifier.model = Some(referral_desk::nlu::ModelKind::Lexical);
     settings
 }
 
