@@ -63,15 +63,7 @@ async fn the_hybrid_server_routes_paraphrases_the_lexical_one_sends_to_the_desk(
         assert_eq!(after["intent"], intent, "hybrid: {text}: {after}");
     }
     // the metric of embedding time is exposed
-    let metrics = hybrid
-        .client
-        .get(hybrid.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = hybrid.metrics().await;
     assert!(
         metrics.contains("referral_desk_embed_seconds_count 2"),
         "{metrics}"

@@ -310,15 +310,7 @@ async fn reports_app(dir: &Path, enabled: bool) -> TestApp {
 }
 
 async fn metric(app: &TestApp, name: &str) -> String {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines()
         .find(|l| l.starts_with(name))
         .unwrap_or_default()

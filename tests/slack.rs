@@ -92,17 +92,6 @@ async fn failing_slack(failure: ResponseTemplate, n: u64) -> MockServer {
     fake_slack
 }
 
-async fn metrics_of(app: &TestApp) -> String {
-    app.client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn ok_slack() -> MockServer {
     let fake_slack = MockServer::start().await;
     Mock::given(method("POST"))
@@ -274,7 +263,7 @@ async fn a_reply_waits_out_a_slack_outage() {
         })
         .await
     );
-    let metrics = metrics_of(&app).await;
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("referral_desk_reply_failures_total{channel=\"slack\"} 3"),
         "{metrics}"
@@ -313,7 +302,7 @@ async fn slack_errors_are_counted_and_not_retried() {
         app.store().reply_status(id).await.unwrap().as_deref(),
         Some("failed")
     );
-    let metrics = metrics_of(&app).await;
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(
             "referral_desk_channel_api_errors_total{channel=\"slack\",error=\"channel_not_found\"} 1"

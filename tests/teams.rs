@@ -804,15 +804,7 @@ async fn connector_rate_limits_outages_and_refused_tokens_are_retried_until_deli
         2,
         "the refused token was replaced once"
     );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"referral_desk_reply_failures_total{channel="teams"} 2"#),
         "{metrics}"

@@ -110,6 +110,18 @@ impl TestApp {
         format!("http://{}{path}", self.address)
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn store(&self) -> Arc<dyn ConversationStore> {
         self.state.pipeline.store().clone()
     }
