@@ -165,8 +165,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             None => vectors,
         }
     };
-    let embeddings = match load_embedder(kind, &settings)? {
-        None => None,
+    let (embedder, vectors) = match load_embedder(kind, &settings)? {
+        None => (None, None),
         Some(mut cache) => {
             let mut embed = |rows: &[(String, Option<String>)], stage: &'static str| {
                 let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
@@ -187,16 +187,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             let test_vectors = gate(&test, embed(&test, "embedding test")?);
-            Some((train_vectors, val_vectors, test_vectors, cache))
+            (
+                Some(cache.embedder().clone()),
+                Some((train_vectors, val_vectors, test_vectors)),
+            )
         }
     };
-    let embeddings = embeddings
-        .as_ref()
-        .map(|(train, val, test, cache)| EvalEmbeddings {
-            train: train.clone(),
-            val: val.clone(),
-            test: test.clone(),
-            embedder: cache.embedder().as_ref(),
+    let embeddings = embedder
+        .as_deref()
+        .zip(vectors)
+        .map(|(embedder, (train, val, test))| EvalEmbeddings {
+            train,
+            val,
+            test,
+            embedder,
         });
     let mut bar: Option<ProgressBar> = None;
     let (report, classifier) = evaluate(
