@@ -114,8 +114,8 @@ fn clinc150_in_scope_accuracy_and_out_of_scope_recall() {
         "{}",
         report.threshold_source
     );
-    // Measured (README "Measured"): argmax 0.924; at the val-chosen threshold in-scope 0.833
-    // and oos recall 0.931. The in-scope target of 0.90 at that threshold is not met by
+    // Measured (README "Measured"): argmax 0.924; at the val-chosen threshold in-scope 0.836
+    // and oos recall 0.937. The in-scope target of 0.90 at that threshold is not met by
     // the lexical model (README explains why); these floors catch regressions.
     assert!(
         report.in_scope_accuracy_argmax >= 0.92,
@@ -162,14 +162,59 @@ fn clinc150_hybrid_in_scope_accuracy_and_out_of_scope_recall() {
         report.threshold
     );
     // Measured (README "Measured"): argmax 0.963; at the val-chosen threshold in-scope 0.913
-    // and oos recall 0.922. The 0.93 in-scope at that threshold is not reached.
+    // and oos recall 0.930. Trained on train only, the 0.93 in-scope target is not reached at
+    // the threshold val chooses (see the next test for train + val).
+    assert!(
+        report.threshold_source.contains("--val"),
+        "{}",
+        report.threshold_source
+    );
     assert!(
         report.in_scope_accuracy_argmax >= 0.955,
         "argmax in-scope accuracy {}",
         report.in_scope_accuracy_argmax
     );
     assert!(
-        report.in_scope_accuracy >= 0.90,
+        report.in_scope_accuracy >= 0.905,
+        "in-scope accuracy {}",
+        report.in_scope_accuracy
+    );
+    let recall = report.oos_recall.unwrap();
+    assert!(recall >= 0.92, "oos recall {recall}");
+}
+
+/// As the desk trains on a catalogue: every labelled example (train and val, 200 of them out
+/// of scope) goes into the model and the threshold is chosen by 5-fold cross-validation on
+/// them; the test split is only scored. `eval --train train+val.jsonl --test test.jsonl`.
+#[test]
+fn clinc150_hybrid_on_train_and_val_with_a_cross_validated_threshold() {
+    let (Some(mut train), Some(val), Some(test)) = (
+        load("clinc150", "train"),
+        load("clinc150", "val"),
+        load("clinc150", "test"),
+    ) else {
+        return;
+    };
+    let Some(embedder) = embedding_model() else {
+        return;
+    };
+    train.extend(val);
+    let report = run_hybrid(embedder, &train, None, &test);
+    eprintln!(
+        "CLINC150 hybrid, train + val: in-scope {:.4} (argmax {:.4}), oos recall {:?}, {}",
+        report.in_scope_accuracy,
+        report.in_scope_accuracy_argmax,
+        report.oos_recall,
+        report.threshold_source
+    );
+    assert!(
+        report.threshold_source.contains("cross-validation"),
+        "{}",
+        report.threshold_source
+    );
+    // Measured 0.936 and 0.907 (the targets: 0.93 and 0.90).
+    assert!(
+        report.in_scope_accuracy >= 0.93,
         "in-scope accuracy {}",
         report.in_scope_accuracy
     );

@@ -95,18 +95,27 @@ fn two_equally_likely_intents_make_the_question_ambiguous() {
 fn the_threshold_decides_out_of_scope() {
     let (_, mut classifier) = fixture();
     let text = "how much do i have left";
-    let confidence = classifier.predict(text).confidence;
-    assert!(confidence > 0.0 && confidence < 1.0);
-    classifier.set_settings(ClassifierSettings {
-        threshold: confidence + 0.01,
-        ambiguity_margin: 0.0,
-    });
-    assert_eq!(classifier.predict(text).decision, Decision::OutOfScope);
-    classifier.set_settings(ClassifierSettings {
-        threshold: confidence - 0.01,
-        ambiguity_margin: 0.0,
-    });
-    assert_eq!(classifier.predict(text).decision, Decision::Routed);
+    let prediction = classifier.predict(text);
+    // what the threshold is held against: how far the best intent beats "out of scope"
+    let margin = prediction.confidence - prediction.out_of_scope_probability;
+    assert!(margin > 0.02 && margin < 1.0, "{prediction:?}");
+    assert!(
+        prediction.out_of_scope_probability > 0.02,
+        "the fixture has out-of-scope examples: {prediction:?}"
+    );
+    let decide = |classifier: &mut Classifier, threshold: f32| {
+        classifier.set_settings(ClassifierSettings {
+            threshold,
+            ambiguity_margin: 0.0,
+        });
+        classifier.predict(text).decision
+    };
+    assert_eq!(decide(&mut classifier, margin - 0.01), Decision::Routed);
+    assert_eq!(decide(&mut classifier, margin + 0.01), Decision::OutOfScope);
+    // a best intent above the threshold is not enough when "out of scope" is close behind it
+    let between = (margin + prediction.confidence) / 2.0;
+    assert!(prediction.confidence > between);
+    assert_eq!(decide(&mut classifier, between), Decision::OutOfScope);
 }
 
 #[test]

@@ -192,7 +192,8 @@ pub struct Desk {
 /// Classifier decision thresholds; chosen on validation data (see README "Measured").
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClassifierSettings {
-    /// Top confidence below this means the question is out of scope.
+    /// The best intent must beat the out-of-scope class by this much (with no out-of-scope
+    /// examples: have this confidence), otherwise the question is out of scope.
     pub threshold: f32,
     /// Top two confidences closer than this mean the bot asks which one was meant.
     pub ambiguity_margin: f32,

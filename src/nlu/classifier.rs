@@ -2,9 +2,10 @@
 //! rule that makes the desk honest about what it cannot route.
 //!
 //! Out-of-scope examples (the catalogue's `out_of_scope` list, or `oos` lines in a benchmark)
-//! are trained as a class of their own. A question is out of scope when that class wins, or
-//! when the best intent's probability is below the threshold; it is ambiguous when the two best
-//! intents are within the margin (the bot then asks which one was meant).
+//! are trained as a class of their own. A question is out of scope when the best intent's
+//! probability beats that class's by less than the threshold (see [`Scores::is_out_of_scope`]);
+//! it is ambiguous when the two best intents are within the margin (the bot then asks which one
+//! was meant).
 //!
 //! With a sentence-embedding model ([`ModelKind::Hybrid`] or [`ModelKind::Embedding`]) the
 //! question's embedding is one more block of features, beside (or instead of) the TF-IDF
@@ -136,9 +137,16 @@ pub struct Scores {
 }
 
 impl Scores {
-    /// Whether the decision rule calls this out of scope at `threshold`.
+    /// Whether the decision rule calls this out of scope at `threshold`: the best intent must
+    /// beat the out-of-scope class by at least `threshold` (without out-of-scope examples that
+    /// class has probability 0, and this is the best intent's probability against the
+    /// threshold). A margin over "none of these" rather than the best probability alone: a
+    /// question the model finds half in scope, half not, is doubtful even when one intent
+    /// stands out among the rest. Measured on CLINC150 against the best probability alone: at
+    /// the threshold chosen on val the hybrid goes from in-scope 0.913 / oos recall 0.922 to
+    /// 0.913 / 0.930, the lexical model from 0.833 / 0.931 to 0.836 / 0.937 (README, "Measured").
     pub fn is_out_of_scope(&self, threshold: f32) -> bool {
-        self.out_of_scope_probability > self.best_probability || self.best_probability < threshold
+        self.best_probability - self.out_of_scope_probability < threshold
     }
 }
 
@@ -488,8 +496,14 @@ mod tests {
         assert_eq!(s.best_probability, 0.5);
         assert_eq!(s.second_probability, 0.3);
         assert_eq!(s.out_of_scope_probability, 0.1);
-        assert!(!s.is_out_of_scope(0.4));
-        assert!(s.is_out_of_scope(0.6));
+        assert!(
+            !s.is_out_of_scope(0.35),
+            "0.5 beats the out-of-scope class by 0.4"
+        );
+        assert!(s.is_out_of_scope(0.45));
+        let without_oos = scores_of(&[0.2, 0.5, 0.3], 3, None);
+        assert!(!without_oos.is_out_of_scope(0.45));
+        assert!(without_oos.is_out_of_scope(0.55));
         let s = scores_of(&[0.2, 0.3, 0.1, 0.4], 3, Some(3));
         assert!(s.is_out_of_scope(0.0), "the out-of-scope class wins");
         assert_eq!(s.top_probability, 0.4);
