@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,8 +41,10 @@ pub struct CacheReport {
 
 impl EmbeddingCache {
     /// Opens the cache for `embedder` in `dir` (created when missing); `None` keeps it in
-    /// memory only. An unreadable cache file is reported and started afresh, never fatal:
-    /// the cache only saves time.
+    /// memory only. An unreadable cache file is reported and started afresh, and a folder
+    /// that cannot be written (a read-only container file system without a volume) turns
+    /// the cache into a memory-only one with a warning: never fatal, the cache only saves
+    /// time.
     pub fn open(embedder: Arc<dyn Embedder>, dir: Option<&Path>) -> EmbeddingCache {
         let path = dir.map(|dir| dir.join(format!("{}.bin", embedder.fingerprint())));
         let mut cache = EmbeddingCache {
@@ -93,8 +95,14 @@ impl EmbeddingCache {
         missing.dedup();
         // similar lengths in one batch waste less padding
         missing.sort_by_key(|t| t.len());
-        let mut file = match &self.path {
-            Some(path) if !missing.is_empty() => Some(self.appender(path)?),
+        let mut file = match self.path.clone() {
+            Some(path) if !missing.is_empty() => match self.appender(&path) {
+                Ok(file) => Some(file),
+                Err(err) => {
+                    self.stop_writing(&err);
+                    None
+                }
+            },
             _ => None,
         };
         let mut done = 0;
@@ -108,12 +116,13 @@ impl EmbeddingCache {
             }
             // One append per batch: processes sharing the cache (tests, a CLI beside the
             // server) never interleave inside a record.
-            if let Some(file) = file.as_mut() {
-                file.write_all(&records)
-                    .map_err(|source| EmbeddingError::Cache {
-                        path: self.path.clone().unwrap_or_default(),
-                        source,
-                    })?;
+            if let Some(Err(source)) = file.as_mut().map(|file| file.write_all(&records)) {
+                let err = EmbeddingError::Cache {
+                    path: self.path.clone().unwrap_or_default(),
+                    source,
+                };
+                self.stop_writing(&err);
+                file = None;
             }
             done += chunk.len();
             progress(done, missing.len());
@@ -127,6 +136,16 @@ impl EmbeddingCache {
                 seconds: started.elapsed().as_secs_f64(),
             },
         ))
+    }
+
+    /// Keeps the cache in memory from now on: the embeddings are still computed and used, a
+    /// restart computes them again.
+    fn stop_writing(&mut self, err: &EmbeddingError) {
+        tracing::warn!(error = %err,
+            "the embedding cache cannot be written; keeping it in memory only, so a restart \
+             embeds the catalogue again. Give classifier.embedding_cache a writable folder \
+             (in a container: a volume at /data)");
+        self.path = None;
     }
 
     fn appender(&self, path: &Path) -> Result<File, EmbeddingError> {
@@ -146,13 +165,13 @@ impl EmbeddingCache {
 
     /// Reads every whole record; cuts a torn last record off the file.
     fn load(&mut self, path: &Path) -> std::io::Result<()> {
-        let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        let file = match File::open(path) {
             Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(err) => return Err(err),
         };
         let length = file.metadata()?.len();
-        let mut reader = BufReader::new(&mut file);
+        let mut reader = BufReader::new(file);
         let dimension = self.embedder.dimension();
         let mut good = 0u64;
         loop {
@@ -170,8 +189,17 @@ impl EmbeddingCache {
         if good < length {
             tracing::warn!(path = %path.display(), kept = good, length,
                 "the embedding cache ended in a torn record; cut it off");
-            file.set_len(good)?;
-            file.seek(SeekFrom::End(0))?;
+            // a file that cannot be cut cannot be appended to either (read-only)
+            if let Err(err) = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|file| file.set_len(good))
+            {
+                self.stop_writing(&EmbeddingError::Cache {
+                    path: path.to_path_buf(),
+                    source: err,
+                });
+            }
         }
         Ok(())
     }
@@ -298,5 +326,30 @@ mod tests {
         assert_eq!(report.embedded, 1);
         let fourth = EmbeddingCache::open(embedder, Some(dir.path()));
         assert_eq!(fourth.len(), 3, "the new record follows the cut, readable");
+    }
+
+    /// A read-only container without a volume for the cache: the server must still start.
+    #[test]
+    fn a_folder_that_cannot_be_written_keeps_the_cache_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        // a regular file where the folder should be: creating the folder fails (also as root)
+        let blocked = dir.path().join("not-a-folder");
+        std::fs::write(&blocked, b"").unwrap();
+        let embedder = Arc::new(CountingEmbedder {
+            calls: AtomicUsize::new(0),
+        });
+        let mut cache = EmbeddingCache::open(embedder.clone(), Some(&blocked.join("embeddings")));
+        let (vectors, report) = cache
+            .embed_all(
+                &["hoe vraag ik verlof aan", "who knows Power BI?"],
+                &mut |_, _| {},
+            )
+            .expect("embedding works without a writable cache");
+        assert_eq!((vectors.len(), report.embedded), (2, 2));
+        let (_, report) = cache
+            .embed_all(&["who knows Power BI?"], &mut |_, _| {})
+            .unwrap();
+        assert_eq!(report.embedded, 0, "still cached in memory");
+        assert_eq!(embedder.calls.load(Ordering::SeqCst), 2);
     }
 }
