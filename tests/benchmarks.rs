@@ -42,6 +42,15 @@ fn load(dataset: &str, split: &str) -> Option<Vec<Labelled>> {
     )
 }
 
+/// CLINC150's train, val and test splits (oos lines unlabelled).
+fn clinc150() -> Option<(Vec<Labelled>, Vec<Labelled>, Vec<Labelled>)> {
+    Some((
+        load("clinc150", "train")?,
+        load("clinc150", "val")?,
+        load("clinc150", "test")?,
+    ))
+}
+
 fn run(train: &[Labelled], val: Option<&[Labelled]>, test: &[Labelled]) -> EvalReport {
     evaluate(train, val, test, &EvalOptions::default(), None, &mut |_| {})
         .unwrap()
@@ -94,11 +103,7 @@ fn run_hybrid(
 
 #[test]
 fn clinc150_in_scope_accuracy_and_out_of_scope_recall() {
-    let (Some(train), Some(val), Some(test)) = (
-        load("clinc150", "train"),
-        load("clinc150", "val"),
-        load("clinc150", "test"),
-    ) else {
+    let Some((train, val, test)) = clinc150() else {
         return;
     };
     let report = run(&train, Some(&val), &test);
@@ -143,11 +148,7 @@ fn banking77_accuracy() {
 
 #[test]
 fn clinc150_hybrid_in_scope_accuracy_and_out_of_scope_recall() {
-    let (Some(train), Some(val), Some(test)) = (
-        load("clinc150", "train"),
-        load("clinc150", "val"),
-        load("clinc150", "test"),
-    ) else {
+    let Some((train, val, test)) = clinc150() else {
         return;
     };
     let Some(embedder) = embedding_model() else {
@@ -188,11 +189,7 @@ fn clinc150_hybrid_in_scope_accuracy_and_out_of_scope_recall() {
 /// them; the test split is only scored. `eval --train train+val.jsonl --test test.jsonl`.
 #[test]
 fn clinc150_hybrid_on_train_and_val_with_a_cross_validated_threshold() {
-    let (Some(mut train), Some(val), Some(test)) = (
-        load("clinc150", "train"),
-        load("clinc150", "val"),
-        load("clinc150", "test"),
-    ) else {
+    let Some((mut train, val, test)) = clinc150() else {
         return;
     };
     let Some(embedder) = embedding_model() else {
