@@ -52,6 +52,81 @@ pub struct Settings {
     pub teams: TeamsSettings,
     #[serde(default)]
     pub analytics: AnalyticsSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub web: WebSettings,
+}
+
+/// The Prometheus endpoint. It is served on a listener of its own, loopback by default, so
+/// per-intent counters (a burn-out question ticks `decisions_total{intent="wellbeing"}`) never
+/// reach the public port.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// `false`: no metrics listener at all.
+    pub enabled: bool,
+    /// Where `GET /metrics` listens; keep it off the public network.
+    pub bind: SocketAddr,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: SocketAddr::from(([127, 0, 0, 1], 9091)),
+        }
+    }
+}
+
+/// Which sites may send the web chat's session cookie along (the cookie's `SameSite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSite {
+    /// Only requests from the desk's own pages (the default).
+    #[default]
+    Strict,
+    Lax,
+    /// Needed when the chat is framed by an intranet on another site; requires
+    /// `server.secure_cookies`.
+    None,
+}
+
+impl SameSite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+    }
+}
+
+/// The web chat page and its API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// Who may show the chat page in a frame (the CSP `frame-ancestors` sources), e.g.
+    /// `["'self'", "https://intranet.example.nl"]`; `["'none'"]` forbids framing.
+    pub frame_ancestors: Vec<String>,
+    /// Questions per minute one client address may ask (`POST /api/v1/ask`); 0 switches the
+    /// limit off.
+    pub rate_limit_per_minute: u32,
+    /// Questions a client may ask at once before the per-minute rate applies.
+    pub rate_limit_burst: u32,
+    /// `SameSite` of the chat's session cookie.
+    pub cookie_same_site: SameSite,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            frame_ancestors: vec!["'self'".into()],
+            rate_limit_per_minute: 30,
+            rate_limit_burst: 10,
+            cookie_same_site: SameSite::Strict,
+        }
+    }
 }
 
 /// Demand reports for HRD. Off until switched on: in the Netherlands the works council
@@ -66,6 +141,9 @@ pub struct AnalyticsSettings {
     pub tokens: Vec<SecretString>,
     /// Routed answers below this confidence count as unmet demand.
     pub low_confidence: f32,
+    /// Days after the end of a month before its figures are published (and then frozen), so
+    /// feedback given in the last days still counts.
+    pub release_delay_days: u32,
 }
 
 impl Default for AnalyticsSettings {
@@ -75,6 +153,7 @@ impl Default for AnalyticsSettings {
             min_group_size: 5,
             tokens: Vec::new(),
             low_confidence: 0.5,
+            release_delay_days: 3,
         }
     }
 }
@@ -309,8 +388,26 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// Inbox workers processing questions concurrently.
     pub workers: usize,
-    /// Seconds in-flight work gets to finish after SIGTERM/SIGINT.
+    /// Seconds in-flight work gets to finish after SIGTERM/SIGINT; the process is gone after
+    /// this, whatever a client is still sending.
     pub shutdown_grace_seconds: u64,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client;
+    /// rate limits and failed-login counters key on that client address.
+    pub trusted_proxies: Vec<String>,
+    /// The `Secure` flag on cookies (report session, web chat session): browsers then send
+    /// them over HTTPS only. Switch off only for plain-http testing on another host than
+    /// localhost.
+    pub secure_cookies: bool,
+    /// A client must send a request's headers within this many seconds.
+    pub header_read_timeout_seconds: u64,
+    /// A client must send a request's body within this many seconds.
+    pub body_read_timeout_seconds: u64,
+    /// A request is answered (503 or 408) within this many seconds, whatever it waits for.
+    pub request_timeout_seconds: u64,
+    /// An idle keep-alive connection is closed after this many seconds.
+    pub idle_timeout_seconds: u64,
+    /// Open connections at most; further ones wait until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -319,6 +416,13 @@ impl Default for ServerSettings {
             bind: SocketAddr::from(([0, 0, 0, 0], 8080)),
             workers: 4,
             shutdown_grace_seconds: 10,
+            trusted_proxies: Vec::new(),
+            secure_cookies: true,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            request_timeout_seconds: 30,
+            idle_timeout_seconds: 60,
+            max_connections: 1024,
         }
     }
 }
@@ -449,6 +553,8 @@ pub enum LogFormat {
 
 /// Keys whose environment variable holds a comma-separated list.
 const LIST_KEYS: &[&str] = &[
+    "server.trusted_proxies",
+    "web.frame_ancestors",
     "teams.service_url_allowlist",
     "analytics.tokens",
     "classifier.embedding_languages",
@@ -498,14 +604,14 @@ impl Settings {
             } else {
                 builder.set_override(key, value)
             }
-            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+            .map_err(|e| SettingsError::Invalid(without_values(&e.to_string())))?;
         }
         let merged = builder.build().map_err(|e| match file {
             Some(path) => SettingsError::File {
                 path: path.to_path_buf(),
-                detail: e.to_string(),
+                detail: without_values(&e.to_string()),
             },
-            None => SettingsError::Invalid(e.to_string()),
+            None => SettingsError::Invalid(without_values(&e.to_string())),
         })?;
         let settings: Settings = merged
             .try_deserialize()
@@ -612,6 +718,80 @@ impl Settings {
                 hint: "0.5 counts answers the classifier was unsure of as unmet demand",
             });
         }
+        if let Some(position) = self
+            .server
+            .trusted_proxies
+            .iter()
+            .position(|entry| entry.parse::<crate::net::IpRange>().is_err())
+        {
+            return Err(SettingsError::Key {
+                key: "server.trusted_proxies",
+                // the entry itself is not repeated: a misplaced secret must not reach the log
+                problem: format!(
+                    "entry {} is not an IP address or a CIDR range",
+                    position + 1
+                ),
+                hint: "list your reverse proxies' addresses, e.g. [\"10.0.0.0/8\"] (REFERRAL_DESK__SERVER__TRUSTED_PROXIES=10.0.0.0/8,192.0.2.7)",
+            });
+        }
+        for (key, value) in [
+            (
+                "server.header_read_timeout_seconds",
+                self.server.header_read_timeout_seconds,
+            ),
+            (
+                "server.body_read_timeout_seconds",
+                self.server.body_read_timeout_seconds,
+            ),
+            (
+                "server.request_timeout_seconds",
+                self.server.request_timeout_seconds,
+            ),
+            (
+                "server.idle_timeout_seconds",
+                self.server.idle_timeout_seconds,
+            ),
+            ("server.max_connections", self.server.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::Key {
+                    key,
+                    problem: "must be at least 1".into(),
+                    hint: "see deploy/config/referral-desk.toml for the defaults",
+                });
+            }
+        }
+        if self.metrics.enabled && self.metrics.bind == self.server.bind {
+            return Err(SettingsError::Key {
+                key: "metrics.bind",
+                problem: "is the same address as server.bind".into(),
+                hint: "metrics get a listener of their own, e.g. 127.0.0.1:9091",
+            });
+        }
+        if self.web.frame_ancestors.is_empty()
+            || self.web.frame_ancestors.iter().any(|source| {
+                source.trim().is_empty()
+                    || source
+                        .chars()
+                        .any(|c| c.is_control() || c.is_whitespace() || matches!(c, ';' | ','))
+            })
+        {
+            return Err(SettingsError::Key {
+                key: "web.frame_ancestors",
+                problem: "needs one or more CSP sources without spaces, commas or semicolons"
+                    .into(),
+                hint: "e.g. [\"'self'\", \"https://intranet.example.nl\"], or [\"'none'\"] to forbid framing",
+            });
+        }
+        if self.web.cookie_same_site == SameSite::None && !self.server.secure_cookies {
+            return Err(SettingsError::Key {
+                key: "web.cookie_same_site",
+                problem:
+                    "\"none\" needs server.secure_cookies = true (browsers refuse it otherwise)"
+                        .into(),
+                hint: "serve the desk over HTTPS and keep server.secure_cookies on",
+            });
+        }
         if self.database.max_connections == 0 {
             return Err(SettingsError::Key {
                 key: "database.max_connections",
@@ -623,14 +803,39 @@ impl Settings {
     }
 }
 
-/// The config crate names the key in its messages; make the wording operator-friendly.
+/// The config crate names the key in its messages; make the wording operator-friendly, and
+/// never repeat a value: it may be a secret put under the wrong key or with the wrong type
+/// (`invalid type: string "xoxb-..."`).
 fn explain(error: config::ConfigError) -> String {
-    let text = error.to_string();
+    let text = without_values(&error.to_string());
     if text.contains("unknown field") {
         format!("{text}\n  hint: check the key's spelling against deploy/config/referral-desk.toml")
     } else {
         format!("{text}\n  hint: see deploy/config/referral-desk.toml for every key and its type")
     }
+}
+
+/// `message` with every quoted value and every quoted source line removed: what is left
+/// names the key, the position and the expected type.
+fn without_values(message: &str) -> String {
+    static QUOTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#""(?:[^"\\]|\\.)*"|'[^'\n]*'"#).expect("static regex")
+    });
+    static SNIPPET: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"^\s*\d*\s*\|").expect("static regex"));
+    message
+        .lines()
+        .filter(|line| !SNIPPET.is_match(line))
+        .map(|line| {
+            let line = QUOTED.replace_all(line, "(value not shown)");
+            // an unterminated quote: drop everything after it
+            match line.find(['"', '\'']) {
+                Some(at) => format!("{}(value not shown)", &line[..at]),
+                None => line.into_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -795,6 +1000,99 @@ mod tests {
         .unwrap();
         assert!(!webhook_only.teams.bot_enabled());
         assert!(webhook_only.teams.webhook_hmac_key.is_some());
+    }
+
+    /// Issue 13, item 19: a refused configuration names the key, never the value (which may
+    /// be a secret under the wrong key or of the wrong type).
+    #[test]
+    fn a_refused_configuration_never_repeats_a_value() {
+        const SECRET: &str = "xoxb-SECRET-4242";
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            format!("[analytics]\ntokens = \"{SECRET}\"\n"),
+            format!("[analytics]\nenabled = \"{SECRET}\"\n"),
+            format!("[slack]\nbot_token = [\"{SECRET}\"]\n"),
+            format!("[slack]\nbot_token = \"{SECRET}\n"),
+            format!("[slack]\nbot_token = '{SECRET}\n"),
+            format!("[slack]\nbot_token = {SECRET}\n"),
+            format!("slack = \"{SECRET}\"\n"),
+            format!("[server]\nbind = \"{SECRET}\"\n"),
+        ];
+        for (i, text) in files.iter().enumerate() {
+            let path = dir.path().join(format!("c{i}.toml"));
+            std::fs::write(&path, text).unwrap();
+            let err = Settings::load_with_env(Some(&path), env(&[]))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("SECRET-4242"), "{text:?} gave: {err}");
+            assert!(!err.trim().is_empty());
+        }
+        for vars in [
+            [("REFERRAL_DESK__SLACK", SECRET)],
+            [("REFERRAL_DESK__ANALYTICS__ENABLED", SECRET)],
+            [("REFERRAL_DESK__SERVER__BIND", SECRET)],
+            [("REFERRAL_DESK__OUTBOX__MAX_ATTEMPTS", SECRET)],
+            [("REFERRAL_DESK__SERVER__TRUSTED_PROXIES", SECRET)],
+        ] {
+            let err = Settings::load_with_env(None, env(&vars))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("SECRET-4242"), "{vars:?} gave: {err}");
+            // the key is still named so the operator knows what to fix
+            let key = vars[0]
+                .0
+                .trim_start_matches("REFERRAL_DESK__")
+                .to_lowercase();
+            let last = key.rsplit("__").next().unwrap();
+            assert!(err.contains(last), "{vars:?} gave: {err}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_timeouts_and_framing_are_checked() {
+        let s = Settings::load_with_env(
+            None,
+            env(&[
+                (
+                    "REFERRAL_DESK__SERVER__TRUSTED_PROXIES",
+                    "10.0.0.0/8, 192.0.2.7",
+                ),
+                (
+                    "REFERRAL_DESK__WEB__FRAME_ANCESTORS",
+                    "'self',https://intranet.example.nl",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.trusted_proxies, ["10.0.0.0/8", "192.0.2.7"]);
+        assert!(s.server.secure_cookies, "secure by default");
+        assert_eq!(
+            s.web.frame_ancestors,
+            ["'self'", "https://intranet.example.nl"]
+        );
+        for (vars, key) in [
+            (
+                [("REFERRAL_DESK__SERVER__TRUSTED_PROXIES", "proxy.internal")],
+                "server.trusted_proxies",
+            ),
+            (
+                [("REFERRAL_DESK__SERVER__REQUEST_TIMEOUT_SECONDS", "0")],
+                "server.request_timeout_seconds",
+            ),
+            (
+                [("REFERRAL_DESK__WEB__FRAME_ANCESTORS", "x; script-src *")],
+                "web.frame_ancestors",
+            ),
+            (
+                [("REFERRAL_DESK__METRICS__BIND", "0.0.0.0:8080")],
+                "metrics.bind",
+            ),
+        ] {
+            let err = Settings::load_with_env(None, env(&vars))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{vars:?}: {err}");
+        }
     }
 
     #[test]
