@@ -1,17 +1,19 @@
-//! Demand reports: k-anonymity against subtraction, access control, the same numbers in every
-//! format and on both databases, emerging topics on seeded data, and draft intents that pass
-//! the catalogue check.
+//! Demand reports: what a month's published table hides and why, that no combination of
+//! reports recovers a hidden figure (an attacker's linear algebra over many random requests),
+//! that published months never change, access control, the same numbers in every format and
+//! on both databases, emerging topics on seeded data, and draft intents that pass the
+//! catalogue check.
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use referral_desk::analytics::seed::{SeedOptions, SeedSummary, seed_demo};
 use referral_desk::analytics::{
-    Cell, DemandReport, Granularity, ReportPolicy, ReportRequest, Series, compute,
+    Cell, DemandReport, Granularity, Hidden, ReportPolicy, ReportRequest, compute,
 };
 use referral_desk::catalogue::Catalogue;
 use referral_desk::config::Settings;
@@ -34,7 +36,7 @@ fn ms(date: &str, hour: u32) -> i64 {
         .timestamp_millis()
 }
 
-/// One logged conversation; returns its id.
+/// One logged Slack conversation (Slack users are authenticated askers); returns its id.
 #[allow(clippy::too_many_arguments)]
 async fn log(
     store: &dyn ConversationStore,
@@ -46,11 +48,29 @@ async fn log(
     at: i64,
     question: &str,
 ) -> i64 {
+    log_on(
+        store, n, "slack", asker, department, intent, route, at, question,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn log_on(
+    store: &dyn ConversationStore,
+    n: &mut u64,
+    channel: &str,
+    asker: &str,
+    department: &str,
+    intent: Option<&str>,
+    route: Value,
+    at: i64,
+    question: &str,
+) -> i64 {
     *n += 1;
     let asker_key = format!("{asker:0>64}");
     let item = NewInboxItem {
         delivery_id: format!("test:{n}"),
-        channel: "web".into(),
+        channel: channel.into(),
         conversation: "c".into(),
         asker_key: asker_key.clone(),
         department: Some(department.into()),
@@ -60,7 +80,7 @@ async fn log(
     };
     let record = ConversationRecord {
         received_ms: at,
-        channel: "web".into(),
+        channel: channel.into(),
         asker_key,
         department: Some(department.into()),
         language: "en".into(),
@@ -90,20 +110,21 @@ fn policy() -> ReportPolicy {
     ReportPolicy {
         min_group_size: K,
         low_confidence: 0.5,
+        release_delay_days: 3,
     }
 }
 
-fn request(by_department: bool) -> ReportRequest {
+fn month_request(from: &str, to: &str, by_department: bool) -> ReportRequest {
     ReportRequest {
-        from: day("2026-10-05"),
-        to: day("2026-10-18"),
-        granularity: Granularity::Week,
+        from: day(from),
+        to: day(to),
+        granularity: Granularity::Month,
         by_department,
     }
 }
 
-/// The attacker: every published table's arithmetic. A hidden figure is exposed when a shown
-/// total has exactly one hidden part.
+/// The attacker of one report: every published table's arithmetic. A hidden figure is
+/// exposed when a shown total has exactly one hidden part.
 fn exposed(report: &DemandReport) -> Vec<String> {
     let mut found = Vec::new();
     let mut check = |what: String, total: Cell, parts: Vec<Cell>| {
@@ -111,14 +132,7 @@ fn exposed(report: &DemandReport) -> Vec<String> {
             found.push(what);
         }
     };
-    let rows = |s: &Series| (s.total, s.cells.clone());
     let periods = report.periods.len();
-    let (total, cells) = rows(&report.totals);
-    check("totals over periods".into(), total, cells);
-    for t in &report.topics {
-        let (total, cells) = rows(&t.series);
-        check(format!("{} over periods", t.intent), total, cells);
-    }
     for p in 0..periods {
         check(
             format!("topics in period {p}"),
@@ -126,26 +140,11 @@ fn exposed(report: &DemandReport) -> Vec<String> {
             report.topics.iter().map(|t| t.series.cells[p]).collect(),
         );
     }
-    check(
-        "topics over the range".into(),
-        report.totals.total,
-        report.topics.iter().map(|t| t.series.total).collect(),
-    );
     for row in &report.outcomes {
         check(
             format!("outcomes of {:?}", row.intent),
             row.total,
             row.outcomes.iter().map(|(_, c)| *c).collect(),
-        );
-    }
-    for (o, (outcome, all)) in report.outcomes[0].outcomes.iter().enumerate() {
-        check(
-            format!("{outcome:?} over topics"),
-            *all,
-            report.outcomes[1..]
-                .iter()
-                .map(|r| r.outcomes[o].1)
-                .collect(),
         );
     }
     if let Some(departments) = &report.departments {
@@ -165,40 +164,14 @@ fn exposed(report: &DemandReport) -> Vec<String> {
                         .collect(),
                 );
             }
-        }
-        for (t, topic) in report.topics.iter().enumerate() {
-            check(
-                format!("{} by department", topic.intent),
-                topic.series.total,
-                departments
-                    .iter()
-                    .map(|d| d.topics[t].series.total)
-                    .collect(),
-            );
-        }
-        for d in departments {
-            let (total, cells) = rows(&d.totals);
-            check(format!("{} over periods", d.department), total, cells);
-            for p in 0..periods {
+            for d in departments {
                 check(
                     format!("{} topics in period {p}", d.department),
                     d.totals.cells[p],
                     d.topics.iter().map(|t| t.series.cells[p]).collect(),
                 );
             }
-            for t in &d.topics {
-                let (total, cells) = rows(&t.series);
-                check(
-                    format!("{} {} over periods", d.department, t.intent),
-                    total,
-                    cells,
-                );
-            }
         }
-    }
-    for s in &report.specialists {
-        let (total, cells) = rows(&s.referrals);
-        check(format!("{} over periods", s.specialist), total, cells);
     }
     found
 }
@@ -207,8 +180,9 @@ fn shown(cell: Cell) -> Option<u32> {
     cell.askers()
 }
 
-/// Week 41: 10 askers about data skills, 6 about leave, 1 about the training budget (the
-/// person to protect), all from Finance except the one, who is the only asker from Legal.
+/// October 2026: 10 askers about data skills, 6 about leave (twice each), 1 about the
+/// training budget (the person to protect), all from Finance except the one, who is the only
+/// asker from Legal.
 async fn subtraction_log(store: &dyn ConversationStore) {
     let mut n = 0;
     let data = json!({"specialists": ["anna_data"], "knowledge": [], "desk": null, "options": []});
@@ -257,7 +231,7 @@ async fn subtraction_log(store: &dyn ConversationStore) {
 }
 
 #[tokio::test]
-async fn no_hidden_figure_can_be_computed_from_totals_across_topics_periods_and_departments() {
+async fn no_hidden_figure_can_be_computed_from_totals_across_topics_and_departments() {
     let dir = tempfile::tempdir().unwrap();
     let store = store::connect(&test_settings(&sqlite_url(dir.path())).database)
         .await
@@ -265,24 +239,40 @@ async fn no_hidden_figure_can_be_computed_from_totals_across_topics_periods_and_
     subtraction_log(store.as_ref()).await;
     let catalogue = Catalogue::load(FIXTURE).unwrap();
 
-    // What a naive report (hide only cells under k) would publish for week 41:
-    // all questions 17, data skills 10, leave 6 => training budget = 17 - 10 - 6 = 1, and
-    // Finance 16 of 17 => the Legal cell is 1: one person's topic and department.
-    let report = compute(store.as_ref(), &catalogue, &policy(), &request(true))
-        .await
-        .unwrap();
+    // What a naive report (hide only cells under k) would publish for October:
+    // all questions 33, data skills 20, leave 12 => training budget = 33 - 20 - 12 = 1, and
+    // Finance 32 of 33 => the Legal cell is 1: one person's topic and department.
+    let report = compute(
+        store.as_ref(),
+        &catalogue,
+        &policy(),
+        &month_request("2026-10-01", "2026-10-31", true),
+        day("2026-11-10"),
+    )
+    .await
+    .unwrap();
     let topic = |id: &str| report.topics.iter().find(|t| t.intent == id).unwrap();
-    assert_eq!(report.periods[0].label, "2026-W41");
+    assert_eq!(report.periods[0].label, "2026-10");
     assert_eq!(shown(topic("data_skills").series.cells[0]), Some(10));
-    assert!(topic("training_budget").series.cells[0].is_suppressed());
-    let week_total = report.totals.cells[0];
-    let data = shown(topic("data_skills").series.cells[0]).unwrap_or(0);
+    let budget = topic("training_budget").series.cells[0];
+    assert_eq!(budget.reason(), Some(Hidden::FewerThanK));
+    let month_total = report.totals.cells[0];
     let leave = shown(topic("leave").series.cells[0]);
     assert!(
-        week_total.is_suppressed() || leave.is_none(),
-        "17 - 10 - 6 would give the hidden figure: total {week_total:?}, data {data}, leave {leave:?}"
+        month_total.is_suppressed() || leave.is_none(),
+        "33 - 20 - 12 would give the hidden figure: total {month_total:?}, leave {leave:?}"
     );
     assert!(report.suppressed_small > 0 && report.suppressed_complementary > 0);
+    // item 2: what is hidden only to protect the budget figure is not marked "< 5"
+    let protecting: Vec<Cell> = report
+        .cells()
+        .into_iter()
+        .filter(|c| c.reason() == Some(Hidden::ProtectsOthers))
+        .collect();
+    assert!(
+        !protecting.is_empty(),
+        "complementary cells have their own mark"
+    );
     let exposures = exposed(&report);
     assert!(
         exposures.is_empty(),
@@ -481,7 +471,6 @@ async fn reports_need_a_configured_token_and_failed_attempts_are_limited() {
     app.stop().await;
 }
 
-/// Runs the CLI; its stdout.
 fn cli(args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_referral-desk"));
     command.args(args);
@@ -505,14 +494,23 @@ fn seeded_settings(url: &str) -> Settings {
 }
 
 async fn seed(settings: &Settings, conversations: usize) -> SeedSummary {
+    seed_until(settings, conversations, 91, "2026-11-22").await
+}
+
+async fn seed_until(
+    settings: &Settings,
+    conversations: usize,
+    days: u32,
+    end: &str,
+) -> SeedSummary {
     let catalogue = Catalogue::load("intents").unwrap();
     seed_demo(
         settings,
         &catalogue,
         &SeedOptions {
             conversations,
-            days: 91,
-            end: day("2026-11-22"),
+            days,
+            end: day(end),
             seed: 7,
         },
         None,
@@ -521,7 +519,7 @@ async fn seed(settings: &Settings, conversations: usize) -> SeedSummary {
     .unwrap()
 }
 
-/// Every shown cell of the JSON report, keyed by where it is.
+/// Every shown month figure (with askers) of the JSON report, keyed by where it is.
 fn figures(report: &Value, path: String, out: &mut BTreeMap<String, (u64, u64)>) {
     match report {
         Value::Object(map) => {
@@ -552,14 +550,7 @@ async fn csv_json_and_html_carry_the_same_numbers() {
         ("REFERRAL_DESK__DATABASE__URL", url.as_str()),
         ("REFERRAL_DESK__ANALYTICS__ENABLED", "true"),
     ];
-    let range = [
-        "--from",
-        "2026-09-01",
-        "--to",
-        "2026-11-22",
-        "--granularity",
-        "month",
-    ];
+    let range = ["--from", "2026-08-01", "--to", "2026-10-31"];
     let run = |format: &str| {
         let mut args = vec!["report"];
         args.extend(range);
@@ -578,7 +569,7 @@ async fn csv_json_and_html_carry_the_same_numbers() {
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let (askers, conversations, suppressed) =
         (col("askers"), col("conversations"), col("suppressed"));
-    let mut pairs = std::collections::BTreeSet::new();
+    let mut pairs = BTreeSet::new();
     let mut hidden = 0;
     for record in reader.records() {
         let record = record.unwrap();
@@ -637,17 +628,13 @@ async fn sqlite_and_postgresql_give_identical_reports() {
             store.as_ref(),
             &catalogue,
             &policy(),
-            &ReportRequest {
-                from: day("2026-10-05"),
-                to: day("2026-11-22"),
-                granularity: Granularity::Week,
-                by_department: true,
-            },
+            &month_request("2026-10-01", "2026-11-30", true),
+            day("2026-12-10"),
         )
         .await
         .unwrap();
         report.generated_at = chrono::DateTime::default();
-        // the figures are the log's: 7 weeks in range, the 7 weeks before as "previous"
+        // the figures are the log's: 2 months in range, the 2 months before as "previous"
         let log = store.conversations(0, 1_000_000).await.unwrap();
         let count = |from: &str, to: &str| {
             log.iter()
@@ -656,18 +643,18 @@ async fn sqlite_and_postgresql_give_identical_reports() {
         };
         assert_eq!(
             report.totals.total.conversations(),
-            Some(count("2026-10-05", "2026-11-23"))
+            Some(count("2026-10-01", "2026-12-01"))
         );
         assert_eq!(
             report.totals.cells[0].conversations(),
-            Some(count("2026-10-05", "2026-10-12"))
+            Some(count("2026-10-01", "2026-11-01"))
         );
         let previous: u32 = report
             .topics
             .iter()
             .map(|t| t.previous.conversations().unwrap_or(0))
             .sum();
-        assert!(previous > 0 && previous <= count("2026-08-17", "2026-10-05"));
+        assert!(previous > 0 && previous <= count("2026-08-01", "2026-10-01"));
         assert!(
             !report.rising.is_empty() || !report.falling.is_empty(),
             "changes are ranked"
@@ -677,6 +664,31 @@ async fn sqlite_and_postgresql_give_identical_reports() {
     assert!(reports[0].totals.total.conversations().unwrap() > 1_500);
     assert_eq!(reports[0], reports[1]);
     schema.drop().await;
+}
+
+/// Distinct askers per month of each planted cluster, read from the log (by its keywords).
+async fn planted_askers_per_month(
+    store: &dyn ConversationStore,
+) -> HashMap<(&'static str, String), BTreeSet<String>> {
+    let mut out: HashMap<(&'static str, String), BTreeSet<String>> = HashMap::new();
+    for c in store.conversations(0, 1_000_000).await.unwrap() {
+        let Some(question) = &c.record.question else {
+            continue;
+        };
+        if let Some(planted) = referral_desk::analytics::seed::planted_topic_of(question) {
+            let month = chrono::DateTime::from_timestamp_millis(c.record.received_ms)
+                .unwrap()
+                .format("%Y-%m")
+                .to_string();
+            let asker = if c.record.channel == "web" {
+                "web".to_string()
+            } else {
+                c.record.asker_key.clone()
+            };
+            out.entry((planted.name, month)).or_default().insert(asker);
+        }
+    }
+    out
 }
 
 #[tokio::test]
@@ -694,44 +706,49 @@ async fn emerging_topics_find_the_planted_clusters_and_drop_small_ones() {
         store.as_ref(),
         &catalogue,
         &policy(),
-        &ReportRequest {
-            from: day("2026-08-24"),
-            to: day("2026-11-22"),
-            granularity: Granularity::Week,
-            by_department: false,
-        },
+        &month_request("2026-09-01", "2026-10-31", false),
+        day("2026-12-10"),
     )
     .await
     .unwrap();
-    let keywords: Vec<String> = report
-        .emerging
-        .iter()
-        .map(|t| t.keywords.join(" "))
-        .collect();
+    let askers = planted_askers_per_month(store.as_ref()).await;
+    let mut found_any = false;
     for planted in &summary.planted {
-        let found = report.emerging.iter().any(|t| {
-            t.keywords.iter().any(|k| {
-                planted
-                    .keywords
-                    .iter()
-                    .any(|p| k.contains(p) || p.contains(k.as_str()))
-            })
-        });
-        if planted.askers >= K as usize {
-            assert!(found, "{} not among {keywords:?}", planted.name);
-        } else {
-            assert!(
-                !found,
-                "{} (only {} askers) shown: {keywords:?}",
-                planted.name, planted.askers
-            );
+        for period in &report.periods {
+            let in_month = askers
+                .get(&(planted.name, period.label.clone()))
+                .map_or(0, BTreeSet::len);
+            let found = report.emerging.iter().any(|t| {
+                t.period == period.label
+                    && t.keywords.iter().any(|k| {
+                        planted
+                            .keywords
+                            .iter()
+                            .any(|p| k.contains(p) || p.contains(k.as_str()))
+                    })
+            });
+            if in_month >= 2 * K as usize {
+                assert!(
+                    found,
+                    "{} ({in_month} askers in {}) not among {:?}",
+                    planted.name, period.label, report.emerging
+                );
+                found_any = true;
+            } else if in_month < K as usize {
+                assert!(
+                    !found,
+                    "{} (only {in_month} askers in {}) shown",
+                    planted.name, period.label
+                );
+            }
         }
     }
+    assert!(
+        found_any,
+        "some planted cluster is large enough to be found"
+    );
     for topic in &report.emerging {
-        assert!(
-            topic.series.total.askers().is_some_and(|a| a >= K),
-            "{topic:?}"
-        );
+        assert!(topic.figure.askers().is_some_and(|a| a >= K), "{topic:?}");
     }
 }
 
@@ -775,4 +792,810 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+// ---- item 1: combining reports -------------------------------------------------------------
+
+/// Exact linear algebra modulo the prime 2^61 - 1: which linear forms the shown figures
+/// determine (a form is determined when it lies in the span of the shown forms and the known
+/// relations between the breakdowns).
+mod attack {
+    use std::collections::{BTreeMap, HashMap};
+
+    const P: u64 = (1 << 61) - 1;
+
+    fn mul(a: u64, b: u64) -> u64 {
+        ((u128::from(a) * u128::from(b)) % u128::from(P)) as u64
+    }
+
+    fn sub(a: u64, b: u64) -> u64 {
+        if a >= b { a - b } else { a + P - b }
+    }
+
+    fn inverse(a: u64) -> u64 {
+        let (mut base, mut exponent, mut result) = (a, P - 2, 1u64);
+        while exponent > 0 {
+            if exponent & 1 == 1 {
+                result = mul(result, base);
+            }
+            base = mul(base, base);
+            exponent >>= 1;
+        }
+        result
+    }
+
+    /// A linear form: unknown index -> coefficient (integers, as residues).
+    pub type Form = BTreeMap<usize, i64>;
+
+    fn residues(form: &Form) -> BTreeMap<usize, u64> {
+        form.iter()
+            .filter(|(_, c)| **c != 0)
+            .map(|(&i, &c)| (i, c.rem_euclid(P as i64) as u64))
+            .collect()
+    }
+
+    /// Rows in echelon form, keyed by their leading unknown.
+    #[derive(Default)]
+    pub struct Span {
+        pivots: HashMap<usize, Vec<(usize, u64)>>,
+    }
+
+    impl Span {
+        /// `row` reduced until it is zero or leads with an unknown no row leads with.
+        fn reduce(&self, form: &Form) -> BTreeMap<usize, u64> {
+            let mut work = residues(form);
+            while let Some((&lead, &value)) = work.iter().next() {
+                let Some(pivot) = self.pivots.get(&lead) else {
+                    break;
+                };
+                for &(c, v) in pivot {
+                    let entry = work.entry(c).or_insert(0);
+                    *entry = sub(*entry, mul(value, v));
+                    if *entry == 0 {
+                        work.remove(&c);
+                    }
+                }
+            }
+            work
+        }
+
+        pub fn insert(&mut self, form: &Form) {
+            let row = self.reduce(form);
+            let Some((&lead, &value)) = row.iter().next() else {
+                return;
+            };
+            let scale = inverse(value);
+            let row: Vec<(usize, u64)> = row.into_iter().map(|(c, v)| (c, mul(v, scale))).collect();
+            self.pivots.insert(lead, row);
+        }
+
+        pub fn determines(&self, form: &Form) -> bool {
+            self.reduce(form).is_empty()
+        }
+
+        pub fn rank(&self) -> usize {
+            self.pivots.len()
+        }
+    }
+}
+
+/// The attacker's unknowns: per month, the conversations of each (topic, department),
+/// (topic, outcome), (topic, feedback) and (specialist, handoff) combination.
+#[derive(Default)]
+struct Unknowns {
+    index: HashMap<(String, u8, String, String), usize>,
+}
+
+impl Unknowns {
+    fn var(&mut self, month: &str, kind: u8, a: &str, b: &str) -> usize {
+        let next = self.index.len();
+        *self
+            .index
+            .entry((month.to_string(), kind, a.to_string(), b.to_string()))
+            .or_insert(next)
+    }
+}
+
+const X: u8 = 0; // topic x department
+const Y: u8 = 1; // topic x outcome
+const F: u8 = 2; // topic x feedback
+const Z: u8 = 3; // specialist x handoff
+const OUTCOMES: [&str; 6] = [
+    "specialist",
+    "knowledge",
+    "desk",
+    "directory",
+    "ambiguous",
+    "out_of_scope",
+];
+const FEEDBACK: [&str; 3] = ["helpful", "not_helpful", "none"];
+const HANDOFF: [&str; 2] = ["with", "without"];
+
+struct Dimensions {
+    topics: Vec<String>,
+    departments: Vec<String>,
+    specialists: Vec<String>,
+}
+
+/// One figure a report showed or hid, as a form over the unknowns.
+struct Figure {
+    what: String,
+    form: attack::Form,
+    shown: Option<u32>,
+}
+
+fn months_before(first: &str, n: usize) -> Vec<String> {
+    let mut start = day(&format!("{first}-01"));
+    let mut out = Vec::new();
+    for _ in 0..n {
+        start = start.checked_sub_months(chrono::Months::new(1)).unwrap();
+        out.insert(0, start.format("%Y-%m").to_string());
+    }
+    out
+}
+
+/// Every linear figure of one JSON report (emerging topics have no linear relation to the
+/// others and are checked apart).
+fn figures_of(report: &Value, dims: &Dimensions, u: &mut Unknowns) -> Vec<Figure> {
+    let months: Vec<String> = report["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap().to_string())
+        .collect();
+    let previous = months_before(&months[0], months.len());
+    let mut out = Vec::new();
+    let mut add = |what: String, cell: &Value, terms: Vec<usize>| {
+        let mut form = attack::Form::new();
+        for t in terms {
+            *form.entry(t).or_insert(0) += 1;
+        }
+        let shown = if cell.get("suppressed").is_some() {
+            None
+        } else {
+            Some(cell["conversations"].as_u64().unwrap() as u32)
+        };
+        out.push(Figure { what, form, shown });
+    };
+    // term builders
+    let topic_terms = |u: &mut Unknowns, ms: &[String], topic: Option<&str>, dept: Option<&str>| {
+        let mut terms = Vec::new();
+        for m in ms {
+            for t in &dims.topics {
+                if topic.is_some_and(|x| x != t) {
+                    continue;
+                }
+                for d in &dims.departments {
+                    if dept.is_some_and(|x| x != d) {
+                        continue;
+                    }
+                    terms.push(u.var(m, X, t, d));
+                }
+            }
+        }
+        terms
+    };
+    let breakdown_terms =
+        |u: &mut Unknowns, ms: &[String], kind: u8, topic: Option<&str>, items: &[&str]| {
+            let mut terms = Vec::new();
+            for m in ms {
+                for t in &dims.topics {
+                    if topic.is_some_and(|x| x != t) {
+                        continue;
+                    }
+                    for i in items {
+                        terms.push(u.var(m, kind, t, i));
+                    }
+                }
+            }
+            terms
+        };
+    let specialist_terms = |u: &mut Unknowns, ms: &[String], s: &str, items: &[&str]| {
+        let mut terms = Vec::new();
+        for m in ms {
+            for h in items {
+                terms.push(u.var(m, Z, s, h));
+            }
+        }
+        terms
+    };
+    let one = |i: usize| vec![months[i].clone()];
+    let totals = &report["totals"];
+    for (i, cell) in totals["cells"].as_array().unwrap().iter().enumerate() {
+        add(
+            format!("total {}", months[i]),
+            cell,
+            topic_terms(u, &one(i), None, None),
+        );
+    }
+    add(
+        "total range".into(),
+        &totals["total"],
+        topic_terms(u, &months, None, None),
+    );
+    for topic in report["topics"].as_array().unwrap() {
+        let t = topic["intent"].as_str().unwrap();
+        for (i, cell) in topic["series"]["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            add(
+                format!("{t} {}", months[i]),
+                cell,
+                topic_terms(u, &one(i), Some(t), None),
+            );
+        }
+        add(
+            format!("{t} range"),
+            &topic["series"]["total"],
+            topic_terms(u, &months, Some(t), None),
+        );
+        add(
+            format!("{t} previous"),
+            &topic["previous"],
+            topic_terms(u, &previous, Some(t), None),
+        );
+    }
+    for row in report["outcomes"].as_array().unwrap() {
+        let t = row["intent"].as_str();
+        let name = t.unwrap_or("all");
+        for (o, pair) in row["outcomes"].as_array().unwrap().iter().enumerate() {
+            add(
+                format!("outcome {name} {}", OUTCOMES[o]),
+                &pair[1],
+                breakdown_terms(u, &months, Y, t, &[OUTCOMES[o]]),
+            );
+        }
+        add(
+            format!("outcome {name} total"),
+            &row["total"],
+            topic_terms(u, &months, t, None),
+        );
+        add(
+            format!("not helpful {name}"),
+            &row["not_helpful"]["part"],
+            breakdown_terms(u, &months, F, t, &["not_helpful"]),
+        );
+        add(
+            format!("feedback {name}"),
+            &row["not_helpful"]["whole"],
+            breakdown_terms(u, &months, F, t, &["helpful", "not_helpful"]),
+        );
+    }
+    if let Some(departments) = report["departments"].as_array() {
+        for block in departments {
+            let d = block["department"].as_str().unwrap();
+            for (i, cell) in block["totals"]["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+            {
+                add(
+                    format!("{d} {}", months[i]),
+                    cell,
+                    topic_terms(u, &one(i), None, Some(d)),
+                );
+            }
+            add(
+                format!("{d} range"),
+                &block["totals"]["total"],
+                topic_terms(u, &months, None, Some(d)),
+            );
+            for topic in block["topics"].as_array().unwrap() {
+                let t = topic["intent"].as_str().unwrap();
+                for (i, cell) in topic["series"]["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                {
+                    add(
+                        format!("{d}/{t} {}", months[i]),
+                        cell,
+                        topic_terms(u, &one(i), Some(t), Some(d)),
+                    );
+                }
+                add(
+                    format!("{d}/{t} range"),
+                    &topic["series"]["total"],
+                    topic_terms(u, &months, Some(t), Some(d)),
+                );
+                add(
+                    format!("{d}/{t} previous"),
+                    &topic["previous"],
+                    topic_terms(u, &previous, Some(t), Some(d)),
+                );
+            }
+        }
+    }
+    for row in report["specialists"].as_array().unwrap() {
+        let s = row["specialist"].as_str().unwrap();
+        for (i, cell) in row["referrals"]["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            add(
+                format!("{s} {}", months[i]),
+                cell,
+                specialist_terms(u, &one(i), s, &HANDOFF),
+            );
+        }
+        add(
+            format!("{s} range"),
+            &row["referrals"]["total"],
+            specialist_terms(u, &months, s, &HANDOFF),
+        );
+        add(
+            format!("{s} handoffs"),
+            &row["handoffs"]["part"],
+            specialist_terms(u, &months, s, &["with"]),
+        );
+        add(
+            format!("{s} referrals"),
+            &row["handoffs"]["whole"],
+            specialist_terms(u, &months, s, &HANDOFF),
+        );
+    }
+    out
+}
+
+/// The true value of every unknown, counted from the log the way the reports count.
+async fn true_values(
+    store: &dyn ConversationStore,
+    catalogue: &Catalogue,
+    u: &mut Unknowns,
+) -> HashMap<usize, i64> {
+    let mut values: HashMap<usize, i64> = HashMap::new();
+    for c in store.conversations(0, 10_000_000).await.unwrap() {
+        let r = &c.record;
+        let month = chrono::DateTime::from_timestamp_millis(r.received_ms)
+            .unwrap()
+            .format("%Y-%m")
+            .to_string();
+        let topic = r
+            .intent
+            .as_deref()
+            .filter(|i| catalogue.intent(i).is_some())
+            .unwrap_or("_other");
+        let department = r.department.as_deref().unwrap_or("(unknown)");
+        let feedback = c.feedback.as_deref().unwrap_or("none");
+        let outcome = r.outcome();
+        for (kind, b) in [(X, department), (Y, outcome), (F, feedback)] {
+            *values.entry(u.var(&month, kind, topic, b)).or_default() += 1;
+        }
+        if outcome == "specialist"
+            && let Some(s) = r.referred_specialist()
+        {
+            let s = if catalogue.specialist(s).is_some() {
+                s
+            } else {
+                "_other"
+            };
+            let h = if c.handoff { "with" } else { "without" };
+            *values.entry(u.var(&month, Z, s, h)).or_default() += 1;
+        }
+    }
+    values
+}
+
+/// Issue 13, item 1: many ordinary requests (random overlapping ranges, with and without
+/// departments, the granularities that are refused) over a seeded 20,000-conversation log,
+/// then everything an attacker can do with the answers: exact linear algebra over all shown
+/// figures and the known relations between the breakdowns (differences of nested ranges,
+/// margins minus shown parts, the department toggle are all special cases), plus the direct
+/// checks that a shown total minus its shown parts, or a range minus a nested one, never
+/// leaves a group smaller than k. No hidden figure may be determined (0 excepted: nobody),
+/// and every report must be a view of the same published figures.
+#[tokio::test]
+async fn item1_no_combination_of_reports_determines_a_hidden_figure() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = seeded_settings(&sqlite_url(dir.path()));
+    settings.analytics.tokens = vec![TOKEN.to_string().into()];
+    seed_until(&settings, 20_000, 183, "2026-10-01").await;
+    let catalogue = Catalogue::load("intents").unwrap();
+    let app = TestApp::spawn(settings).await;
+    let get = |query: String| {
+        app.client
+            .get(app.url(&format!("/api/v1/reports/demand?{query}")))
+            .bearer_auth(TOKEN)
+            .send()
+    };
+    // other granularities are refused, with the reason
+    for granularity in ["day", "week"] {
+        let refused = get(format!(
+            "from=2026-06-01&to=2026-06-30&granularity={granularity}"
+        ))
+        .await
+        .unwrap();
+        assert_eq!(refused.status(), 400);
+        assert!(refused.text().await.unwrap().contains("granularity=month"));
+    }
+    // the requests: every single month, nested ranges, the department toggle, and random
+    let mut queries: Vec<String> = Vec::new();
+    for m in 3..=10 {
+        queries.push(format!(
+            "from=2026-{m:02}-01&to=2026-{m:02}-28&by_department=true"
+        ));
+    }
+    for (from, to) in [
+        ("2026-04-01", "2026-09-30"),
+        ("2026-04-16", "2026-09-22"),
+        ("2026-05-01", "2026-09-21"),
+        ("2026-06-10", "2026-08-31"),
+    ] {
+        queries.push(format!("from={from}&to={to}"));
+        queries.push(format!("from={from}&to={to}&by_department=true"));
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let first = day("2026-02-01");
+    for _ in 0..40 {
+        let from = first + chrono::Duration::days(rng.random_range(0..260));
+        let to = from + chrono::Duration::days(rng.random_range(0..240));
+        let departments = rng.random_bool(0.5);
+        queries.push(format!("from={from}&to={to}&by_department={departments}"));
+    }
+    let mut reports = Vec::new();
+    for query in &queries {
+        let response = get(query.clone()).await.unwrap();
+        match response.status().as_u16() {
+            200 => reports.push(response.json::<Value>().await.unwrap()),
+            404 => {} // nothing published in that range yet
+            status => panic!("{query}: {status} {}", response.text().await.unwrap()),
+        }
+    }
+    assert!(reports.len() > 40, "{} reports", reports.len());
+
+    // the department toggle shows the same figures
+    let without_departments = |r: &Value| {
+        let mut r = r.clone();
+        // the counts of hidden figures count the department rows too
+        for key in [
+            "departments",
+            "generated_at",
+            "suppressed_small",
+            "suppressed_complementary",
+        ] {
+            r[key] = Value::Null;
+        }
+        r
+    };
+    for pair in reports[8..16].chunks(2) {
+        let (a, b) = (without_departments(&pair[0]), without_departments(&pair[1]));
+        for key in a.as_object().unwrap().keys() {
+            assert_eq!(
+                a[key], b[key],
+                "{key} differs with the department breakdown"
+            );
+        }
+    }
+
+    let dims = Dimensions {
+        topics: reports[0]["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["intent"].as_str().unwrap().to_string())
+            .collect(),
+        departments: reports
+            .iter()
+            .filter_map(|r| r["departments"].as_array())
+            .flatten()
+            .map(|d| d["department"].as_str().unwrap().to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        specialists: reports[0]["specialists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["specialist"].as_str().unwrap().to_string())
+            .collect(),
+    };
+    let mut unknowns = Unknowns::default();
+    let mut figures = Vec::new();
+    for report in &reports {
+        figures.extend(figures_of(report, &dims, &mut unknowns));
+        for topic in report["emerging"].as_array().unwrap() {
+            assert!(topic["figure"]["askers"].as_u64().unwrap() >= u64::from(K));
+        }
+    }
+    let truth = true_values(app.store().as_ref(), &catalogue, &mut unknowns).await;
+    let value = |form: &attack::Form| -> i64 {
+        form.iter()
+            .map(|(u, c)| c * truth.get(u).copied().unwrap_or(0))
+            .sum()
+    };
+
+    // every report is a view of the same figures: one form, one state and one value
+    let mut seen: HashMap<&attack::Form, Option<u32>> = HashMap::new();
+    for f in &figures {
+        if let Some(previous) = seen.insert(&f.form, f.shown) {
+            assert_eq!(previous, f.shown, "{} differs between reports", f.what);
+        }
+        if let Some(shown) = f.shown {
+            assert_eq!(
+                i64::from(shown),
+                value(&f.form),
+                "{} is not the log's",
+                f.what
+            );
+        }
+    }
+
+    // the attacker's equations: every shown figure, and how the breakdowns relate
+    let months: BTreeSet<String> = unknowns.index.keys().map(|k| k.0.clone()).collect();
+    let mut span = attack::Span::default();
+    for m in &months {
+        for t in &dims.topics {
+            let by = |kind: u8, items: &[String], u: &mut Unknowns| -> Vec<usize> {
+                items.iter().map(|i| u.var(m, kind, t, i)).collect()
+            };
+            let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            let xs = by(X, &dims.departments, &mut unknowns);
+            let ys = by(Y, &strings(&OUTCOMES), &mut unknowns);
+            let fs = by(F, &strings(&FEEDBACK), &mut unknowns);
+            for (a, b) in [(&xs, &ys), (&ys, &fs)] {
+                let mut form = attack::Form::new();
+                for &i in a {
+                    *form.entry(i).or_insert(0) += 1;
+                }
+                for &i in b {
+                    *form.entry(i).or_insert(0) -= 1;
+                }
+                span.insert(&form);
+            }
+        }
+        let mut form = attack::Form::new();
+        for t in &dims.topics {
+            *form.entry(unknowns.var(m, Y, t, "specialist")).or_insert(0) += 1;
+        }
+        for s in &dims.specialists {
+            for h in HANDOFF {
+                *form.entry(unknowns.var(m, Z, s, h)).or_insert(0) -= 1;
+            }
+        }
+        span.insert(&form);
+    }
+    let mut shown_forms = 0;
+    for (form, shown) in &seen {
+        if shown.is_some() {
+            span.insert(form);
+            shown_forms += 1;
+        }
+    }
+    let mut hidden = 0;
+    let mut recovered = Vec::new();
+    for f in figures.iter().filter(|f| f.shown.is_none()) {
+        hidden += 1;
+        let truth = value(&f.form);
+        if truth > 0 && span.determines(&f.form) {
+            recovered.push(format!("{} = {truth}", f.what));
+        }
+    }
+    recovered.sort();
+    recovered.dedup();
+    eprintln!(
+        "{} reports, {} figures ({shown_forms} distinct shown, {hidden} hidden), {} unknowns, rank {}, recovered {}",
+        reports.len(),
+        figures.len(),
+        unknowns.index.len(),
+        span.rank(),
+        recovered.len()
+    );
+    assert!(hidden > 1_000, "the log has hidden figures to attack");
+    assert!(recovered.is_empty(), "recovered: {recovered:#?}");
+
+    // the same attacks by hand, for groups smaller than k: a range minus a nested range,
+    // and a shown total minus its shown parts
+    let mut small_groups = Vec::new();
+    let shown_by_key: Vec<(&str, &attack::Form, u32)> = figures
+        .iter()
+        .filter_map(|f| f.shown.map(|v| (f.what.as_str(), &f.form, v)))
+        .collect();
+    let mut distinct: HashMap<&attack::Form, (&str, u32)> = HashMap::new();
+    for (what, form, v) in &shown_by_key {
+        distinct.insert(form, (what, *v));
+    }
+    let list: Vec<(&attack::Form, &str, u32)> =
+        distinct.iter().map(|(f, (w, v))| (*f, *w, *v)).collect();
+    for (a, what_a, va) in &list {
+        for (b, what_b, vb) in &list {
+            // a nested in b: every unknown of a is in b with the same coefficient
+            if a.len() < b.len() && a.iter().all(|(k, c)| b.get(k) == Some(c)) {
+                let diff = i64::from(*vb) - i64::from(*va);
+                if diff > 0 && diff < i64::from(K) {
+                    small_groups.push(format!("{what_b} - {what_a} = {diff}"));
+                }
+            }
+        }
+    }
+    assert!(small_groups.is_empty(), "small groups: {small_groups:#?}");
+    app.stop().await;
+}
+
+/// Issue 13, item 1 over time: a published month is never computed again, so late feedback,
+/// late conversations, deleted texts or another `min_group_size` cannot produce a second
+/// version to subtract from the first.
+#[tokio::test]
+async fn item1_a_published_month_never_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::connect(&test_settings(&sqlite_url(dir.path())).database)
+        .await
+        .unwrap();
+    subtraction_log(store.as_ref()).await;
+    let catalogue = Catalogue::load(FIXTURE).unwrap();
+    let request = month_request("2026-10-01", "2026-10-31", true);
+    let first = compute(
+        store.as_ref(),
+        &catalogue,
+        &policy(),
+        &request,
+        day("2026-11-10"),
+    )
+    .await
+    .unwrap();
+    // a late conversation in October, feedback on an old one, texts purged, a larger k
+    let mut n = 1_000;
+    let late = log(
+        store.as_ref(),
+        &mut n,
+        "latecomer",
+        "Legal",
+        Some("training_budget"),
+        json!({"specialists": ["bert_budget"], "knowledge": [], "desk": null, "options": []}),
+        ms("2026-10-30", 9),
+        "late",
+    )
+    .await;
+    store
+        .record_feedback(late, false, ms("2026-11-11", 9))
+        .await
+        .unwrap();
+    store
+        .record_feedback(1, true, ms("2026-11-11", 9))
+        .await
+        .unwrap();
+    store
+        .purge_question_texts(ms("2026-11-12", 0))
+        .await
+        .unwrap();
+    let stricter = ReportPolicy {
+        min_group_size: 8,
+        ..policy()
+    };
+    let second = compute(
+        store.as_ref(),
+        &catalogue,
+        &stricter,
+        &request,
+        day("2026-11-20"),
+    )
+    .await
+    .unwrap();
+    let strip = |r: &DemandReport| {
+        let mut r = r.clone();
+        r.generated_at = chrono::DateTime::default();
+        r.min_group_size = 0;
+        r
+    };
+    assert_eq!(strip(&first), strip(&second), "October was published once");
+    // a month that is not over is not shown at all
+    let running = compute(
+        store.as_ref(),
+        &catalogue,
+        &policy(),
+        &month_request("2026-10-01", "2026-11-30", false),
+        day("2026-11-20"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(running.periods.len(), 1);
+    assert_eq!(running.unpublished[0].label, "2026-11");
+    assert_eq!(running.unpublished[0].published_on, day("2026-12-04"));
+    assert!(matches!(
+        compute(
+            store.as_ref(),
+            &catalogue,
+            &policy(),
+            &month_request("2026-11-01", "2026-11-30", false),
+            day("2026-11-20"),
+        )
+        .await,
+        Err(referral_desk::analytics::AnalyticsError::NothingPublished { .. })
+    ));
+}
+
+/// Issue 13, item 3 (reports): unauthenticated web chat sessions are not people. Six
+/// sessions asking about one topic count as one asker; with four Slack users they make five.
+#[tokio::test]
+async fn item3_web_sessions_cannot_make_one_person_look_like_k_askers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::connect(&test_settings(&sqlite_url(dir.path())).database)
+        .await
+        .unwrap();
+    let route =
+        json!({"specialists": [], "knowledge": ["kb_leave"], "desk": "hrd_desk", "options": []});
+    let mut n = 0;
+    for session in 0..6 {
+        for _ in 0..2 {
+            log_on(
+                store.as_ref(),
+                &mut n,
+                "web",
+                &format!("session{session}"),
+                "Finance",
+                Some("leave"),
+                route.clone(),
+                ms("2026-10-05", 9),
+                "burn-out",
+            )
+            .await;
+        }
+    }
+    let catalogue = Catalogue::load(FIXTURE).unwrap();
+    let report = |store: Arc<dyn ConversationStore>| {
+        let catalogue = catalogue.clone();
+        async move {
+            compute(
+                store.as_ref(),
+                &catalogue,
+                &policy(),
+                &month_request("2026-10-01", "2026-10-31", false),
+                day("2026-11-10"),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let october = report(store.clone()).await;
+    let leave = october.topics.iter().find(|t| t.intent == "leave").unwrap();
+    assert_eq!(
+        leave.series.cells[0].reason(),
+        Some(Hidden::FewerThanK),
+        "six web sessions are one asker"
+    );
+
+    // the same with four Slack users added, in another database: 4 + 1 = 5 askers
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::connect(&test_settings(&sqlite_url(dir.path())).database)
+        .await
+        .unwrap();
+    let mut n = 0;
+    for session in 0..6 {
+        log_on(
+            store.as_ref(),
+            &mut n,
+            "web",
+            &format!("session{session}"),
+            "Finance",
+            Some("leave"),
+            route.clone(),
+            ms("2026-10-05", 9),
+            "x",
+        )
+        .await;
+    }
+    for user in 0..4 {
+        log(
+            store.as_ref(),
+            &mut n,
+            &format!("slack{user}"),
+            "Finance",
+            Some("leave"),
+            route.clone(),
+            ms("2026-10-06", 9),
+            "x",
+        )
+        .await;
+    }
+    let october = report(store.clone()).await;
+    let leave = october.topics.iter().find(|t| t.intent == "leave").unwrap();
+    assert_eq!(leave.series.cells[0].askers(), Some(5), "{leave:?}");
+    assert_eq!(leave.series.cells[0].conversations(), Some(10));
 }

@@ -1,28 +1,35 @@
-//! Computes a [`DemandReport`] from the conversation log: one scan of the range (and the
-//! range of equal length before it, for the change), counted in memory, then every figure
-//! made k-anonymous by [`super::suppress`] before anything leaves this module.
+//! A demand report for a range: a view of the published monthly tables of
+//! [`super::release`]. Nothing here looks at the conversation log itself (the tables are read
+//! from the store, and published first when a month has none yet), so every figure a report
+//! shows is a figure of a published table or a sum of shown ones.
 //!
-//! Periods are whole UTC days, ISO weeks (Monday to Sunday) or calendar months; a requested
-//! range is widened to whole periods, so no figure covers a part of a period that could be
-//! chosen to single someone out.
+//! - A requested range is widened to whole calendar months (UTC); months not published yet
+//!   (the running month, and a month until `analytics.release_delay_days` after its end) are
+//!   listed as such, not shown.
+//! - A month's figure is the table's cell, with its askers. A figure over several months (the
+//!   range total, the range before it, outcomes and feedback over the range, a specialist's
+//!   handoffs) is the sum of the shown monthly cells, or hidden ("includes a hidden month")
+//!   when one of them is hidden; it counts conversations only (see [`Cell`]).
+//! - Asking for departments only shows rows that are in the tables anyway: the same figures
+//!   with or without the breakdown.
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
-use rustc_hash::FxHashMap;
+use chrono::{Duration as Days, NaiveDate, Utc};
 
 use super::model::*;
-use super::suppress::{CellGrid, CellId, Relation};
+use super::release::{
+    self, MonthRelease, OTHER, UNKNOWN_DEPARTMENT, month_label, month_start, next_month,
+    previous_month, published_on,
+};
 use super::topics::{UnmetQuestion, cluster_unmet};
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, Lang};
 use crate::store::{ConversationStore, StoreError};
 
-/// Most periods one report may have (a year of days).
-pub const MAX_PERIODS: usize = 366;
-/// Emerging topics shown in a report (the largest by distinct askers).
-pub const MAX_EMERGING_TOPICS: usize = 40;
+/// Most months one report may cover.
+pub const MAX_MONTHS: usize = 36;
 /// The id of the row for questions that matched no topic.
-pub const OTHER_TOPIC: &str = "_other";
+pub const OTHER_TOPIC: &str = OTHER;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {
@@ -33,11 +40,20 @@ pub enum AnalyticsError {
     #[error("`from` ({from}) is after `to` ({to})")]
     EmptyRange { from: NaiveDate, to: NaiveDate },
     #[error(
-        "the range has {periods} {granularity}s; at most {MAX_PERIODS} periods fit in one report (choose a coarser granularity)"
+        "the range has {months} months; at most {MAX_MONTHS} fit in one report (choose a shorter range)"
     )]
-    TooManyPeriods {
-        periods: usize,
-        granularity: &'static str,
+    TooManyPeriods { months: usize },
+    #[error(
+        "reports are published per calendar month (granularity=month); a {0} holds too few people to show, and periods that cut across months would let hidden figures be worked out"
+    )]
+    GranularityNotOffered(&'static str),
+    #[error(
+        "no month of this range is published yet: a month's figures appear {delay} days after it ends ({first} is published on {published_on})"
+    )]
+    NothingPublished {
+        first: String,
+        published_on: NaiveDate,
+        delay: u32,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -46,7 +62,8 @@ pub enum AnalyticsError {
     Internal(String),
 }
 
-/// What a report is asked for: a range and a granularity, nothing that could select a person.
+/// What a report is asked for: a range, nothing that could select a person. `granularity`
+/// must be `month`; `by_department` only decides whether the department rows are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportRequest {
     pub from: NaiveDate,
@@ -55,645 +72,216 @@ pub struct ReportRequest {
     pub by_department: bool,
 }
 
-/// How the report counts: the group size and what counts as a low-confidence answer.
+/// How the tables are made: the group size, what counts as a low-confidence answer, and how
+/// long after a month ends it is published.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReportPolicy {
     pub min_group_size: u32,
     pub low_confidence: f32,
+    pub release_delay_days: u32,
 }
 
-fn period_start(date: NaiveDate, granularity: Granularity) -> NaiveDate {
-    match granularity {
-        Granularity::Day => date,
-        Granularity::Week => date - Days::days(date.weekday().num_days_from_monday() as i64),
-        Granularity::Month => date.with_day(1).expect("day 1 exists"),
+impl ReportPolicy {
+    pub fn from_settings(settings: &crate::config::AnalyticsSettings) -> ReportPolicy {
+        ReportPolicy {
+            min_group_size: settings.min_group_size,
+            low_confidence: settings.low_confidence,
+            release_delay_days: settings.release_delay_days,
+        }
     }
 }
 
-fn next_start(start: NaiveDate, granularity: Granularity) -> NaiveDate {
-    match granularity {
-        Granularity::Day => start + Days::days(1),
-        Granularity::Week => start + Days::days(7),
-        Granularity::Month => start
-            .checked_add_months(chrono::Months::new(1))
-            .expect("dates stay in range"),
+/// The months of a request: those published on `today`, and those that are not yet.
+pub fn months_of(
+    request: &ReportRequest,
+    policy: &ReportPolicy,
+    today: NaiveDate,
+) -> Result<(Vec<NaiveDate>, Vec<UnpublishedMonth>), AnalyticsError> {
+    if request.granularity != Granularity::Month {
+        return Err(AnalyticsError::GranularityNotOffered(
+            request.granularity.as_str(),
+        ));
     }
-}
-
-fn previous_start(start: NaiveDate, granularity: Granularity) -> NaiveDate {
-    match granularity {
-        Granularity::Day => start - Days::days(1),
-        Granularity::Week => start - Days::days(7),
-        Granularity::Month => start
-            .checked_sub_months(chrono::Months::new(1))
-            .expect("dates stay in range"),
-    }
-}
-
-fn label(start: NaiveDate, granularity: Granularity) -> String {
-    match granularity {
-        Granularity::Day => start.format("%Y-%m-%d").to_string(),
-        Granularity::Week => start.format("%G-W%V").to_string(),
-        Granularity::Month => start.format("%Y-%m").to_string(),
-    }
-}
-
-/// The whole periods covering `[from, to]`, and the first day of the equally long range
-/// before them.
-pub fn periods_of(request: &ReportRequest) -> Result<(Vec<Period>, NaiveDate), AnalyticsError> {
     if request.from > request.to {
         return Err(AnalyticsError::EmptyRange {
             from: request.from,
             to: request.to,
         });
     }
-    let g = request.granularity;
-    let mut periods = Vec::new();
-    let mut start = period_start(request.from, g);
-    while start <= request.to {
-        let end = next_start(start, g);
-        periods.push(Period {
-            label: label(start, g),
-            start,
-            end,
+    let first = month_start(request.from);
+    let count = month_index(month_start(request.to)) - month_index(first) + 1;
+    if count > MAX_MONTHS as i64 {
+        return Err(AnalyticsError::TooManyPeriods {
+            months: count as usize,
         });
-        if periods.len() > MAX_PERIODS {
-            return Err(AnalyticsError::TooManyPeriods {
-                periods: periods.len(),
-                granularity: g.as_str(),
-            });
-        }
-        start = end;
     }
-    let mut previous = periods[0].start;
-    for _ in 0..periods.len() {
-        previous = previous_start(previous, g);
+    let mut months = vec![first];
+    while months.len() < count as usize {
+        months.push(next_month(months[months.len() - 1]));
     }
-    Ok((periods, previous))
+    let (published, pending): (Vec<NaiveDate>, Vec<NaiveDate>) = months
+        .into_iter()
+        .partition(|m| published_on(*m, policy.release_delay_days) <= today);
+    let unpublished = pending
+        .into_iter()
+        .map(|m| UnpublishedMonth {
+            label: month_label(m),
+            published_on: published_on(m, policy.release_delay_days),
+        })
+        .collect();
+    Ok((published, unpublished))
 }
 
-fn day_ms(date: NaiveDate) -> i64 {
-    date.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
-        .timestamp_millis()
+/// Months since year 0, to count the months of a range.
+fn month_index(start: NaiveDate) -> i64 {
+    use chrono::Datelike;
+    i64::from(start.year()) * 12 + i64::from(start.month0())
 }
 
-/// Interns strings to small numbers in first-seen order.
-#[derive(Default)]
-struct Interner {
-    ids: FxHashMap<String, u32>,
-    names: Vec<String>,
-}
-
-impl Interner {
-    fn id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.ids.insert(name.to_string(), id);
-        self.names.push(name.to_string());
-        id
+/// A figure over several months: the one month's cell, the sum of shown cells, or hidden.
+fn over_months(cells: &[Cell]) -> Cell {
+    if let [one] = cells {
+        return *one;
     }
-}
-
-const NONE: u16 = u16::MAX;
-const FEEDBACK_NONE: u8 = 0;
-const FEEDBACK_HELPFUL: u8 = 1;
-const FEEDBACK_NOT_HELPFUL: u8 = 2;
-
-/// One conversation, reduced to numbers.
-#[derive(Clone, Copy)]
-struct Compact {
-    asker: u32,
-    /// Period index; `periods.len() + 1` (the PREV column) for the range before.
-    period: u16,
-    intent: u16,
-    outcome: u8,
-    department: u16,
-    specialist: u16,
-    feedback: u8,
-    handoff: bool,
-}
-
-/// Cell ids of every figure, laid out by dimension.
-struct Layout {
-    /// Columns: periods, then ALL, then PREV.
-    columns: usize,
-    all: usize,
-    prev: usize,
-    /// topics incl. OTHER
-    topics: usize,
-    departments: usize,
-    specialists: usize,
-    clusters: usize,
-    by_department: bool,
-    totals: CellId,
-    topic: CellId,
-    outcome: CellId,
-    feedback: CellId,
-    dept_total: CellId,
-    dept_topic: CellId,
-    spec: CellId,
-    handoff: CellId,
-    cluster: CellId,
-    len: usize,
-}
-
-const OUTCOMES: usize = Outcome::ALL.len();
-/// Per topic (and for all): gave feedback, helpful, not helpful, no feedback.
-const FEEDBACK_KINDS: usize = 4;
-
-impl Layout {
-    fn new(
-        periods: usize,
-        topics: usize,
-        departments: usize,
-        specialists: usize,
-        clusters: usize,
-        by_department: bool,
-    ) -> Layout {
-        let columns = periods + 2;
-        let mut next = 0;
-        let mut take = |n: usize| {
-            let at = next;
-            next += n;
-            at
-        };
-        let totals = take(columns);
-        let topic = take(topics * columns);
-        let outcome = take((topics + 1) * OUTCOMES);
-        let feedback = take((topics + 1) * FEEDBACK_KINDS);
-        let (dept_total, dept_topic) = if by_department {
-            (
-                take(departments * columns),
-                take(departments * topics * columns),
-            )
-        } else {
-            (0, 0)
-        };
-        // specialists: periods + ALL (no PREV); handoff: with / without
-        let spec = take(specialists * (periods + 1));
-        let handoff = take(specialists * 2);
-        // clusters: periods, ALL, first half, second half
-        let cluster = take(clusters * (periods + 3));
-        Layout {
-            columns,
-            all: periods,
-            prev: periods + 1,
-            topics,
-            departments,
-            specialists,
-            clusters,
-            by_department,
-            totals,
-            topic,
-            outcome,
-            feedback,
-            dept_total,
-            dept_topic,
-            spec,
-            handoff,
-            cluster,
-            len: next,
+    let mut conversations = 0;
+    for cell in cells {
+        match cell.conversations() {
+            Some(c) => conversations += c,
+            None => return Cell::hidden(Hidden::IncludesHiddenMonth),
         }
     }
-    fn totals(&self, c: usize) -> CellId {
-        self.totals + c
-    }
-    fn topic(&self, t: usize, c: usize) -> CellId {
-        self.topic + t * self.columns + c
-    }
-    /// `t == topics` is the row for all questions.
-    fn outcome(&self, t: usize, o: usize) -> CellId {
-        self.outcome + t * OUTCOMES + o
-    }
-    /// kind: 0 gave feedback, 1 helpful, 2 not helpful, 3 no feedback.
-    fn feedback(&self, t: usize, kind: usize) -> CellId {
-        self.feedback + t * FEEDBACK_KINDS + kind
-    }
-    fn dept_total(&self, d: usize, c: usize) -> CellId {
-        self.dept_total + d * self.columns + c
-    }
-    fn dept_topic(&self, d: usize, t: usize, c: usize) -> CellId {
-        self.dept_topic + (d * self.topics + t) * self.columns + c
-    }
-    /// `c == all` is the whole range.
-    fn spec(&self, s: usize, c: usize) -> CellId {
-        self.spec + s * (self.all + 1) + c
-    }
-    fn handoff(&self, s: usize, with: bool) -> CellId {
-        self.handoff + s * 2 + usize::from(!with)
-    }
-    /// `c`: a period, `all`, then `all + 1` / `all + 2` for the first / second half.
-    fn cluster(&self, k: usize, c: usize) -> CellId {
-        self.cluster + k * (self.all + 3) + c
-    }
-
-    /// The half of the range a period is in (the middle period of an odd count goes to the
-    /// second half).
-    fn half(&self, p: usize) -> usize {
-        if p < self.all / 2 {
-            self.all + 1
-        } else {
-            self.all + 2
-        }
-    }
-
-    /// The cells one conversation counts in.
-    fn cells_of(&self, row: &Compact, out: &mut Vec<CellId>) {
-        let p = row.period as usize;
-        let t = row.intent as usize;
-        if p == self.prev {
-            out.push(self.totals(self.prev));
-            out.push(self.topic(t, self.prev));
-            if self.by_department {
-                let d = row.department as usize;
-                out.push(self.dept_total(d, self.prev));
-                out.push(self.dept_topic(d, t, self.prev));
-            }
-            return;
-        }
-        for c in [p, self.all] {
-            out.push(self.totals(c));
-            out.push(self.topic(t, c));
-            if self.by_department {
-                let d = row.department as usize;
-                out.push(self.dept_total(d, c));
-                out.push(self.dept_topic(d, t, c));
-            }
-        }
-        let o = row.outcome as usize;
-        out.push(self.outcome(t, o));
-        out.push(self.outcome(self.topics, o));
-        let kinds: &[usize] = match row.feedback {
-            FEEDBACK_HELPFUL => &[0, 1],
-            FEEDBACK_NOT_HELPFUL => &[0, 2],
-            _ => &[3],
-        };
-        for &kind in kinds {
-            out.push(self.feedback(t, kind));
-            out.push(self.feedback(self.topics, kind));
-        }
-        if row.specialist != NONE {
-            let s = row.specialist as usize;
-            out.push(self.spec(s, p));
-            out.push(self.spec(s, self.all));
-            out.push(self.handoff(s, row.handoff));
-        }
-    }
-
-    /// How the figures add up (see [`super::suppress`]).
-    fn relations(&self, periods: usize) -> Vec<Relation> {
-        let mut relations = Vec::new();
-        let columns: Vec<usize> = (0..self.columns).collect();
-        // across periods
-        relations.push(Relation {
-            total: self.totals(self.all),
-            parts: (0..periods).map(|p| self.totals(p)).collect(),
-        });
-        for t in 0..self.topics {
-            relations.push(Relation {
-                total: self.topic(t, self.all),
-                parts: (0..periods).map(|p| self.topic(t, p)).collect(),
-            });
-        }
-        // across topics, in every column
-        for &c in &columns {
-            relations.push(Relation {
-                total: self.totals(c),
-                parts: (0..self.topics).map(|t| self.topic(t, c)).collect(),
-            });
-        }
-        // outcomes: each topic's (and all questions') total splits by outcome
-        for t in 0..=self.topics {
-            let total = if t == self.topics {
-                self.totals(self.all)
-            } else {
-                self.topic(t, self.all)
-            };
-            relations.push(Relation {
-                total,
-                parts: (0..OUTCOMES).map(|o| self.outcome(t, o)).collect(),
-            });
-            // feedback: given = helpful + not helpful; total = given + none
-            relations.push(Relation {
-                total: self.feedback(t, 0),
-                parts: vec![self.feedback(t, 1), self.feedback(t, 2)],
-            });
-            relations.push(Relation {
-                total,
-                parts: vec![self.feedback(t, 0), self.feedback(t, 3)],
-            });
-        }
-        for o in 0..OUTCOMES {
-            relations.push(Relation {
-                total: self.outcome(self.topics, o),
-                parts: (0..self.topics).map(|t| self.outcome(t, o)).collect(),
-            });
-        }
-        for kind in 0..FEEDBACK_KINDS {
-            relations.push(Relation {
-                total: self.feedback(self.topics, kind),
-                parts: (0..self.topics).map(|t| self.feedback(t, kind)).collect(),
-            });
-        }
-        // departments: a full cube with its margins
-        if self.by_department {
-            for &c in &columns {
-                relations.push(Relation {
-                    total: self.totals(c),
-                    parts: (0..self.departments)
-                        .map(|d| self.dept_total(d, c))
-                        .collect(),
-                });
-                for t in 0..self.topics {
-                    relations.push(Relation {
-                        total: self.topic(t, c),
-                        parts: (0..self.departments)
-                            .map(|d| self.dept_topic(d, t, c))
-                            .collect(),
-                    });
-                }
-                for d in 0..self.departments {
-                    relations.push(Relation {
-                        total: self.dept_total(d, c),
-                        parts: (0..self.topics).map(|t| self.dept_topic(d, t, c)).collect(),
-                    });
-                }
-            }
-            for d in 0..self.departments {
-                relations.push(Relation {
-                    total: self.dept_total(d, self.all),
-                    parts: (0..periods).map(|p| self.dept_total(d, p)).collect(),
-                });
-                for t in 0..self.topics {
-                    relations.push(Relation {
-                        total: self.dept_topic(d, t, self.all),
-                        parts: (0..periods).map(|p| self.dept_topic(d, t, p)).collect(),
-                    });
-                }
-            }
-        }
-        // specialists: over periods, handoff or not, and together the specialist outcome
-        let specialist_outcome = Outcome::ALL
-            .iter()
-            .position(|o| *o == Outcome::Specialist)
-            .expect("specialist is an outcome");
-        for s in 0..self.specialists {
-            relations.push(Relation {
-                total: self.spec(s, self.all),
-                parts: (0..periods).map(|p| self.spec(s, p)).collect(),
-            });
-            relations.push(Relation {
-                total: self.spec(s, self.all),
-                parts: vec![self.handoff(s, true), self.handoff(s, false)],
-            });
-        }
-        relations.push(Relation {
-            total: self.outcome(self.topics, specialist_outcome),
-            parts: (0..self.specialists)
-                .map(|s| self.spec(s, self.all))
-                .collect(),
-        });
-        for k in 0..self.clusters {
-            relations.push(Relation {
-                total: self.cluster(k, self.all),
-                parts: (0..periods).map(|p| self.cluster(k, p)).collect(),
-            });
-            let (first, second) = (self.all + 1, self.all + 2);
-            relations.push(Relation {
-                total: self.cluster(k, self.all),
-                parts: vec![self.cluster(k, first), self.cluster(k, second)],
-            });
-            for half in [first, second] {
-                relations.push(Relation {
-                    total: self.cluster(k, half),
-                    parts: (0..periods)
-                        .filter(|&p| self.half(p) == half)
-                        .map(|p| self.cluster(k, p))
-                        .collect(),
-                });
-            }
-        }
-        relations
+    Cell::Shown {
+        askers: None,
+        conversations,
     }
 }
 
-/// Counts distinct askers and conversations per cell.
-fn count(grid: &mut CellGrid, rows: &mut [Compact], cells_of: impl Fn(&Compact, &mut Vec<CellId>)) {
-    rows.sort_unstable_by_key(|r| r.asker);
-    let mut buffer = Vec::with_capacity(64);
-    for group in rows.chunk_by(|a, b| a.asker == b.asker) {
-        buffer.clear();
-        for row in group {
-            let start = buffer.len();
-            cells_of(row, &mut buffer);
-            for &id in &buffer[start..] {
-                grid.conversations[id] += 1;
-            }
-        }
-        buffer.sort_unstable();
-        buffer.dedup();
-        for &id in &buffer {
-            grid.askers[id] += 1;
-        }
-    }
-}
+/// A month without a row (a topic or department that did not exist when the month was
+/// published): nobody asked there, shown like any figure under k.
+const ABSENT: Cell = Cell::Suppressed {
+    suppressed: true,
+    reason: Hidden::FewerThanK,
+};
 
-fn outcome_index(outcome: Option<&str>) -> u8 {
-    let position = Outcome::ALL
-        .iter()
-        .position(|o| Some(o.as_str()) == outcome);
-    // rows logged before the outcome column existed have been backfilled; anything else
-    // unknown counts as out of scope rather than being dropped from the totals
-    position.unwrap_or(OUTCOMES - 1) as u8
-}
-
-/// Computes the report. Every figure in it is k-anonymous.
-#[tracing::instrument(skip_all, fields(from = %request.from, to = %request.to, granularity = request.granularity.as_str()))]
+/// Computes the report for `request` as of `today`. Every figure in it is k-anonymous, and
+/// every report is a view of the same published tables.
+#[tracing::instrument(skip_all, fields(from = %request.from, to = %request.to))]
 pub async fn compute(
     store: &dyn ConversationStore,
     catalogue: &Catalogue,
     policy: &ReportPolicy,
     request: &ReportRequest,
+    today: NaiveDate,
 ) -> Result<DemandReport, AnalyticsError> {
     let started = std::time::Instant::now();
-    let (periods, previous_from) = periods_of(request)?;
-    let p_count = periods.len();
-    let range_start = day_ms(periods[0].start);
-    let range_end = day_ms(periods[p_count - 1].end);
-    let boundaries: Vec<i64> = periods.iter().map(|p| day_ms(p.end)).collect();
-
-    let mut topic_ids = Interner::default();
-    for intent in &catalogue.intents {
-        topic_ids.id(&intent.id);
-    }
-    let other = topic_ids.id(OTHER_TOPIC) as u16;
-    let mut specialist_ids = Interner::default();
-    for s in &catalogue.specialists {
-        specialist_ids.id(&s.id);
-    }
-    let mut askers = Interner::default();
-    let mut departments = Interner::default();
-    let unknown_department = departments.id("") as u16;
-    let mut rows: Vec<Compact> = Vec::new();
-    let known_topics = catalogue.intents.len();
-    // The unmet questions are read on another connection and clustered on a blocking thread
-    // while the scan runs: neither needs the other. They number their askers on their own,
-    // which only has to tell askers apart within the clusters.
-    let min_group_size = policy.min_group_size as usize;
-    let boundaries_for_unmet = boundaries.clone();
-    let unmet_work = async {
-        let mut unmet_rows = store
-            .unmet_questions(range_start, range_end, policy.low_confidence)
-            .await?;
-        let fetched = started.elapsed();
-        tokio::task::spawn_blocking(move || {
-            // one order whatever the database returned, so clustering is the same on every backend
-            sort_unmet(&mut unmet_rows);
-            let mut unmet_askers = Interner::default();
-            let unmet: Vec<UnmetQuestion> = unmet_rows
-                .into_iter()
-                .map(|u| UnmetQuestion {
-                    asker: unmet_askers.id(&u.asker_key),
-                    period: boundaries_for_unmet.partition_point(|&end| end <= u.received_ms),
-                    text: u.question,
-                })
-                .collect();
-            let mut clusters = cluster_unmet(&unmet, min_group_size);
-            // the largest few are what HRD can act on; the rest would bury them
-            clusters.truncate(MAX_EMERGING_TOPICS);
-            (unmet, clusters, fetched, started.elapsed())
-        })
-        .await
-        .map_err(|join| AnalyticsError::Internal(format!("clustering failed: {join}")))
-    };
-    let mut visit = |row: crate::store::ReportRow<'_>| {
-        let period = if row.received_ms < range_start {
-            // the PREV column, after the periods and ALL
-            (p_count + 1) as u16
-        } else {
-            boundaries.partition_point(|&end| end <= row.received_ms) as u16
-        };
-        let intent = match row.intent {
-            Some(id) if topic_ids.ids.contains_key(id) => topic_ids.ids[id] as u16,
-            _ => other,
-        };
-        let specialist = match (row.specialist, row.outcome) {
-            (Some(id), Some("specialist")) => specialist_ids.id(id) as u16,
-            _ => NONE,
-        };
-        rows.push(Compact {
-            asker: askers.id(row.asker_key),
-            period,
-            intent,
-            outcome: outcome_index(row.outcome),
-            department: row
-                .department
-                .map_or(unknown_department, |d| departments.id(d) as u16),
-            specialist,
-            feedback: match row.feedback {
-                Some("helpful") => FEEDBACK_HELPFUL,
-                Some("not_helpful") => FEEDBACK_NOT_HELPFUL,
-                _ => FEEDBACK_NONE,
-            },
-            handoff: row.handoff,
+    let (months, unpublished) = months_of(request, policy, today)?;
+    let Some(&first) = months.first() else {
+        let first = unpublished.first().expect("a range has a month");
+        return Err(AnalyticsError::NothingPublished {
+            first: first.label.clone(),
+            published_on: first.published_on,
+            delay: policy.release_delay_days,
         });
     };
-    let scan = store.scan_report_rows(day_ms(previous_from), range_end, &mut visit);
-    let (scanned_rows, unmet_work) = futures::join!(scan, unmet_work);
-    scanned_rows?;
-    let scanned = started.elapsed();
-    let (unmet, clusters, fetched_unmet, clustered) = unmet_work?;
-    debug_assert_eq!(known_topics + 1, topic_ids.names.len());
-
-    let layout = Layout::new(
-        p_count,
-        topic_ids.names.len(),
-        departments.names.len(),
-        specialist_ids.names.len(),
-        clusters.len(),
-        request.by_department,
-    );
-    let mut grid = CellGrid::with_len(layout.len);
-    count(&mut grid, &mut rows, |row, out| layout.cells_of(row, out));
-    // clusters: their own (asker, cells) pairs
-    let mut cluster_rows: Vec<(u32, [CellId; 3])> = Vec::new();
-    for (k, cluster) in clusters.iter().enumerate() {
-        for &m in &cluster.members {
-            let q = &unmet[m];
-            cluster_rows.push((
-                q.asker,
-                [
-                    layout.cluster(k, q.period),
-                    layout.cluster(k, layout.all),
-                    layout.cluster(k, layout.half(q.period)),
-                ],
-            ));
-        }
+    let mut previous_months = Vec::with_capacity(months.len());
+    let mut month = first;
+    for _ in 0..months.len() {
+        month = previous_month(month);
+        previous_months.insert(0, month);
     }
-    cluster_rows.sort_unstable();
-    for group in cluster_rows.chunk_by(|a, b| a.0 == b.0) {
-        let mut ids: Vec<CellId> = group.iter().flat_map(|(_, cells)| *cells).collect();
-        for &id in &ids {
-            grid.conversations[id] += 1;
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
-            grid.askers[id] += 1;
-        }
-    }
-
-    let counted = started.elapsed();
-    let relations = layout.relations(p_count);
-    let (suppressed_small, suppressed_complementary) =
-        grid.suppress(policy.min_group_size, &relations);
+    let mut wanted = previous_months.clone();
+    wanted.extend(&months);
+    let mut tables = release::releases(store, catalogue, policy, &wanted).await?;
+    let current = tables.split_off(previous_months.len());
+    let before = tables;
+    let report = view(catalogue, policy, request, &current, &before, unpublished);
     tracing::info!(
-        rows = rows.len(),
-        unmet = unmet.len(),
-        clusters = clusters.len(),
-        scan_ms = scanned.as_millis() as u64,
-        unmet_ms = fetched_unmet.as_millis() as u64,
-        cluster_ms = (clustered - fetched_unmet).as_millis() as u64,
-        count_ms = (counted - scanned.max(clustered)).as_millis() as u64,
-        suppress_ms = (started.elapsed() - counted).as_millis() as u64,
+        months = current.len(),
+        millis = started.elapsed().as_millis() as u64,
         "report computed"
     );
-    let cell = |id: CellId| {
-        if grid.hidden[id] {
-            Cell::SUPPRESSED
-        } else {
-            Cell::Shown {
-                askers: grid.askers[id],
-                conversations: grid.conversations[id],
+    Ok(report)
+}
+
+/// A row's cells over the report's months and the months before, read by `get` from each
+/// table (`None`: the row is not in that table).
+struct Row {
+    cells: Vec<Cell>,
+    previous: Vec<Cell>,
+}
+
+impl Row {
+    fn of(
+        current: &[MonthRelease],
+        before: &[MonthRelease],
+        get: impl Fn(&MonthRelease) -> Option<Cell>,
+    ) -> Row {
+        Row {
+            cells: current.iter().map(|r| get(r).unwrap_or(ABSENT)).collect(),
+            previous: before.iter().map(|r| get(r).unwrap_or(ABSENT)).collect(),
+        }
+    }
+
+    fn series(&self) -> Series {
+        Series {
+            cells: self.cells.clone(),
+            total: over_months(&self.cells),
+        }
+    }
+}
+
+/// Topic ids of the view: the catalogue's, then ids only the tables know (removed intents),
+/// then "other".
+fn topic_ids(catalogue: &Catalogue, tables: &[&MonthRelease]) -> Vec<String> {
+    let mut ids: Vec<String> = catalogue.intents.iter().map(|i| i.id.clone()).collect();
+    for table in tables {
+        for topic in &table.topics {
+            if topic.intent != OTHER && !ids.contains(&topic.intent) {
+                ids.push(topic.intent.clone());
             }
         }
-    };
-    let series = |of: &dyn Fn(usize) -> CellId| Series {
-        cells: (0..p_count).map(|p| cell(of(p))).collect(),
-        total: cell(of(layout.all)),
-    };
-    let titles = |t: usize| -> (String, String) {
-        match catalogue.intents.get(t) {
+    }
+    ids.push(OTHER.to_string());
+    ids
+}
+
+fn view(
+    catalogue: &Catalogue,
+    policy: &ReportPolicy,
+    request: &ReportRequest,
+    current: &[MonthRelease],
+    before: &[MonthRelease],
+    unpublished: Vec<UnpublishedMonth>,
+) -> DemandReport {
+    let periods: Vec<Period> = current
+        .iter()
+        .map(|r| Period {
+            label: r.month.clone(),
+            start: r.start,
+            end: r.end,
+        })
+        .collect();
+    let all_tables: Vec<&MonthRelease> = current.iter().chain(before).collect();
+    let ids = topic_ids(catalogue, &all_tables);
+    let titles = |id: &str| -> (String, String) {
+        match catalogue.intent(id) {
             Some(intent) => (
-                intent.label(crate::catalogue::Lang::Nl).to_string(),
-                intent.label(crate::catalogue::Lang::En).to_string(),
+                intent.label(Lang::Nl).to_string(),
+                intent.label(Lang::En).to_string(),
             ),
-            None => (
+            None if id == OTHER => (
                 "Overige vragen (geen onderwerp)".to_string(),
                 "Other questions (no topic)".to_string(),
             ),
+            None => (id.to_string(), id.to_string()),
         }
     };
-    let topic_row = |t: usize, of: &dyn Fn(usize) -> CellId| {
-        let (title_nl, title_en) = titles(t);
-        let series = series(of);
-        let previous = cell(of(layout.prev));
+    let topic_row = |id: &str, row: Row| {
+        let (title_nl, title_en) = titles(id);
+        let series = row.series();
+        let previous = over_months(&row.previous);
         TopicRow {
-            intent: topic_ids.names[t].clone(),
+            intent: id.to_string(),
             title_nl,
             title_en,
             change: change(series.total, previous),
@@ -701,12 +289,18 @@ pub async fn compute(
             previous,
         }
     };
-    let topics: Vec<TopicRow> = (0..layout.topics)
-        .map(|t| topic_row(t, &|c| layout.topic(t, c)))
+    let topics: Vec<TopicRow> = ids
+        .iter()
+        .map(|id| {
+            topic_row(
+                id,
+                Row::of(current, before, |r| r.topic(id).map(|t| t.figure)),
+            )
+        })
         .collect();
     let mut ranked: Vec<(f64, &str)> = topics
         .iter()
-        .filter(|t| t.intent != OTHER_TOPIC)
+        .filter(|t| t.intent != OTHER)
         .filter_map(|t| t.change.map(|c| (c, t.intent.as_str())))
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
@@ -732,61 +326,86 @@ pub async fn compute(
             _ => None,
         },
     };
-    let outcome_row = |t: usize| OutcomeRow {
-        intent: (t < layout.topics).then(|| topic_ids.names[t].clone()),
-        outcomes: Outcome::ALL
-            .iter()
-            .enumerate()
-            .map(|(o, outcome)| (*outcome, cell(layout.outcome(t, o))))
-            .collect(),
-        total: cell(if t == layout.topics {
-            layout.totals(layout.all)
-        } else {
-            layout.topic(t, layout.all)
-        }),
-        not_helpful: share(cell(layout.feedback(t, 2)), cell(layout.feedback(t, 0))),
+    let sum = |get: &dyn Fn(&MonthRelease) -> Option<Cell>| -> Cell {
+        let cells: Vec<Cell> = current.iter().map(|r| get(r).unwrap_or(ABSENT)).collect();
+        over_months(&cells)
     };
-    let mut outcomes = vec![outcome_row(layout.topics)];
-    outcomes.extend((0..layout.topics).map(outcome_row));
+    let outcome_row = |id: Option<&str>| {
+        let breakdown = |r: &MonthRelease| match id {
+            None => Some(r.all.clone()),
+            Some(id) => r.topic(id).map(|t| t.breakdown.clone()),
+        };
+        OutcomeRow {
+            intent: id.map(str::to_string),
+            outcomes: Outcome::ALL
+                .iter()
+                .enumerate()
+                .map(|(o, outcome)| {
+                    (
+                        *outcome,
+                        sum(&|r| breakdown(r).and_then(|b| b.outcomes.get(o).copied())),
+                    )
+                })
+                .collect(),
+            total: match id {
+                None => sum(&|r| Some(r.total)),
+                Some(id) => sum(&|r| r.topic(id).map(|t| t.figure)),
+            },
+            not_helpful: share(
+                sum(&|r| breakdown(r).map(|b| b.not_helpful)),
+                sum(&|r| breakdown(r).map(|b| b.feedback_given)),
+            ),
+        }
+    };
+    let mut outcomes = vec![outcome_row(None)];
+    outcomes.extend(ids.iter().map(|id| outcome_row(Some(id))));
 
-    let department_blocks = request.by_department.then(|| {
-        let mut order: Vec<usize> = (0..layout.departments).collect();
-        order.sort_by_key(|&d| {
-            (
-                departments.names[d].is_empty(),
-                departments.names[d].clone(),
-            )
-        });
-        order
+    let departments = request.by_department.then(|| {
+        let mut names: Vec<String> = Vec::new();
+        for table in current {
+            for d in &table.departments {
+                if !names.contains(&d.department) {
+                    names.push(d.department.clone());
+                }
+            }
+        }
+        names.sort_by_key(|n| (n == UNKNOWN_DEPARTMENT, n.clone()));
+        names
             .into_iter()
-            .map(|d| DepartmentBlock {
-                department: if departments.names[d].is_empty() {
-                    "(unknown)".to_string()
-                } else {
-                    departments.names[d].clone()
-                },
-                totals: series(&|c| layout.dept_total(d, c)),
-                topics: (0..layout.topics)
-                    .map(|t| topic_row(t, &|c| layout.dept_topic(d, t, c)))
-                    .collect(),
+            .map(|name| {
+                let totals =
+                    Row::of(current, before, |r| r.department(&name).map(|d| d.figure)).series();
+                let topics = ids
+                    .iter()
+                    .map(|id| {
+                        let cell_of = |r: &MonthRelease| {
+                            let index = r.topics.iter().position(|t| &t.intent == id)?;
+                            r.department(&name)?.topics.get(index).copied()
+                        };
+                        topic_row(id, Row::of(current, before, cell_of))
+                    })
+                    .collect();
+                DepartmentBlock {
+                    department: name,
+                    totals,
+                    topics,
+                }
             })
             .collect()
     });
 
-    let emerging = clusters
+    let emerging = current
         .iter()
-        .enumerate()
-        .map(|(k, cluster)| {
-            let series = series(&|c| layout.cluster(k, c));
-            EmergingTopic {
-                id: format!("topic-{}", k + 1),
-                keywords: cluster.keywords.clone(),
-                trend: change(
-                    cell(layout.cluster(k, layout.all + 2)),
-                    cell(layout.cluster(k, layout.all + 1)),
-                ),
-                series,
-            }
+        .flat_map(|r| {
+            r.emerging
+                .iter()
+                .enumerate()
+                .map(move |(k, cluster)| EmergingTopic {
+                    id: format!("{}-topic-{}", r.month, k + 1),
+                    period: r.month.clone(),
+                    keywords: cluster.keywords.clone(),
+                    figure: cluster.figure,
+                })
         })
         .collect();
 
@@ -795,17 +414,30 @@ pub async fn compute(
         .iter()
         .map(|s| (s.id.as_str(), s.name.as_str()))
         .collect();
-    let mut specialists: Vec<SpecialistRow> = (0..layout.specialists)
-        .map(|s| {
-            let id = &specialist_ids.names[s];
+    let mut specialist_ids: Vec<String> =
+        catalogue.specialists.iter().map(|s| s.id.clone()).collect();
+    for table in current {
+        for s in &table.specialists {
+            if !specialist_ids.contains(&s.specialist) {
+                specialist_ids.push(s.specialist.clone());
+            }
+        }
+    }
+    let mut specialists: Vec<SpecialistRow> = specialist_ids
+        .iter()
+        .map(|id| {
+            let referrals =
+                Row::of(current, before, |r| r.specialist(id).map(|s| s.referrals)).series();
+            let handoffs = sum(&|r| r.specialist(id).map(|s| s.handoffs));
             SpecialistRow {
                 specialist: id.clone(),
-                name: names.get(id.as_str()).unwrap_or(&id.as_str()).to_string(),
-                referrals: series(&|c| layout.spec(s, c)),
-                handoffs: share(
-                    cell(layout.handoff(s, true)),
-                    cell(layout.spec(s, layout.all)),
-                ),
+                name: match names.get(id.as_str()) {
+                    Some(name) => name.to_string(),
+                    None if id == OTHER => "(no longer in the catalogue)".to_string(),
+                    None => id.clone(),
+                },
+                handoffs: share(handoffs, referrals.total),
+                referrals,
             }
         })
         .collect();
@@ -817,28 +449,35 @@ pub async fn compute(
             .then(a.name.cmp(&b.name))
     });
 
-    Ok(DemandReport {
+    let totals = Row::of(current, before, |r| Some(r.total));
+    let mut report = DemandReport {
         generated_at: Utc::now(),
         from: periods[0].start,
-        to: periods[p_count - 1].end - Days::days(1),
-        granularity: request.granularity,
+        to: periods[periods.len() - 1].end - Days::days(1),
+        granularity: Granularity::Month,
         min_group_size: policy.min_group_size,
-        totals: series(&|c| layout.totals(c)),
+        totals: totals.series(),
         periods,
+        unpublished,
         topics,
         rising,
         falling,
         outcomes,
-        departments: department_blocks,
+        departments,
         emerging,
         specialists,
-        suppressed_small,
-        suppressed_complementary,
-    })
+        suppressed_small: 0,
+        suppressed_complementary: 0,
+    };
+    let (small, other) = report.hidden_counts();
+    report.suppressed_small = small;
+    report.suppressed_complementary = other;
+    report
 }
 
-/// The draft intents for the emerging topics of `[from, to]` (whole weeks): what
-/// `referral-desk suggest-intents` writes.
+/// The draft intents for the emerging topics of `[from, to]` (whole months): what
+/// `referral-desk suggest-intents` writes. Only texts and keywords used by at least
+/// `min_group_size` distinct askers appear in it (see [`super::suggest`]).
 pub async fn suggest_from_log(
     store: &dyn ConversationStore,
     catalogue: &Catalogue,
@@ -847,28 +486,27 @@ pub async fn suggest_from_log(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<String, AnalyticsError> {
-    let (periods, _) = periods_of(&ReportRequest {
-        from,
-        to,
-        granularity: Granularity::Week,
-        by_department: false,
-    })?;
-    let boundaries: Vec<i64> = periods.iter().map(|p| day_ms(p.end)).collect();
+    if from > to {
+        return Err(AnalyticsError::EmptyRange { from, to });
+    }
+    let start = month_start(from);
+    let end = next_month(month_start(to));
     let mut rows = store
-        .unmet_questions(
-            day_ms(periods[0].start),
-            day_ms(periods[periods.len() - 1].end),
-            low_confidence,
-        )
+        .unmet_questions(day_ms(start), day_ms(end), low_confidence)
         .await?;
-    sort_unmet(&mut rows);
-    let mut askers = Interner::default();
+    rows.sort_unstable_by(|a, b| {
+        (a.received_ms, &a.asker_key, &a.question).cmp(&(b.received_ms, &b.asker_key, &b.question))
+    });
+    let mut askers: HashMap<String, u32> = HashMap::new();
     let unmet: Vec<UnmetQuestion> = rows
-        .iter()
-        .map(|u| UnmetQuestion {
-            asker: askers.id(&u.asker_key),
-            period: boundaries.partition_point(|&end| end <= u.received_ms),
-            text: u.question.clone(),
+        .into_iter()
+        .map(|u| {
+            let next = askers.len() as u32;
+            UnmetQuestion {
+                asker: *askers.entry(u.asker_key).or_insert(next),
+                period: 0,
+                text: u.question,
+            }
         })
         .collect();
     let clusters = cluster_unmet(&unmet, min_group_size as usize);
@@ -880,10 +518,11 @@ pub async fn suggest_from_log(
     ))
 }
 
-fn sort_unmet(rows: &mut [crate::store::UnmetRow]) {
-    rows.sort_unstable_by(|a, b| {
-        (a.received_ms, &a.asker_key, &a.question).cmp(&(b.received_ms, &b.asker_key, &b.question))
-    });
+fn day_ms(date: NaiveDate) -> i64 {
+    date.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp_millis()
 }
 
 /// `(now - before) / before`, by conversations, when both are shown.
@@ -907,33 +546,100 @@ mod tests {
         }
     }
 
-    #[test]
-    fn ranges_widen_to_whole_periods() {
-        let (weeks, before) =
-            periods_of(&request("2026-10-01", "2026-12-31", Granularity::Week)).unwrap();
-        assert_eq!(weeks[0].label, "2026-W40");
-        assert_eq!(weeks[0].start.to_string(), "2026-09-28");
-        assert_eq!(weeks.last().unwrap().end.to_string(), "2027-01-04");
-        assert_eq!(weeks.len(), 14);
-        assert_eq!(before, weeks[0].start - Days::days(7 * 14));
-        let (months, before) =
-            periods_of(&request("2026-10-15", "2026-12-01", Granularity::Month)).unwrap();
-        let labels: Vec<&str> = months.iter().map(|m| m.label.as_str()).collect();
-        assert_eq!(labels, ["2026-10", "2026-11", "2026-12"]);
-        assert_eq!(before.to_string(), "2026-07-01");
-        let (days, _) = periods_of(&request("2026-10-01", "2026-10-01", Granularity::Day)).unwrap();
-        assert_eq!(days.len(), 1);
+    const POLICY: ReportPolicy = ReportPolicy {
+        min_group_size: 5,
+        low_confidence: 0.5,
+        release_delay_days: 3,
+    };
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
     }
 
     #[test]
-    fn bad_ranges_are_refused_with_the_reason() {
+    fn ranges_widen_to_whole_months_and_the_running_month_is_not_published() {
+        let (months, pending) = months_of(
+            &request("2026-09-15", "2026-12-01", Granularity::Month),
+            &POLICY,
+            day("2026-12-02"),
+        )
+        .unwrap();
+        let labels: Vec<String> = months.iter().map(|m| month_label(*m)).collect();
+        assert_eq!(labels, ["2026-09", "2026-10"]);
+        let pending: Vec<(String, String)> = pending
+            .iter()
+            .map(|p| (p.label.clone(), p.published_on.to_string()))
+            .collect();
+        assert_eq!(
+            pending,
+            [
+                ("2026-11".to_string(), "2026-12-04".to_string()),
+                ("2026-12".to_string(), "2027-01-04".to_string())
+            ]
+        );
+        // on the day it is due, November is published
+        let (months, _) = months_of(
+            &request("2026-11-01", "2026-11-30", Granularity::Month),
+            &POLICY,
+            day("2026-12-04"),
+        )
+        .unwrap();
+        assert_eq!(months, [day("2026-11-01")]);
+    }
+
+    #[test]
+    fn bad_ranges_and_other_granularities_are_refused_with_the_reason() {
+        let today = day("2026-12-02");
         assert!(matches!(
-            periods_of(&request("2026-10-02", "2026-10-01", Granularity::Day)),
+            months_of(
+                &request("2026-10-02", "2026-10-01", Granularity::Month),
+                &POLICY,
+                today
+            ),
             Err(AnalyticsError::EmptyRange { .. })
         ));
         assert!(matches!(
-            periods_of(&request("2020-01-01", "2026-01-01", Granularity::Day)),
-            Err(AnalyticsError::TooManyPeriods { .. })
+            months_of(
+                &request("2020-01-01", "2026-01-01", Granularity::Month),
+                &POLICY,
+                today
+            ),
+            Err(AnalyticsError::TooManyPeriods { months: 73 })
         ));
+        for granularity in [Granularity::Day, Granularity::Week] {
+            let err = months_of(
+                &request("2026-10-01", "2026-10-31", granularity),
+                &POLICY,
+                today,
+            )
+            .unwrap_err();
+            assert!(matches!(err, AnalyticsError::GranularityNotOffered(_)));
+            assert!(err.to_string().contains("granularity=month"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_figure_over_months_adds_shown_months_or_is_hidden() {
+        let shown = |askers, conversations| Cell::Shown {
+            askers: Some(askers),
+            conversations,
+        };
+        assert_eq!(
+            over_months(&[shown(6, 9), shown(7, 8)]),
+            Cell::Shown {
+                askers: None,
+                conversations: 17
+            },
+            "no asker count over months"
+        );
+        assert_eq!(over_months(&[shown(6, 9)]), shown(6, 9));
+        assert_eq!(
+            over_months(&[shown(6, 9), Cell::hidden(Hidden::ProtectsOthers)]),
+            Cell::hidden(Hidden::IncludesHiddenMonth)
+        );
+        assert_eq!(
+            over_months(&[Cell::hidden(Hidden::FewerThanK)]),
+            Cell::hidden(Hidden::FewerThanK)
+        );
     }
 }

@@ -1,9 +1,16 @@
 //! Anonymised demand reports for HRD: what the organisation asks about, how demand moves,
-//! what the desk cannot answer yet, and how referrals load the specialists, computed from the
-//! conversation log only and k-anonymous before they leave [`compute`].
+//! what the desk cannot answer yet, and how referrals load the specialists.
+//!
+//! - [`release`]: the published monthly tables, counted from the conversation log,
+//!   k-anonymised ([`suppress`], with an exact disclosure audit) and frozen in the store;
+//! - [`compute`]: a report for a range, as a view of those tables ([`model`]);
+//! - [`render`]: the dashboard, HTML file, CSV and JSON; [`web`]: the HTTP routes;
+//! - [`topics`]: emerging topics (clusters of unmet demand); [`suggest`]: draft intents from
+//!   them; [`seed`]: synthetic conversations for demos and benchmarks.
 
 pub mod compute;
 pub mod model;
+pub mod release;
 pub mod render;
 pub mod seed;
 pub mod suggest;

@@ -1,17 +1,20 @@
 //! The demand report as every output shows it (web page, JSON API, CSV, HTML file): one
-//! model, computed once by [`super::compute`], already k-anonymous. Renderers never see the
-//! conversation log, only this.
+//! model, built by [`super::compute`] from the published monthly tables, already
+//! k-anonymous. Renderers never see the conversation log, only this.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// How the report's range is cut into periods.
+/// How the report's range is cut into periods. Reports are published per calendar month
+/// only: weeks and days hold too few people to show, and periods that cut across each other
+/// (a week spanning two months) would let hidden figures be computed from their differences.
+/// `day` and `week` are still understood, to refuse them with that explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
     Day,
-    #[default]
     Week,
+    #[default]
     Month,
 }
 
@@ -25,27 +28,56 @@ impl Granularity {
     }
 }
 
-/// One column of the report: `[start, end)` in whole days.
+/// One column of the report: a calendar month, `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
-    /// `2026-10-05` (day), `2026-W41` (ISO week), `2026-10` (month).
+    /// `2026-10`.
     pub label: String,
     pub start: NaiveDate,
     /// Exclusive.
     pub end: NaiveDate,
 }
 
-/// A figure with the distinct pseudonymous askers behind it, or nothing when fewer than the
-/// minimum group size asked (or when showing it would let a suppressed figure be computed).
+/// Why a figure is not shown. The marks differ because the meanings do: "fewer than k" says
+/// the figure is small; the other two say nothing about its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hidden {
+    /// Fewer than the minimum group size asked (shown as `< k`).
+    FewerThanK,
+    /// Hidden so that a hidden figure cannot be worked out from the totals; it may be large.
+    ProtectsOthers,
+    /// A total over several months that includes a hidden month; it may be large.
+    IncludesHiddenMonth,
+}
+
+/// A figure: conversations, with the distinct pseudonymous askers behind them for one month,
+/// or nothing when it is hidden (and why).
+///
+/// Totals over several months carry no asker count: people are counted per month only,
+/// because "askers in October" + "askers in November" - "askers in both months together"
+/// would tell how many came back, a group that may be smaller than k.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Cell {
-    Shown { askers: u32, conversations: u32 },
-    Suppressed { suppressed: bool },
+    Shown {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        askers: Option<u32>,
+        conversations: u32,
+    },
+    Suppressed {
+        suppressed: bool,
+        reason: Hidden,
+    },
 }
 
 impl Cell {
-    pub const SUPPRESSED: Cell = Cell::Suppressed { suppressed: true };
+    pub fn hidden(reason: Hidden) -> Cell {
+        Cell::Suppressed {
+            suppressed: true,
+            reason,
+        }
+    }
 
     pub fn conversations(&self) -> Option<u32> {
         match self {
@@ -56,7 +88,7 @@ impl Cell {
 
     pub fn askers(&self) -> Option<u32> {
         match self {
-            Cell::Shown { askers, .. } => Some(*askers),
+            Cell::Shown { askers, .. } => *askers,
             Cell::Suppressed { .. } => None,
         }
     }
@@ -64,9 +96,17 @@ impl Cell {
     pub fn is_suppressed(&self) -> bool {
         matches!(self, Cell::Suppressed { .. })
     }
+
+    /// Why the figure is hidden; `None` when it is shown.
+    pub fn reason(&self) -> Option<Hidden> {
+        match self {
+            Cell::Shown { .. } => None,
+            Cell::Suppressed { reason, .. } => Some(*reason),
+        }
+    }
 }
 
-/// Per period, plus the whole range.
+/// Per month, plus the whole range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     /// One per [`DemandReport::periods`].
@@ -156,15 +196,17 @@ pub struct DepartmentBlock {
     pub topics: Vec<TopicRow>,
 }
 
-/// A cluster of unmet demand (out-of-scope, low-confidence or "not helpful" questions):
-/// labelled by keywords only, never by question texts.
+/// A cluster of unmet demand (out-of-scope, low-confidence or "not helpful" questions) in
+/// one month: labelled by keywords only, never by question texts. Clusters are found per
+/// published month, so the same theme in two months is two entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmergingTopic {
     pub id: String,
+    /// The month's label (`2026-10`).
+    pub period: String,
     pub keywords: Vec<String>,
-    pub series: Series,
-    /// Change of the second half of the range against the first half, by conversations.
-    pub trend: Option<f64>,
+    /// Always shown: a cluster is only published with at least k askers.
+    pub figure: Cell,
 }
 
 /// Referrals to one specialist (a referral target, so named).
@@ -177,17 +219,29 @@ pub struct SpecialistRow {
     pub handoffs: Share,
 }
 
-/// Everything HRD sees for one range.
+/// A month of the requested range whose figures are not published yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpublishedMonth {
+    pub label: String,
+    /// The first day its figures can be seen.
+    pub published_on: NaiveDate,
+}
+
+/// Everything HRD sees for one range: a view of the published monthly tables (see
+/// [`super::release`]), so two reports never show two versions of one figure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DemandReport {
     pub generated_at: DateTime<Utc>,
-    /// First day of the range.
+    /// First day of the range (the first published month).
     pub from: NaiveDate,
     /// Last day of the range (inclusive).
     pub to: NaiveDate,
     pub granularity: Granularity,
     pub min_group_size: u32,
+    /// The published months of the range.
     pub periods: Vec<Period>,
+    /// Months asked for that are not published yet (the current month, say).
+    pub unpublished: Vec<UnpublishedMonth>,
     /// All questions.
     pub totals: Series,
     pub topics: Vec<TopicRow>,
@@ -200,8 +254,58 @@ pub struct DemandReport {
     pub departments: Option<Vec<DepartmentBlock>>,
     pub emerging: Vec<EmergingTopic>,
     pub specialists: Vec<SpecialistRow>,
-    /// Cells hidden because fewer than `min_group_size` askers were behind them, and cells
-    /// hidden so those could not be computed from totals.
+    /// Figures in this report hidden because fewer than `min_group_size` askers were behind
+    /// them, and figures hidden for another reason (to protect those, or totals over a
+    /// hidden month).
     pub suppressed_small: usize,
     pub suppressed_complementary: usize,
+}
+
+impl Series {
+    fn push_cells(&self, out: &mut Vec<Cell>) {
+        out.extend(&self.cells);
+        out.push(self.total);
+    }
+}
+
+impl DemandReport {
+    /// Every figure the report shows, each once per place it is shown.
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut out = Vec::new();
+        self.totals.push_cells(&mut out);
+        let topic = |t: &TopicRow, out: &mut Vec<Cell>| {
+            t.series.push_cells(out);
+            out.push(t.previous);
+        };
+        for t in &self.topics {
+            topic(t, &mut out);
+        }
+        for row in &self.outcomes {
+            out.extend(row.outcomes.iter().map(|(_, c)| *c));
+            out.extend([row.total, row.not_helpful.part, row.not_helpful.whole]);
+        }
+        for d in self.departments.iter().flatten() {
+            d.totals.push_cells(&mut out);
+            for t in &d.topics {
+                topic(t, &mut out);
+            }
+        }
+        out.extend(self.emerging.iter().map(|e| e.figure));
+        for s in &self.specialists {
+            s.referrals.push_cells(&mut out);
+            out.extend([s.handoffs.part, s.handoffs.whole]);
+        }
+        out
+    }
+
+    /// Hidden figures as (fewer than k askers, hidden for another reason).
+    pub fn hidden_counts(&self) -> (usize, usize) {
+        let cells = self.cells();
+        let small = cells
+            .iter()
+            .filter(|c| c.reason() == Some(Hidden::FewerThanK))
+            .count();
+        let other = cells.iter().filter(|c| c.is_suppressed()).count() - small;
+        (small, other)
+    }
 }

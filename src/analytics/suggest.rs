@@ -12,6 +12,10 @@
 //!   rejects a text that trains two intents. A topic left without examples is written as a
 //!   comment only (an intent without examples is an error). Fewer than five examples in a
 //!   language is only a warning.
+//! - **nothing one person wrote**: a text is proposed only when at least `min_group_size`
+//!   distinct askers asked it (after normalisation), in the spelling that many of them used
+//!   or else in its normalised form; the keywords are used by that many askers too, and no
+//!   count is written (a count per range would let two drafts be subtracted).
 //!
 //! Every text is written as a double-quoted YAML scalar with escapes, so `:`, `#`, quotes,
 //! backslashes and control characters survive.
@@ -74,7 +78,7 @@ pub fn suggest_intents(
         );
         let id = unique_id(&cluster.keywords, &mut taken_ids);
         let mut examples: Vec<(Lang, String)> = Vec::new();
-        for text in ranked_texts(cluster, questions) {
+        for text in ranked_texts(cluster, questions, min_group_size.max(1)) {
             if examples.len() == MAX_EXAMPLES {
                 break;
             }
@@ -90,9 +94,11 @@ pub fn suggest_intents(
         if examples.is_empty() {
             let _ = writeln!(
                 skipped,
-                "# Not proposed: every question of the topic \"{}\" ({askers} askers) already is an\n\
-                 # example, in the catalogue or above; review the intents those examples train.",
-                comment_safe(&keywords)
+                "# Not proposed: the topic \"{}\" has no question that at least {} people asked\n\
+                 # in the same words and that is not already an example (in the catalogue or\n\
+                 # above); add examples for it by hand if HRD wants it.",
+                comment_safe(&keywords),
+                min_group_size.max(1)
             );
             continue;
         }
@@ -105,7 +111,10 @@ pub fn suggest_intents(
         let _ = writeln!(
             intents,
             "    description: {}",
-            quote(&format!("Proposed from unmet demand ({askers} askers)."))
+            quote(&format!(
+                "Proposed from unmet demand (asked by at least {} people).",
+                min_group_size.max(1)
+            ))
         );
         let _ = writeln!(intents, "    route:");
         let _ = writeln!(
@@ -149,13 +158,19 @@ fn distinct_askers(cluster: &TopicCluster, questions: &[UnmetQuestion]) -> usize
     askers.len()
 }
 
-/// The cluster's distinct texts (trimmed, one spelling per normalised form), most distinct
-/// askers first, then most questions, then alphabetically.
-fn ranked_texts(cluster: &TopicCluster, questions: &[UnmetQuestion]) -> Vec<String> {
+/// The cluster's texts that at least `min_askers` distinct askers asked (trimmed, one
+/// spelling per normalised form), most distinct askers first, then most questions, then
+/// alphabetically. The spelling is one at least `min_askers` askers used, else the
+/// normalised form itself: a spelling only one person used could point at them.
+fn ranked_texts(
+    cluster: &TopicCluster,
+    questions: &[UnmetQuestion],
+    min_askers: usize,
+) -> Vec<String> {
     struct Form<'a> {
         askers: FxHashSet<u32>,
         questions: usize,
-        spellings: FxHashMap<&'a str, usize>,
+        spellings: FxHashMap<&'a str, FxHashSet<u32>>,
     }
     let mut forms: FxHashMap<String, Form> = FxHashMap::default();
     for m in &cluster.members {
@@ -171,17 +186,21 @@ fn ranked_texts(cluster: &TopicCluster, questions: &[UnmetQuestion]) -> Vec<Stri
         });
         form.askers.insert(question.asker);
         form.questions += 1;
-        *form.spellings.entry(text).or_default() += 1;
+        form.spellings
+            .entry(text)
+            .or_default()
+            .insert(question.asker);
     }
-    let mut ranked: Vec<(usize, usize, String, &str)> = forms
+    let mut ranked: Vec<(usize, usize, String, String)> = forms
         .into_iter()
+        .filter(|(_, form)| form.askers.len() >= min_askers)
         .map(|(key, form)| {
             let spelling = form
                 .spellings
                 .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-                .map(|(s, _)| *s)
-                .expect("a form has a spelling");
+                .filter(|(_, askers)| askers.len() >= min_askers)
+                .max_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| b.0.cmp(a.0)))
+                .map_or_else(|| key.clone(), |(s, _)| s.to_string());
             (form.askers.len(), form.questions, key, spelling)
         })
         .collect();
@@ -190,10 +209,7 @@ fn ranked_texts(cluster: &TopicCluster, questions: &[UnmetQuestion]) -> Vec<Stri
             .then(b.1.cmp(&a.1))
             .then_with(|| a.2.cmp(&b.2))
     });
-    ranked
-        .into_iter()
-        .map(|(_, _, _, s)| s.to_string())
-        .collect()
+    ranked.into_iter().map(|(_, _, _, s)| s).collect()
 }
 
 /// `suggested_` plus the keywords, limited to the id charset, unique among `taken`.
@@ -341,7 +357,7 @@ mod tests {
         let mut asker = 100;
         for texts in topics {
             for (i, text) in texts.iter().enumerate() {
-                for _ in 0..if i < 2 { 4 } else { 1 } {
+                for _ in 0..if i < 2 { 5 } else { 1 } {
                     asker += 1;
                     questions.push(q(asker, text));
                 }
@@ -388,7 +404,7 @@ mod tests {
                 Some(catalogue.settings.fallback_desk.as_str())
             );
             assert!(!intent.examples.is_empty() && intent.examples.len() <= MAX_EXAMPLES);
-            assert!(intent.description.contains("askers"));
+            assert!(intent.description.contains("at least 5 people"));
             assert!(!intent.title.is_empty());
         }
         // texts with `:`, `#`, quotes and backslashes survive, in the right language
@@ -409,6 +425,44 @@ mod tests {
         assert!(!all.contains(&"wat staat er vandaag op het menu in de kantine"));
         // and the whole catalogue still trains, as `check` does
         crate::nlu::Classifier::from_catalogue(&loaded).unwrap();
+    }
+
+    /// Issue 13, item 4: a text that fewer than k people asked never appears, not even
+    /// inside a topic that many asked about; a spelling one person used neither.
+    #[test]
+    fn item4_only_texts_k_askers_used_are_proposed() {
+        let catalogue = Catalogue::load(shipped()).unwrap();
+        let mut questions = Vec::new();
+        let mut asker = 0;
+        let mut ask = |text: &str, times: usize, questions: &mut Vec<UnmetQuestion>| {
+            for _ in 0..times {
+                asker += 1;
+                questions.push(q(asker, text));
+            }
+        };
+        ask("waar is de fietsenstalling bij kantoor", 6, &mut questions);
+        ask(
+            "fietsenstalling kapot, mijn fiets van Jan is gestolen",
+            3,
+            &mut questions,
+        );
+        ask("fietsenstalling op kantoor vol", 1, &mut questions);
+        // the same words as the common text, in a spelling only one person used
+        ask("WAAR is de FietsenStalling bij kantoor", 1, &mut questions);
+        let clusters = cluster_unmet(&questions, 5);
+        assert_eq!(clusters.len(), 1, "{clusters:?}");
+        let yaml = suggest_intents(&clusters, &questions, &catalogue, 5);
+        assert!(
+            yaml.contains("\"waar is de fietsenstalling bij kantoor\""),
+            "{yaml}"
+        );
+        for private in ["gestolen", "Jan", "vol", "FietsenStalling"] {
+            assert!(!yaml.contains(private), "{private} in {yaml}");
+        }
+        // no count that two drafts over two ranges could be subtracted from
+        for count in ["11", "10", "7", "6"] {
+            assert!(!yaml.contains(count), "{count} in {yaml}");
+        }
     }
 
     #[test]

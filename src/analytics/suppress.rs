@@ -18,6 +18,17 @@
 //! line, with a protected sum" rule of statistical disclosure control: single hidden cells
 //! cannot be computed and what is known about a group of them covers at least `k` people's
 //! questions.
+//!
+//! Those two rules look at one relation at a time; an attacker combines them all (the classic
+//! case: three relations `T1 = a + b`, `T2 = b + c`, `T3 = a + c` with every total shown and
+//! two hidden parts each still give `a = (T1 - T2 + T3) / 2`). So after the rules, an exact
+//! audit ([`CellGrid::exposures`]) solves the whole system the way an attacker would:
+//! Gaussian elimination over the hidden cells, with the shown cells as constants. A hidden
+//! cell is exposed when the equations determine it; a set of hidden cells is exposed when they
+//! determine its sum and that sum is a group smaller than k. For each exposure one more cell
+//! is hidden and the rules and the audit run again, until the audit finds nothing. A hidden
+//! figure of 0 may still be known to be 0 (when everything around it is shown or 0 too): no
+//! person is behind it, so it is not protected further.
 
 /// An index into a [`CellGrid`].
 pub type CellId = usize;
@@ -67,6 +78,36 @@ impl CellGrid {
             }
         }
         loop {
+            self.apply_rules(k, relations);
+            let exposures = self.exposures(k, relations);
+            if exposures.is_empty() {
+                break;
+            }
+            let mut hid_any = false;
+            for exposure in &exposures {
+                if let Some(victim) = self.partner_for(exposure, relations) {
+                    self.hidden[victim] = true;
+                    hid_any = true;
+                }
+            }
+            if !hid_any {
+                // every cell related to the exposed ones is hidden already; nothing more to
+                // hide (the exposed values can then only be zeros forced by empty totals)
+                tracing::warn!(
+                    exposures = exposures.len(),
+                    "the disclosure audit found figures it could not protect further"
+                );
+                break;
+            }
+        }
+        let small = self.small.iter().filter(|&&s| s).count();
+        let complementary = self.hidden.iter().filter(|&&h| h).count() - small;
+        (small, complementary)
+    }
+
+    /// The one-relation rules of the module docs, until no relation exposes a hidden part.
+    fn apply_rules(&mut self, k: u32, relations: &[Relation]) {
+        loop {
             let mut changed = false;
             for relation in relations {
                 if self.hidden[relation.total] {
@@ -105,9 +146,206 @@ impl CellGrid {
                 break;
             }
         }
-        let small = self.small.iter().filter(|&&s| s).count();
-        let complementary = self.hidden.iter().filter(|&&h| h).count() - small;
-        (small, complementary)
+    }
+
+    /// A shown cell whose hiding takes an equation away from the attacker: the smallest shown
+    /// part of a relation that involves an exposed cell, else such a relation's total.
+    fn partner_for(&self, exposure: &[CellId], relations: &[Relation]) -> Option<CellId> {
+        let involved = |r: &Relation| {
+            exposure
+                .iter()
+                .any(|c| r.total == *c || r.parts.contains(c))
+        };
+        let key = |c: CellId| (self.conversations[c], self.askers[c], c);
+        let candidates = relations.iter().filter(|r| involved(r));
+        let part = candidates
+            .clone()
+            .flat_map(|r| r.parts.iter().copied())
+            .filter(|&c| !self.hidden[c])
+            .min_by_key(|&c| key(c));
+        part.or_else(|| {
+            candidates
+                .map(|r| r.total)
+                .filter(|&c| !self.hidden[c])
+                .min_by_key(|&c| key(c))
+        })
+    }
+
+    /// What an attacker who knows every relation and every shown figure can work out: each
+    /// hidden cell the equations determine (alone), and each set of hidden cells whose sum
+    /// they determine when that sum is a group smaller than `k`.
+    pub fn exposures(&self, k: u32, relations: &[Relation]) -> Vec<Vec<CellId>> {
+        let unknowns: Vec<CellId> = (0..self.len()).filter(|&c| self.hidden[c]).collect();
+        let mut index = vec![usize::MAX; self.len()];
+        for (i, &c) in unknowns.iter().enumerate() {
+            index[c] = i;
+        }
+        // one equation per relation touching a hidden cell: total - parts = (shown values)
+        let mut equations: Vec<Vec<(usize, u64)>> = Vec::new();
+        for relation in relations {
+            let mut terms: Vec<(usize, u64)> = Vec::new();
+            if self.hidden[relation.total] {
+                terms.push((index[relation.total], 1));
+            }
+            for &p in &relation.parts {
+                if self.hidden[p] {
+                    terms.push((index[p], field::neg(1)));
+                }
+            }
+            if !terms.is_empty() {
+                equations.push(terms);
+            }
+        }
+        // solve each connected group of unknowns on its own (small dense systems)
+        let mut groups = field::UnionFind::new(unknowns.len());
+        for terms in &equations {
+            for pair in terms.windows(2) {
+                groups.union(pair[0].0, pair[1].0);
+            }
+        }
+        let mut by_group: std::collections::BTreeMap<usize, Vec<&Vec<(usize, u64)>>> =
+            std::collections::BTreeMap::new();
+        for terms in &equations {
+            by_group
+                .entry(groups.find(terms[0].0))
+                .or_default()
+                .push(terms);
+        }
+        let mut found = Vec::new();
+        for (_, group) in by_group {
+            let mut columns: Vec<usize> =
+                group.iter().flat_map(|t| t.iter().map(|x| x.0)).collect();
+            columns.sort_unstable();
+            columns.dedup();
+            let position = |u: usize| columns.binary_search(&u).expect("column of the group");
+            let rows: Vec<Vec<u64>> = group
+                .iter()
+                .map(|terms| {
+                    let mut row = vec![0u64; columns.len()];
+                    for &(u, coefficient) in terms.iter() {
+                        let at = position(u);
+                        row[at] = field::add(row[at], coefficient);
+                    }
+                    row
+                })
+                .collect();
+            for support in field::determined_sums(rows) {
+                let cells: Vec<CellId> = support.iter().map(|&c| unknowns[columns[c]]).collect();
+                let conversations: u32 = cells.iter().map(|&c| self.conversations[c]).sum();
+                let askers: u32 = cells.iter().map(|&c| self.askers[c]).sum();
+                // a zero is nobody: knowing it reveals no person (see the module docs)
+                let someone = conversations > 0 || askers > 0;
+                if someone && (cells.len() == 1 || conversations < k || askers < k) {
+                    found.push(cells);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Exact arithmetic modulo the prime 2^61 - 1: integer equations with small coefficients have
+/// the same solutions there as over the rationals (barring a determinant divisible by that
+/// prime, which ±1 tables of this size cannot reach), without fractions or rounding.
+mod field {
+    pub const P: u64 = (1 << 61) - 1;
+
+    pub fn add(a: u64, b: u64) -> u64 {
+        let s = a + b;
+        if s >= P { s - P } else { s }
+    }
+
+    pub fn neg(a: u64) -> u64 {
+        if a == 0 { 0 } else { P - a }
+    }
+
+    pub fn mul(a: u64, b: u64) -> u64 {
+        let product = u128::from(a) * u128::from(b);
+        let folded = (product & u128::from(P)) + (product >> 61);
+        let folded = (folded & u128::from(P)) + (folded >> 61);
+        let r = folded as u64;
+        if r >= P { r - P } else { r }
+    }
+
+    pub fn pow(mut base: u64, mut exponent: u64) -> u64 {
+        let mut result = 1;
+        while exponent > 0 {
+            if exponent & 1 == 1 {
+                result = mul(result, base);
+            }
+            base = mul(base, base);
+            exponent >>= 1;
+        }
+        result
+    }
+
+    pub fn inverse(a: u64) -> u64 {
+        pow(a, P - 2)
+    }
+
+    /// Reduces `rows` to reduced row echelon form and returns, for every row whose non-zero
+    /// coefficients are all equal (the sum of its columns is determined), those columns.
+    pub fn determined_sums(mut rows: Vec<Vec<u64>>) -> Vec<Vec<usize>> {
+        let width = rows.first().map_or(0, Vec::len);
+        let mut pivot_row = 0;
+        for column in 0..width {
+            let Some(found) = (pivot_row..rows.len()).find(|&r| rows[r][column] != 0) else {
+                continue;
+            };
+            rows.swap(pivot_row, found);
+            let scale = inverse(rows[pivot_row][column]);
+            for value in rows[pivot_row].iter_mut() {
+                *value = mul(*value, scale);
+            }
+            let pivot = rows[pivot_row].clone();
+            for (r, row) in rows.iter_mut().enumerate() {
+                if r == pivot_row || row[column] == 0 {
+                    continue;
+                }
+                let factor = neg(row[column]);
+                for (value, p) in row.iter_mut().zip(&pivot) {
+                    if *p != 0 {
+                        *value = add(*value, mul(factor, *p));
+                    }
+                }
+            }
+            pivot_row += 1;
+            if pivot_row == rows.len() {
+                break;
+            }
+        }
+        rows.truncate(pivot_row);
+        rows.into_iter()
+            .filter_map(|row| {
+                let support: Vec<usize> = (0..width).filter(|&c| row[c] != 0).collect();
+                let first = row[*support.first()?];
+                support.iter().all(|&c| row[c] == first).then_some(support)
+            })
+            .collect()
+    }
+
+    /// Disjoint sets over `0..n`.
+    pub struct UnionFind(Vec<usize>);
+
+    impl UnionFind {
+        pub fn new(n: usize) -> UnionFind {
+            UnionFind((0..n).collect())
+        }
+
+        pub fn find(&mut self, mut x: usize) -> usize {
+            while self.0[x] != x {
+                self.0[x] = self.0[self.0[x]];
+                x = self.0[x];
+            }
+            x
+        }
+
+        pub fn union(&mut self, a: usize, b: usize) {
+            let (a, b) = (self.find(a), self.find(b));
+            if a != b {
+                self.0[a] = b;
+            }
+        }
     }
 }
 
@@ -227,6 +465,61 @@ mod tests {
         }];
         g.suppress(5, &relations);
         assert_eq!(g.hidden, [true, true]);
+    }
+
+    /// Every relation has two hidden parts, yet together they give each one away:
+    /// a = (T1 - T2 + T3) / 2. The audit finds it and hides more until it cannot.
+    #[test]
+    fn the_audit_catches_what_one_relation_at_a_time_misses() {
+        // cells: T1 T2 T3 a b c d; T1 = a + b, T2 = b + c, T3 = a + c + d
+        let mut g = grid(&[(9, 9), (12, 12), (13, 13), (3, 3), (6, 6), (6, 6), (4, 4)]);
+        let relations = [
+            Relation {
+                total: 0,
+                parts: vec![3, 4],
+            },
+            Relation {
+                total: 1,
+                parts: vec![4, 5],
+            },
+            Relation {
+                total: 2,
+                parts: vec![3, 5, 6],
+            },
+        ];
+        // hide a, b, c by hand, as the one-relation rules would leave them
+        for c in [3, 4, 5, 6] {
+            g.hidden[c] = true;
+        }
+        g.hidden[6] = false;
+        let exposed = g.exposures(5, &relations);
+        assert!(
+            exposed.iter().any(|e| e == &vec![3]),
+            "a is determined: {exposed:?}"
+        );
+        // the full procedure leaves nothing determined
+        let mut g = grid(&[(9, 9), (12, 12), (13, 13), (3, 3), (6, 6), (6, 6), (4, 4)]);
+        g.suppress(5, &relations);
+        assert!(g.exposures(5, &relations).is_empty());
+        assert!(g.hidden[3], "the small cell stays hidden");
+    }
+
+    #[test]
+    fn the_audit_reports_small_sums_and_ignores_zeros() {
+        // T = a + b + c with a, b hidden: a + b = T - c is known; 2 + 1 is a small group
+        let relations = [Relation {
+            total: 0,
+            parts: vec![1, 2, 3],
+        }];
+        let mut g = grid(&[(20, 20), (2, 2), (1, 1), (17, 17)]);
+        g.hidden[1] = true;
+        g.hidden[2] = true;
+        assert_eq!(g.exposures(5, &relations), vec![vec![1, 2]]);
+        // zeros known to be zero reveal nobody
+        let mut g = grid(&[(17, 17), (0, 0), (0, 0), (17, 17)]);
+        g.hidden[1] = true;
+        g.hidden[2] = true;
+        assert!(g.exposures(5, &relations).is_empty());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
-use chrono::{Duration as Days, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -34,8 +34,9 @@ pub const SESSION_SECONDS: i64 = 8 * 3600;
 /// Failed token attempts allowed per client address within [`FAILURE_WINDOW`].
 pub const MAX_FAILURES: usize = 5;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(300);
-/// The range shown when none is asked for: the last twelve weeks.
-const DEFAULT_DAYS: i64 = 84;
+/// The range shown when none is asked for: the current month and the five before it (the
+/// current one is listed as not published yet).
+const DEFAULT_MONTHS: usize = 6;
 
 /// What the report routes need besides the pipeline.
 pub struct ReportAccess {
@@ -170,10 +171,18 @@ pub struct ReportQuery {
 }
 
 impl ReportQuery {
+    /// The request; without a range, the last [`DEFAULT_MONTHS`] months up to today.
     fn request(&self) -> ReportRequest {
         let to = self.to.unwrap_or_else(|| Utc::now().date_naive());
+        let from = self.from.unwrap_or_else(|| {
+            let mut start = super::release::month_start(to);
+            for _ in 1..DEFAULT_MONTHS {
+                start = super::release::previous_month(start);
+            }
+            start
+        });
         ReportRequest {
-            from: self.from.unwrap_or(to - Days::days(DEFAULT_DAYS - 1)),
+            from,
             to,
             granularity: self.granularity.unwrap_or_default(),
             by_department: matches!(
@@ -239,10 +248,21 @@ fn too_many(wait: Duration) -> Response {
 fn error_status(err: &AnalyticsError) -> StatusCode {
     match err {
         AnalyticsError::Disabled => StatusCode::FORBIDDEN,
-        AnalyticsError::EmptyRange { .. } | AnalyticsError::TooManyPeriods { .. } => {
-            StatusCode::BAD_REQUEST
-        }
+        AnalyticsError::EmptyRange { .. }
+        | AnalyticsError::TooManyPeriods { .. }
+        | AnalyticsError::GranularityNotOffered(_) => StatusCode::BAD_REQUEST,
+        AnalyticsError::NothingPublished { .. } => StatusCode::NOT_FOUND,
         AnalyticsError::Store(_) | AnalyticsError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What a client may read of an error: the reason for its own mistakes, nothing of ours.
+fn client_message(err: &AnalyticsError) -> String {
+    match err {
+        AnalyticsError::Store(_) | AnalyticsError::Internal(_) => {
+            "something went wrong on our side; please try again".to_string()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -259,11 +279,9 @@ async fn report(
     let report = compute(
         pipeline.store().as_ref(),
         &pipeline.catalogue,
-        &ReportPolicy {
-            min_group_size: settings.min_group_size,
-            low_confidence: settings.low_confidence,
-        },
+        &ReportPolicy::from_settings(settings),
         &query.request(),
+        Utc::now().date_naive(),
     )
     .await;
     let metrics = pipeline.metrics();
@@ -321,7 +339,7 @@ pub async fn dashboard(
                 },
             ),
         ),
-        Err(err) => (error_status(&err), err.to_string()).into_response(),
+        Err(err) => (error_status(&err), client_message(&err)).into_response(),
     }
 }
 
@@ -481,7 +499,7 @@ pub async fn demand(
     let Ok(Query(query)) = query else {
         return (
             StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({"error": "unknown or malformed report parameters: use from, to (YYYY-MM-DD), granularity (day, week, month), by_department, format (json, csv)"})),
+            axum::Json(serde_json::json!({"error": "unknown or malformed report parameters: use from, to (YYYY-MM-DD), granularity (month), by_department, format (json, csv)"})),
         )
             .into_response();
     };
@@ -508,10 +526,7 @@ pub async fn demand(
             .into_response(),
         Err(err) => (
             error_status(&err),
-            axum::Json(serde_json::json!({"error": match &err {
-                AnalyticsError::Store(_) | AnalyticsError::Internal(_) => "something went wrong on our side; please try again".to_string(),
-                other => other.to_string(),
-            }})),
+            axum::Json(serde_json::json!({"error": client_message(&err)})),
         )
             .into_response(),
     }

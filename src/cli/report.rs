@@ -25,13 +25,15 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// First day (YYYY-MM-DD); widened to the start of its period.
+    /// First day (YYYY-MM-DD); widened to the start of its month.
     #[arg(long)]
     pub from: NaiveDate,
-    /// Last day (YYYY-MM-DD), inclusive; widened to the end of its period.
+    /// Last day (YYYY-MM-DD), inclusive; widened to the end of its month. Months not
+    /// published yet (the running month) are listed, not shown.
     #[arg(long)]
     pub to: NaiveDate,
-    #[arg(long, value_enum, default_value_t = Granularity::Week)]
+    /// Only `month`: figures are published per calendar month (see the README).
+    #[arg(long, value_enum, default_value_t = Granularity::Month)]
     pub granularity: Granularity,
     /// Add the breakdown per department (small departments mostly show "< k").
     #[arg(long)]
@@ -101,16 +103,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         let report = compute(
             store.as_ref(),
             &catalogue,
-            &ReportPolicy {
-                min_group_size: settings.analytics.min_group_size,
-                low_confidence: settings.analytics.low_confidence,
-            },
+            &ReportPolicy::from_settings(&settings.analytics),
             &ReportRequest {
                 from: args.from,
                 to: args.to,
                 granularity: args.granularity,
                 by_department: args.by_department,
             },
+            chrono::Utc::now().date_naive(),
         )
         .await?;
         anyhow::Ok(report)
@@ -129,7 +129,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     write_out(args.out.as_ref(), &text)?;
     if let Some(path) = &args.out {
         eprintln!(
-            "wrote {} ({} to {}, {} periods, {} figures hidden as fewer than {} askers, {} more to protect them)",
+            "wrote {} ({} to {}, {} months, {} figures hidden as fewer than {} askers, {} more hidden to protect them)",
             path.display(),
             report.from,
             report.to,

@@ -138,7 +138,9 @@ impl ConversationRecord {
     }
 }
 
-/// One conversation as the demand reports see it, borrowed from the database row.
+/// One conversation as the demand reports see it, borrowed from the database row. Web chat
+/// sessions are unauthenticated: their rows all carry the one asker key [`WEB_ASKERS`], so
+/// opening sessions cannot make one person count as several.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportRow<'r> {
     pub received_ms: i64,
@@ -150,6 +152,9 @@ pub struct ReportRow<'r> {
     pub feedback: Option<&'r str>,
     pub handoff: bool,
 }
+
+/// The asker key the report scans give every web chat question (see [`ReportRow`]).
+pub const WEB_ASKERS: &str = "web";
 
 /// A question the desk did not meet, for emerging topics.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,6 +322,22 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
         to_ms: i64,
         low_confidence: f32,
     ) -> Result<Vec<UnmetRow>, StoreError>;
+
+    /// The published demand table of `month` (`2026-10`), as stored JSON.
+    async fn report_release(&self, month: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a month's published table unless one exists already (a table is never
+    /// revised); false when another was stored first.
+    async fn save_report_release(
+        &self,
+        month: &str,
+        released_ms: i64,
+        body: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Every department named in the log, so each published table lists the same rows
+    /// whether or not a department asked that month.
+    async fn report_departments(&self) -> Result<Vec<String>, StoreError>;
 
     /// The log, oldest first, from conversation id `after_id` on (for reports and tests).
     async fn conversations(

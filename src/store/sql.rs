@@ -40,13 +40,23 @@ pub const CONVERSATIONS: &str = "SELECT id, received_ms, channel, asker_key, dep
      language, question, intent, confidence, decision, route, latency_us, feedback, handoff \
      FROM conversations WHERE id > $1 ORDER BY id LIMIT $2";
 /// Columns in the covering index `conversations_report`, so the scan never reads texts.
-pub const REPORT_ROWS: &str = "SELECT received_ms, asker_key, department, intent, outcome, \
-     specialist, feedback, handoff FROM conversations \
+/// Web chat questions all count as one asker (`store::WEB_ASKERS`): their sessions are not
+/// people.
+pub const REPORT_ROWS: &str = "SELECT received_ms, \
+     CASE WHEN channel = 'web' THEN 'web' ELSE asker_key END AS asker_key, department, intent, \
+     outcome, specialist, feedback, handoff FROM conversations \
      WHERE received_ms >= $1 AND received_ms < $2";
-pub const UNMET_QUESTIONS: &str = "SELECT received_ms, asker_key, question FROM conversations \
+pub const UNMET_QUESTIONS: &str = "SELECT received_ms, \
+     CASE WHEN channel = 'web' THEN 'web' ELSE asker_key END AS asker_key, question \
+     FROM conversations \
      WHERE received_ms >= $1 AND received_ms < $2 AND question IS NOT NULL \
      AND (outcome = 'out_of_scope' OR (outcome IN ('specialist', 'knowledge', 'desk') \
      AND confidence < $3) OR feedback = 'not_helpful')";
+pub const REPORT_RELEASE: &str = "SELECT body FROM report_releases WHERE month = $1";
+pub const SAVE_REPORT_RELEASE: &str = "INSERT INTO report_releases (month, released_ms, body) \
+     VALUES ($1, $2, $3) ON CONFLICT (month) DO NOTHING";
+pub const REPORT_DEPARTMENTS: &str = "SELECT DISTINCT department FROM conversations \
+     WHERE department IS NOT NULL ORDER BY department";
 pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
 /// A sent reply's payload is dropped: it may carry the question as asked (for a handoff
 /// button), which is not kept once the reply is out.
@@ -445,6 +455,43 @@ macro_rules! impl_conversation_store {
             ) -> Result<Vec<$crate::store::UnmetRow>, $crate::store::StoreError> {
                 self.read_unmet_questions(from_ms, to_ms, low_confidence)
                     .await
+            }
+
+            async fn report_release(
+                &self,
+                month: &str,
+            ) -> Result<Option<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let row = sqlx::query($crate::store::sql::REPORT_RELEASE)
+                    .bind(month)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("body")).transpose()?)
+            }
+
+            async fn save_report_release(
+                &self,
+                month: &str,
+                released_ms: i64,
+                body: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::sql::SAVE_REPORT_RELEASE)
+                    .bind(month)
+                    .bind(released_ms)
+                    .bind(body)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn report_departments(&self) -> Result<Vec<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query($crate::store::sql::REPORT_DEPARTMENTS)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| r.try_get("department").map_err(Into::into))
+                    .collect()
             }
 
             async fn conversations(

@@ -1,6 +1,6 @@
 //! The report as CSV in long format: one row per figure, for spreadsheets and scripts.
 //!
-//! Columns: `section,key,label,period,askers,conversations,suppressed,ratio`.
+//! Columns: `section,key,label,period,askers,conversations,suppressed,hidden,ratio`.
 //!
 //! | section            | key                     | label                       | period                               |
 //! |--------------------|-------------------------|-----------------------------|--------------------------------------|
@@ -10,27 +10,31 @@
 //! | `not_helpful`      | intent id or `all`      | `not_helpful`, `feedback`   | `total`                              |
 //! | `department`       | department              | empty                       | period label, `total`                |
 //! | `department_topic` | `department/intent id`  | English title               | as `topic`                           |
-//! | `emerging`         | cluster id              | keywords joined by a space  | period label, `total`, `trend`       |
+//! | `emerging`         | cluster id              | keywords joined by a space  | the month's label                    |
 //! | `specialist`       | specialist id           | name                        | period label, `total`                |
 //! | `handoff`          | specialist id           | `handoffs`, `referrals`     | `total`                              |
 //!
-//! A suppressed figure has empty `askers` and `conversations` and `suppressed` = `true`;
-//! a shown one has both numbers and `false`. `ratio` is filled only on the rows that carry
-//! one: `change` and `trend` rows (empty counts; `suppressed` is `true` when the ratio could
-//! not be given because a figure behind it is hidden), the `not_helpful` row of
-//! `not_helpful` and the `handoffs` row of `handoff` (the model's share). Ratios are written
-//! exactly as in the JSON output.
+//! A hidden figure has empty `askers` and `conversations`, `suppressed` = `true` and in
+//! `hidden` why: `fewer_than_k`, `protects_others` or `includes_hidden_month` (the JSON's
+//! `reason`); a shown one has its numbers (`askers` empty for totals over several months)
+//! and `false`. `ratio` is filled only on the rows that carry one: `change` rows (empty
+//! counts; `suppressed` is `true` when the ratio could not be given because a figure behind
+//! it is hidden), the `not_helpful` row of `not_helpful` and the `handoffs` row of
+//! `handoff` (the model's share). Ratios are written exactly as in the JSON output.
 //!
-//! Keys and labels come from the catalogue, the directory and (emerging topics' keywords)
-//! from what employees typed. A spreadsheet would run one that starts with `=`, `+`, `-`,
-//! `@`, a tab or a carriage return as a formula, so such a text gets a leading `'` (which
-//! spreadsheets show as "text", not as part of the value).
+//! Keys and labels come from the catalogue, the directory, the department list and
+//! (emerging topics' keywords) from what employees typed. Every text field is quoted, so a
+//! spreadsheet that splits on another separator than the comma (Excel in a Dutch locale
+//! splits on `;`) keeps it in one cell; and a spreadsheet would run a text that starts with
+//! `=`, `+`, `-`, `@`, a tab or a carriage return as a formula, also after any separator it
+//! might split on, so each such character at the start of the text or after a `,`, `;`, tab
+//! or line break gets a `'` before it (which spreadsheets show as "text").
 
 use ::csv::{QuoteStyle, WriterBuilder};
 
-use super::super::{Cell, DemandReport, Series, Share, TopicRow};
+use super::super::{Cell, DemandReport, Hidden, Series, Share, TopicRow};
 
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 9] = [
     "section",
     "key",
     "label",
@@ -38,6 +42,7 @@ const HEADER: [&str; 8] = [
     "askers",
     "conversations",
     "suppressed",
+    "hidden",
     "ratio",
 ];
 
@@ -50,7 +55,7 @@ pub fn to_csv(report: &DemandReport) -> String {
     rows.build();
 
     let mut writer = WriterBuilder::new()
-        .quote_style(QuoteStyle::Necessary)
+        .quote_style(QuoteStyle::NonNumeric)
         .from_writer(Vec::new());
     // Writing to a Vec cannot fail; the records all have the header's width.
     let _ = writer.write_record(HEADER);
@@ -63,7 +68,7 @@ pub fn to_csv(report: &DemandReport) -> String {
 
 struct Rows<'r> {
     report: &'r DemandReport,
-    out: Vec<[String; 8]>,
+    out: Vec<[String; 9]>,
 }
 
 impl Rows<'_> {
@@ -95,9 +100,7 @@ impl Rows<'_> {
         }
         for topic in &report.emerging {
             let label = topic.keywords.join(" ");
-            self.series("emerging", &topic.id, &label, &topic.series);
-            let hidden = topic.trend.is_none() && has_suppressed(&topic.series);
-            self.ratio("emerging", &topic.id, &label, "trend", topic.trend, hidden);
+            self.cell("emerging", &topic.id, &label, &topic.period, &topic.figure);
         }
         for specialist in &report.specialists {
             let (key, name) = (&specialist.specialist, &specialist.name);
@@ -152,12 +155,19 @@ impl Rows<'_> {
         cell: &Cell,
         ratio: String,
     ) {
-        let (askers, conversations, suppressed) = match cell {
+        let (askers, conversations, suppressed, hidden) = match cell {
             Cell::Shown {
                 askers,
                 conversations,
-            } => (askers.to_string(), conversations.to_string(), "false"),
-            Cell::Suppressed { .. } => (String::new(), String::new(), "true"),
+            } => (
+                askers.map(|a| a.to_string()).unwrap_or_default(),
+                conversations.to_string(),
+                "false",
+                "",
+            ),
+            Cell::Suppressed { reason, .. } => {
+                (String::new(), String::new(), "true", hidden_name(*reason))
+            }
         };
         self.out.push([
             section.to_owned(),
@@ -167,6 +177,7 @@ impl Rows<'_> {
             askers,
             conversations,
             suppressed.to_owned(),
+            hidden.to_owned(),
             ratio,
         ]);
     }
@@ -188,22 +199,36 @@ impl Rows<'_> {
             String::new(),
             String::new(),
             hidden.to_string(),
+            String::new(),
             ratio(value),
         ]);
     }
 }
 
-/// A text field that no spreadsheet takes for a formula.
+/// A text field that no spreadsheet takes for a formula, whatever separator it splits on:
+/// a `'` before each formula character at the start or right after a separator.
 fn text(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
+    const FORMULA: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+    const SEPARATORS: [char; 5] = [',', ';', '\t', '\n', '\r'];
+    let mut out = String::with_capacity(value.len() + 2);
+    let mut at_start = true;
+    for c in value.chars() {
+        if at_start && FORMULA.contains(&c) {
+            out.push('\'');
+        }
+        out.push(c);
+        at_start = SEPARATORS.contains(&c);
     }
+    out
 }
 
-fn has_suppressed(series: &Series) -> bool {
-    series.total.is_suppressed() || series.cells.iter().any(Cell::is_suppressed)
+/// The JSON name of a [`Hidden`] reason, for the `hidden` column.
+fn hidden_name(reason: Hidden) -> &'static str {
+    match reason {
+        Hidden::FewerThanK => "fewer_than_k",
+        Hidden::ProtectsOthers => "protects_others",
+        Hidden::IncludesHiddenMonth => "includes_hidden_month",
+    }
 }
 
 /// A ratio as the JSON output writes it (shortest form that reads back exactly); empty when
@@ -227,5 +252,16 @@ mod tests {
         assert_eq!(text("@sum"), "'@sum");
         assert_eq!(text("Leave & <b>"), "Leave & <b>");
         assert_eq!(text(""), "");
+    }
+
+    /// Issue 13, item 8: Excel in a Dutch locale splits on `;`, so a formula after any
+    /// separator must be neutralised too.
+    #[test]
+    fn item8_formulas_after_a_separator_stay_text() {
+        assert_eq!(text("Finance;=1+1"), "Finance;'=1+1");
+        assert_eq!(text("a,@SUM(A1);-2"), "a,'@SUM(A1);'-2");
+        assert_eq!(text("x\t=cmd"), "x\t'=cmd");
+        assert_eq!(text("line\n+1"), "line\n'+1");
+        assert_eq!(text("a-b = c"), "a-b = c", "only at the start of a field");
     }
 }

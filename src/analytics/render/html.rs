@@ -5,7 +5,7 @@
 //! checks every name they use at build time and HTML-escapes every value unless it is marked
 //! `safe` (only the SVG charts and the stylesheet, both made here). The views below turn the
 //! model into display strings first, so the templates hold no logic beyond loops and ifs,
-//! and a suppressed figure can only ever reach them as `< k`.
+//! and a hidden figure can only ever reach them as its mark (`< k`, `•` or `…`).
 
 use std::sync::LazyLock;
 
@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::charts::{self, Bar, BarLayout, Line};
 use super::{HtmlMode, HtmlOptions, Lang, suppressed_text};
 use crate::analytics::{
-    Cell, DemandReport, Granularity, Outcome, OutcomeRow, Series, Share, TopicRow,
+    Cell, DemandReport, Granularity, Hidden, Outcome, OutcomeRow, Series, Share, TopicRow,
 };
 
 /// The one stylesheet of every page, inlined in a `<style>` element.
@@ -67,9 +67,6 @@ struct Labels {
     range: &'static str,
     granularity: &'static str,
     generated_at: &'static str,
-    day: &'static str,
-    week: &'static str,
-    month: &'static str,
     per_day: &'static str,
     per_week: &'static str,
     per_month: &'static str,
@@ -109,7 +106,11 @@ struct Labels {
     emerging_note: &'static str,
     emerging_caption: &'static str,
     keywords: &'static str,
-    emerging_trend: &'static str,
+    month_column: &'static str,
+    legend: fn(u32) -> [String; 3],
+    unpublished: &'static str,
+    published_on: &'static str,
+    askers_per_month: &'static str,
     departments: &'static str,
     department_totals: fn(&str) -> String,
     department_topics: fn(&str) -> String,
@@ -157,14 +158,6 @@ impl Labels {
         }
     }
 
-    fn granularity(&self, granularity: Granularity) -> &'static str {
-        match granularity {
-            Granularity::Day => self.day,
-            Granularity::Week => self.week,
-            Granularity::Month => self.month,
-        }
-    }
-
     fn per_granularity(&self, granularity: Granularity) -> &'static str {
         match granularity {
             Granularity::Day => self.per_day,
@@ -190,9 +183,6 @@ static NL: Labels = Labels {
     range: "Periode",
     granularity: "Indeling",
     generated_at: "Gemaakt op",
-    day: "Dag",
-    week: "Week",
-    month: "Maand",
     per_day: "per dag",
     per_week: "per week",
     per_month: "per maand",
@@ -204,10 +194,12 @@ static NL: Labels = Labels {
     privacy: "Privacy",
     privacy_text: |k| {
         format!(
-            "Cijfers die op minder dan {k} personen berusten, zijn verborgen en staan er als \
-             „< {k}”. Soms is ook een ander cijfer verborgen, zodat een verborgen cijfer niet \
-             uit de totalen terug te rekenen is. Vragen en namen van vragenstellers staan \
-             nergens in dit rapport."
+            "De cijfers worden per kalendermaand één keer gepubliceerd en daarna nooit \
+             gewijzigd; elk rapport is een deel daarvan. Cijfers die op minder dan {k} \
+             personen berusten, zijn verborgen; soms is ook een ander cijfer verborgen, zodat \
+             een verborgen cijfer niet uit de andere terug te rekenen is, ook niet door \
+             rapporten te combineren. Vragen via de webchat tellen samen als één persoon. \
+             Vragen en namen van vragenstellers staan nergens in dit rapport."
         )
     },
     suppressed_small: |k| format!("Verborgen cijfers (minder dan {k} personen)"),
@@ -242,9 +234,24 @@ static NL: Labels = Labels {
     emerging_note: "Groepen vragen die buiten het aanbod vielen, onzeker herkend werden of \
                     niet behulpzaam waren. Ze worden alleen met trefwoorden benoemd, nooit \
                     met de tekst van een vraag.",
-    emerging_caption: "Opkomende onderwerpen: gesprekken (personen)",
+    emerging_caption: "Opkomende onderwerpen per maand: gesprekken (personen)",
     keywords: "Trefwoorden",
-    emerging_trend: "Trend (tweede helft t.o.v. eerste)",
+    month_column: "Maand",
+    legend: |k| {
+        [
+            format!("„< {k}”: minder dan {k} personen stelden deze vragen."),
+            "„•”: verborgen zodat een verborgen cijfer niet uit de totalen terug te rekenen \
+             is; dit cijfer kan groot zijn."
+                .to_string(),
+            "„…”: een totaal over maanden waarvan er een verborgen is; dit cijfer kan groot \
+             zijn."
+                .to_string(),
+        ]
+    },
+    unpublished: "Nog niet gepubliceerd",
+    published_on: "verschijnt op",
+    askers_per_month: "Personen worden per maand geteld; totalen over meer maanden tellen \
+                       alleen gesprekken.",
     departments: "Per afdeling",
     department_totals: |d| format!("{d}: alle vragen per periode, gesprekken (personen)"),
     department_topics: |d| format!("{d}: vraag per onderwerp, gesprekken (personen)"),
@@ -293,9 +300,6 @@ static EN: Labels = Labels {
     range: "Range",
     granularity: "Granularity",
     generated_at: "Generated at",
-    day: "Day",
-    week: "Week",
-    month: "Month",
     per_day: "per day",
     per_week: "per week",
     per_month: "per month",
@@ -307,10 +311,11 @@ static EN: Labels = Labels {
     privacy: "Privacy",
     privacy_text: |k| {
         format!(
-            "Figures based on fewer than {k} people are hidden and shown as \"< {k}\". \
-             Sometimes another figure is hidden too, so that a hidden figure cannot be \
-             worked out from the totals. No question texts or askers' names appear in this \
-             report."
+            "Figures are published once per calendar month and never changed; every report \
+             is a view of them. Figures based on fewer than {k} people are hidden; sometimes \
+             another figure is hidden too, so that a hidden figure cannot be worked out from \
+             the others, not even by combining reports. Questions from the web chat count \
+             together as one person. No question texts or askers' names appear in this report."
         )
     },
     suppressed_small: |k| format!("Hidden figures (fewer than {k} people)"),
@@ -344,9 +349,22 @@ static EN: Labels = Labels {
     emerging_note: "Groups of questions that were out of scope, recognised with low \
                     confidence or not helpful. They are named by keywords only, never by \
                     the text of a question.",
-    emerging_caption: "Emerging topics: conversations (people)",
+    emerging_caption: "Emerging topics per month: conversations (people)",
     keywords: "Keywords",
-    emerging_trend: "Trend (second half against first)",
+    month_column: "Month",
+    legend: |k| {
+        [
+            format!("\"< {k}\": fewer than {k} people asked."),
+            "\"•\": hidden so that a hidden figure cannot be worked out from the totals; \
+             it may be large."
+                .to_string(),
+            "\"…\": a total over months one of which is hidden; it may be large.".to_string(),
+        ]
+    },
+    unpublished: "Not published yet",
+    published_on: "published on",
+    askers_per_month: "People are counted per month; totals over several months count \
+                       conversations only.",
     departments: "By department",
     department_totals: |d| format!("{d}: all questions per period, conversations (people)"),
     department_topics: |d| format!("{d}: demand per topic, conversations (people)"),
@@ -411,30 +429,55 @@ impl LoginError {
 
 // ---- views: the model as display strings -------------------------------------------------
 
-/// One figure as shown: both numbers, or `< k` for both.
+/// One figure as shown: both numbers (the askers empty when the figure has none), or its
+/// hidden mark for both, with the mark's meaning as a tooltip.
 struct CellView {
     conversations: String,
     askers: String,
     suppressed: bool,
+    why: String,
 }
 
 impl CellView {
-    fn new(cell: &Cell, hidden: &str) -> CellView {
+    fn new(cell: &Cell, report: &DemandReport, labels: &Labels) -> CellView {
         match cell {
             Cell::Shown {
                 askers,
                 conversations,
             } => CellView {
                 conversations: conversations.to_string(),
-                askers: askers.to_string(),
+                askers: askers.map(|a| a.to_string()).unwrap_or_default(),
                 suppressed: false,
+                why: String::new(),
             },
-            Cell::Suppressed { .. } => CellView {
-                conversations: hidden.to_owned(),
-                askers: hidden.to_owned(),
-                suppressed: true,
-            },
+            Cell::Suppressed { reason, .. } => {
+                let mark = hidden_mark(*reason, report.min_group_size);
+                let why = (labels.legend)(report.min_group_size)[legend_index(*reason)].clone();
+                CellView {
+                    conversations: mark.clone(),
+                    askers: mark,
+                    suppressed: true,
+                    why,
+                }
+            }
         }
+    }
+}
+
+/// How a hidden figure is marked in every output: `< k`, `•` or `…` (see [`Hidden`]).
+pub(crate) fn hidden_mark(reason: Hidden, k: u32) -> String {
+    match reason {
+        Hidden::FewerThanK => format!("< {k}"),
+        Hidden::ProtectsOthers => "•".to_string(),
+        Hidden::IncludesHiddenMonth => "…".to_string(),
+    }
+}
+
+fn legend_index(reason: Hidden) -> usize {
+    match reason {
+        Hidden::FewerThanK => 0,
+        Hidden::ProtectsOthers => 1,
+        Hidden::IncludesHiddenMonth => 2,
     }
 }
 
@@ -481,10 +524,10 @@ struct ShareView {
 }
 
 impl ShareView {
-    fn new(share: &Share, hidden: &str, labels: &Labels) -> ShareView {
+    fn new(share: &Share, report: &DemandReport, labels: &Labels) -> ShareView {
         ShareView {
-            part: CellView::new(&share.part, hidden),
-            whole: CellView::new(&share.whole, hidden),
+            part: CellView::new(&share.part, report, labels),
+            whole: CellView::new(&share.whole, report, labels),
             percent: percent(share.ratio).unwrap_or_else(|| labels.not_available.to_owned()),
         }
     }
@@ -498,15 +541,17 @@ struct SeriesView {
 
 impl SeriesView {
     fn new(series: &Series, report: &DemandReport, labels: &Labels) -> SeriesView {
-        let hidden = suppressed_text(report);
         let values: Vec<Option<u32>> = series.cells.iter().map(Cell::conversations).collect();
         let described = report
             .periods
             .iter()
             .zip(&series.cells)
             .map(|(p, c)| {
-                let shown = c.conversations().map(|v| v.to_string());
-                format!("{} {}", p.label, shown.as_deref().unwrap_or(&hidden))
+                let shown = match c {
+                    Cell::Shown { conversations, .. } => conversations.to_string(),
+                    Cell::Suppressed { reason, .. } => hidden_mark(*reason, report.min_group_size),
+                };
+                format!("{} {shown}", p.label)
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -514,9 +559,9 @@ impl SeriesView {
             cells: series
                 .cells
                 .iter()
-                .map(|c| CellView::new(c, &hidden))
+                .map(|c| CellView::new(c, report, labels))
                 .collect(),
-            total: CellView::new(&series.total, &hidden),
+            total: CellView::new(&series.total, report, labels),
             sparkline: charts::sparkline(&values, &(labels.sparkline)(&described)),
         }
     }
@@ -534,7 +579,7 @@ impl TopicView {
         TopicView {
             title: topic_title(topic, lang),
             series: SeriesView::new(&topic.series, report, labels),
-            previous: CellView::new(&topic.previous, &suppressed_text(report)),
+            previous: CellView::new(&topic.previous, report, labels),
             change: ChangeView::new(topic.change, labels),
         }
     }
@@ -562,9 +607,9 @@ struct DepartmentView {
 }
 
 struct EmergingView {
+    period: String,
     keywords: String,
-    series: SeriesView,
-    trend: ChangeView,
+    figure: CellView,
 }
 
 struct SpecialistView {
@@ -584,7 +629,6 @@ struct Choice {
 struct FormView {
     from: String,
     to: String,
-    granularities: Vec<Choice>,
     languages: Vec<Choice>,
     by_department: bool,
 }
@@ -604,6 +648,9 @@ struct ReportPage<'a> {
     suppressed_small_label: String,
     suppressed_small: usize,
     suppressed_complementary: usize,
+    legend: [String; 3],
+    unpublished: Vec<(String, String)>,
+    multi_month: bool,
     periods: Vec<&'a str>,
     totals: SeriesView,
     main_chart: String,
@@ -650,14 +697,6 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         HtmlMode::Dashboard { by_department } => Some(FormView {
             from: report.from.format("%Y-%m-%d").to_string(),
             to: report.to.format("%Y-%m-%d").to_string(),
-            granularities: [Granularity::Day, Granularity::Week, Granularity::Month]
-                .into_iter()
-                .map(|g| Choice {
-                    value: g.as_str(),
-                    label: l.granularity(g),
-                    selected: g == report.granularity,
-                })
-                .collect(),
             languages: Lang::ALL
                 .into_iter()
                 .map(|x| Choice {
@@ -732,10 +771,10 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
             cells: Outcome::ALL
                 .iter()
                 .map(|o| outcome_cell(row, *o))
-                .map(|c| CellView::new(&c, &hidden))
+                .map(|c| CellView::new(&c, report, l))
                 .collect(),
-            total: CellView::new(&row.total, &hidden),
-            not_helpful: ShareView::new(&row.not_helpful, &hidden, l),
+            total: CellView::new(&row.total, report, l),
+            not_helpful: ShareView::new(&row.not_helpful, report, l),
         })
         .collect();
     let colors = [
@@ -802,9 +841,9 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         .emerging
         .iter()
         .map(|e| EmergingView {
+            period: e.period.clone(),
             keywords: e.keywords.join(", "),
-            series: SeriesView::new(&e.series, report, l),
-            trend: ChangeView::new(e.trend, l),
+            figure: CellView::new(&e.figure, report, l),
         })
         .collect();
 
@@ -814,7 +853,7 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         .map(|s| SpecialistView {
             name: s.name.clone(),
             referrals: SeriesView::new(&s.referrals, report, l),
-            handoffs: CellView::new(&s.handoffs.part, &hidden),
+            handoffs: CellView::new(&s.handoffs.part, report, l),
             rate: percent(s.handoffs.ratio).unwrap_or_else(|| l.not_available.to_owned()),
         })
         .collect();
@@ -854,6 +893,18 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         suppressed_small_label: (l.suppressed_small)(k),
         suppressed_small: report.suppressed_small,
         suppressed_complementary: report.suppressed_complementary,
+        legend: (l.legend)(k),
+        unpublished: report
+            .unpublished
+            .iter()
+            .map(|u| {
+                (
+                    u.label.clone(),
+                    u.published_on.format("%Y-%m-%d").to_string(),
+                )
+            })
+            .collect(),
+        multi_month: report.periods.len() > 1,
         periods,
         totals: SeriesView::new(&report.totals, report, l),
         main_chart,
@@ -930,7 +981,7 @@ fn outcome_cell(row: &OutcomeRow, outcome: Outcome) -> Cell {
         .iter()
         .find(|(o, _)| *o == outcome)
         .map(|(_, c)| *c)
-        .unwrap_or(Cell::SUPPRESSED)
+        .unwrap_or(Cell::hidden(Hidden::FewerThanK))
 }
 
 /// A ratio as a whole percentage.

@@ -3,10 +3,12 @@
 //! already k-anonymous; the renderers only format it.
 //!
 //! Rules every renderer keeps:
-//! - A suppressed [`Cell`](super::Cell) is shown as `< k` (`k` =
-//!   [`DemandReport::min_group_size`]) and nothing else: no bar, no point, no difference
-//!   that could reveal it (no "other" rows, no shares computed here: shares and changes are
-//!   the model's).
+//! - A hidden [`Cell`](super::Cell) is shown as its mark and nothing else: `< k` (`k` =
+//!   [`DemandReport::min_group_size`]) when fewer than k people asked, `•` when it is hidden
+//!   to protect other figures, `…` for a total over months that includes a hidden month, each
+//!   with a legend, so a large hidden figure never reads as "almost none". No bar, no point,
+//!   no difference that could reveal it (no "other" rows, no shares computed here: shares
+//!   and changes are the model's).
 //! - Numbers are plain integers everywhere (no thousands separators), so the HTML, the CSV
 //!   and the JSON show the very same figures. Ratios are the model's `f64`: the CSV writes
 //!   them as JSON does, the HTML as whole percentages.
@@ -54,7 +56,7 @@ pub fn to_json(report: &DemandReport) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|_| String::from("{}"))
 }
 
-/// `< k`: how every output shows a suppressed figure.
+/// `< k`: how the charts mark a figure they cannot draw.
 pub(crate) fn suppressed_text(report: &DemandReport) -> String {
     format!("< {}", report.min_group_size)
 }
