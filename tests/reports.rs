@@ -1599,3 +1599,43 @@ async fn item3_web_sessions_cannot_make_one_person_look_like_k_askers() {
     assert_eq!(leave.series.cells[0].askers(), Some(5), "{leave:?}");
     assert_eq!(leave.series.cells[0].conversations(), Some(10));
 }
+
+/// Issue 13, item 1: the rows of a published month are fixed (every catalogue intent and
+/// specialist, every department the log has named), so a row's presence never tells that
+/// someone asked, and a department that asked nothing that month reads like a small one.
+#[tokio::test]
+async fn item1_rows_are_fixed_so_their_presence_tells_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::connect(&test_settings(&sqlite_url(dir.path())).database)
+        .await
+        .unwrap();
+    subtraction_log(store.as_ref()).await; // October only; Legal asks once
+    let catalogue = Catalogue::load(FIXTURE).unwrap();
+    let report = compute(
+        store.as_ref(),
+        &catalogue,
+        &policy(),
+        &month_request("2026-10-01", "2026-11-30", true),
+        day("2026-12-10"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.periods.len(), 2);
+    let departments = report.departments.as_ref().unwrap();
+    let names: Vec<&str> = departments.iter().map(|d| d.department.as_str()).collect();
+    assert_eq!(names, ["Finance", "Legal", "(unknown)"]);
+    for block in departments {
+        // November: nobody asked, and that reads exactly like "fewer than 5"
+        assert_eq!(block.totals.cells[1].reason(), Some(Hidden::FewerThanK));
+        assert_eq!(block.topics.len(), report.topics.len());
+    }
+    let ids: Vec<&str> = report.topics.iter().map(|t| t.intent.as_str()).collect();
+    let mut expected: Vec<&str> = catalogue.intents.iter().map(|i| i.id.as_str()).collect();
+    expected.push("_other");
+    assert_eq!(ids, expected, "every intent, asked or not");
+    assert_eq!(
+        report.specialists.len(),
+        catalogue.specialists.len() + 1,
+        "every specialist, referred or not, and the row for former ones"
+    );
+}
