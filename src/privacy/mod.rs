@@ -7,7 +7,9 @@
 //!   count distinct askers and follow-up questions, but cannot be turned back into a user
 //!   without the key, which lives in a separate key file, never in the database.
 //! - **What was asked** is stored only after [`redact`] has replaced e-mail addresses, IBANs,
-//!   BSNs, phone numbers and other long numbers with typed placeholders.
+//!   payment cards, BSNs, phone numbers, Dutch addresses and postcodes, dates of birth, names
+//!   after cue words ("collega Jan", "dhr. Jansen") and other long numbers with typed
+//!   placeholders.
 //! - Never stored or logged: raw user ids (Slack/Teams ids, AAD object ids), display names,
 //!   unredacted question text, and the pseudonymisation key itself. Handlers pseudonymise and
 //!   redact at the edge, before anything reaches the store, a log line or a trace span, and
