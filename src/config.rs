@@ -761,7 +761,11 @@ impl Settings {
                 });
             }
         }
-        if self.metrics.enabled && self.metrics.bind == self.server.bind {
+        // port 0 picks a free port for each listener, so two of them never clash
+        if self.metrics.enabled
+            && self.metrics.bind == self.server.bind
+            && self.server.bind.port() != 0
+        {
             return Err(SettingsError::Key {
                 key: "metrics.bind",
                 problem: "is the same address as server.bind".into(),
@@ -770,15 +774,16 @@ impl Settings {
         }
         if self.web.frame_ancestors.is_empty()
             || self.web.frame_ancestors.iter().any(|source| {
+                // a header value: printable ASCII (punycode for international names)
                 source.trim().is_empty()
                     || source
                         .chars()
-                        .any(|c| c.is_control() || c.is_whitespace() || matches!(c, ';' | ','))
+                        .any(|c| !c.is_ascii_graphic() || matches!(c, ';' | ','))
             })
         {
             return Err(SettingsError::Key {
                 key: "web.frame_ancestors",
-                problem: "needs one or more CSP sources without spaces, commas or semicolons"
+                problem: "needs one or more CSP sources in printable ASCII, without spaces, commas or semicolons"
                     .into(),
                 hint: "e.g. [\"'self'\", \"https://intranet.example.nl\"], or [\"'none'\"] to forbid framing",
             });

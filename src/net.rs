@@ -7,9 +7,16 @@
 //! an address in `server.trusted_proxies`, and then read from the right, skipping further
 //! trusted proxies, because everything left of the last untrusted hop is the client's own
 //! claim and can be forged.
+//!
+//! [`RateLimiter`] keys on that client address: a token bucket per client, so one address
+//! cannot flood `POST /api/v1/ask` (every question is a database row), with its memory bounded
+//! however many addresses an attacker uses.
 
-use std::net::IpAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 
@@ -126,6 +133,129 @@ impl TrustedProxies {
     }
 }
 
+/// The key a limit counts under: an IPv4 address as it is, an IPv6 address by its /64 network.
+/// One IPv6 host usually holds a whole /64, so counting single addresses would let it pick a
+/// fresh address for every request.
+pub fn limit_key(address: IpAddr) -> IpAddr {
+    match canonical(address) {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        v4 => v4,
+    }
+}
+
+/// Clients a [`RateLimiter`] remembers at most. Beyond this the least recently seen half is
+/// forgotten (they start again with a full bucket): memory stays bounded (a few MB) when an
+/// attacker spreads requests over many addresses.
+pub const MAX_TRACKED_CLIENTS: usize = 65_536;
+
+/// A token bucket per client ([`limit_key`]): `burst` requests at once, then `per_minute`
+/// requests per minute. A client that stays away long enough to refill its bucket is
+/// indistinguishable from a new one, so such entries are dropped when the table grows.
+#[derive(Debug)]
+pub struct RateLimiter {
+    /// Tokens added per second.
+    rate: f64,
+    /// Bucket size.
+    burst: f64,
+    capacity: usize,
+    table: Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    clients: HashMap<IpAddr, Bucket>,
+    /// Sweep out refilled buckets when the table reaches this size.
+    next_sweep: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Below this size the table is never swept: too small to matter.
+const MIN_SWEEP: usize = 1024;
+
+impl RateLimiter {
+    /// `None` when either figure is 0: the limit is off.
+    pub fn new(per_minute: u32, burst: u32) -> Option<RateLimiter> {
+        RateLimiter::with_capacity(per_minute, burst, MAX_TRACKED_CLIENTS)
+    }
+
+    /// As [`RateLimiter::new`], remembering at most `capacity` clients.
+    pub fn with_capacity(per_minute: u32, burst: u32, capacity: usize) -> Option<RateLimiter> {
+        (per_minute > 0 && burst > 0).then(|| RateLimiter {
+            rate: f64::from(per_minute) / 60.0,
+            burst: f64::from(burst),
+            capacity: capacity.max(2),
+            table: Mutex::new(Buckets {
+                clients: HashMap::new(),
+                next_sweep: MIN_SWEEP,
+            }),
+        })
+    }
+
+    /// Takes one token for `client`; `Err(wait)` when its bucket is empty, with how long
+    /// until the next token.
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        self.check_at(client, Instant::now())
+    }
+
+    /// [`RateLimiter::check`] at a given time (for tests).
+    pub fn check_at(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        let key = limit_key(client);
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if !table.clients.contains_key(&key) {
+            self.make_room(&mut table, now);
+        }
+        let bucket = table.clients.entry(key).or_insert(Bucket {
+            tokens: self.burst,
+            at: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
+        }
+    }
+
+    /// Clients currently remembered.
+    pub fn tracked(&self) -> usize {
+        self.table
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clients
+            .len()
+    }
+
+    /// Before a new client is added: drop refilled buckets once the table has doubled since
+    /// the last sweep (amortised O(1) per request), and the least recently seen half when it
+    /// is full of active clients.
+    fn make_room(&self, table: &mut Buckets, now: Instant) {
+        let len = table.clients.len();
+        if len < table.next_sweep.min(self.capacity) {
+            return;
+        }
+        let (rate, burst) = (self.rate, self.burst);
+        table.clients.retain(|_, b| {
+            b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst
+        });
+        if table.clients.len() >= self.capacity {
+            let mut seen: Vec<Instant> = table.clients.values().map(|b| b.at).collect();
+            let middle = seen.len() / 2;
+            let (_, cut, _) = seen.select_nth_unstable(middle);
+            let cut = *cut;
+            table.clients.retain(|_, b| b.at > cut);
+        }
+        table.next_sweep = (table.clients.len() * 2).max(MIN_SWEEP);
+    }
+}
+
 /// An `X-Forwarded-For` entry: an address, possibly with a port (`192.0.2.1:5000`,
 /// `[2001:db8::1]:443`).
 fn parse_hop(hop: &str) -> Option<IpAddr> {
@@ -207,6 +337,76 @@ mod tests {
         assert_eq!(
             TrustedProxies::default().client_address(ip("10.0.0.2"), &headers(&["1.1.1.1"])),
             ip("10.0.0.2")
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_network() {
+        assert_eq!(limit_key(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(limit_key(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(limit_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+    }
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_the_rate() {
+        let limiter = RateLimiter::new(30, 3).unwrap();
+        let start = Instant::now();
+        let a = ip("198.51.100.1");
+        for _ in 0..3 {
+            assert!(limiter.check_at(a, start).is_ok());
+        }
+        let wait = limiter.check_at(a, start).unwrap_err();
+        assert!(
+            wait > Duration::from_millis(1900) && wait <= Duration::from_secs(2),
+            "{wait:?}"
+        );
+        // another client has a bucket of its own
+        assert!(limiter.check_at(ip("198.51.100.2"), start).is_ok());
+        // 30 per minute: one token every 2 s
+        assert!(limiter.check_at(a, start + Duration::from_secs(2)).is_ok());
+        assert!(limiter.check_at(a, start + Duration::from_secs(2)).is_err());
+        // a long pause refills the bucket only up to the burst
+        let later = start + Duration::from_secs(3600);
+        for _ in 0..3 {
+            assert!(limiter.check_at(a, later).is_ok());
+        }
+        assert!(limiter.check_at(a, later).is_err());
+        // an IPv6 host cannot escape by changing the low 64 bits
+        let v6 = |n: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, n, 0, 0, 1));
+        for n in 0..3 {
+            assert!(limiter.check_at(v6(n), start).is_ok());
+        }
+        assert!(limiter.check_at(v6(99), start).is_err());
+    }
+
+    #[test]
+    fn zero_switches_the_limit_off() {
+        assert!(RateLimiter::new(0, 10).is_none());
+        assert!(RateLimiter::new(30, 0).is_none());
+    }
+
+    #[test]
+    fn the_table_stays_bounded_however_many_clients_come() {
+        let limiter = RateLimiter::with_capacity(1, 1, 2_000).unwrap();
+        let start = Instant::now();
+        for n in 0..20_000u32 {
+            let client = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+            let _ = limiter.check_at(client, start + Duration::from_millis(u64::from(n)));
+            assert!(limiter.tracked() <= 2_000, "{} at {n}", limiter.tracked());
+        }
+        // refilled buckets are swept out
+        let limiter = RateLimiter::with_capacity(60, 1, 100_000).unwrap();
+        for n in 0..5_000u32 {
+            let client = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+            let _ = limiter.check_at(client, start + Duration::from_secs(u64::from(n)));
+        }
+        assert!(limiter.tracked() < 2 * MIN_SWEEP, "{}", limiter.tracked());
+        // the most recent client is still limited after a sweep
+        let last = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + 4_999));
+        assert!(
+            limiter
+                .check_at(last, start + Duration::from_secs(4_999))
+                .is_err()
         );
     }
 }

@@ -1,26 +1,238 @@
 //! Logging and metrics. Logs go through `tracing` (pretty for people, JSON for collectors);
-//! `GET /metrics` serves the Prometheus text format from [`Metrics`].
+//! the metrics listener (`metrics.bind`) serves the Prometheus text format from [`Metrics`].
+//!
+//! Log fields carry values clients chose (a rejected intent id, a reason quoting a header), so
+//! a value must never be able to start a log line of its own: `"x\n2099-01-01T00:00:00Z INFO
+//! forged"` would otherwise forge an entry. Every event therefore passes [`OneLine`], which
+//! escapes line breaks and other control characters inside the event and keeps only its final
+//! newline; with colours on, the field formatter ([`EscapingFields`]) escapes a client's ESC
+//! before the formatter adds its own colour codes. JSON lines are escaped by the encoder.
+
+use std::fmt;
+use std::io::{self, Write};
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
+use tracing::field::{Field, Visit};
+use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::{DefaultFields, DefaultVisitor, Writer};
 
 use crate::config::{LogFormat, TelemetrySettings};
 
 /// Installs the global tracing subscriber; later calls are ignored (tests start many apps).
+/// `RUST_LOG`, when set and valid, takes precedence over `telemetry.level`.
 pub fn init_tracing(settings: &TelemetrySettings) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    use std::io::IsTerminal;
+    let subscriber = subscriber(
+        settings.format,
+        filter,
+        std::io::stderr,
+        std::io::stderr().is_terminal(),
+    );
+    // also routes `log` records (from dependencies that use the log crate) into it
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = subscriber.try_init();
+}
+
+/// The service's subscriber writing to `writer`: the one [`init_tracing`] installs, and what
+/// tests install with a buffer to see exactly what would reach the log.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let _ = match settings.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder.try_init(),
-    };
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .with_writer(OneLine::new(writer, false))
+                .finish(),
+        ),
+        LogFormat::Pretty => Box::new(
+            builder
+                .fmt_fields(EscapingFields)
+                .with_writer(OneLine::new(writer, ansi))
+                .finish(),
+        ),
+    }
+}
+
+/// Writes `text` with every character that could break or disguise a log line escaped:
+/// control characters (line feed, carriage return, tab, ESC, the C1 range), the Unicode line
+/// and paragraph separators and the bidirectional overrides. ESC is left alone when
+/// `keep_escape` (the formatter's own colour codes).
+fn escape_into(out: &mut String, text: &str, keep_escape: bool) {
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x1b' if keep_escape => out.push(c),
+            c if needs_escape(c) => {
+                use fmt::Write as _;
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with [`escape_into`] applied; borrowed when nothing needs escaping.
+fn escaped(text: &str, keep_escape: bool) -> std::borrow::Cow<'_, str> {
+    if text
+        .chars()
+        .any(|c| needs_escape(c) && !(keep_escape && c == '\x1b'))
+    {
+        let mut out = String::with_capacity(text.len() + 16);
+        escape_into(&mut out, text, keep_escape);
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A [`MakeWriter`] whose writers hold one event and write it as one line: everything the
+/// formatter wrote, escaped by [`escape_into`], except the event's final newline.
+#[derive(Debug)]
+pub struct OneLine<M> {
+    inner: M,
+    keep_escape: bool,
+}
+
+impl<M> OneLine<M> {
+    /// `keep_escape`: the formatter writes ANSI colours, so ESC is its own (clients' ESC
+    /// characters are escaped earlier, by [`EscapingFields`]).
+    pub fn new(inner: M, keep_escape: bool) -> OneLine<M> {
+        OneLine { inner, keep_escape }
+    }
+}
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for OneLine<M> {
+    type Writer = OneLineWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        OneLineWriter {
+            inner: self.inner.make_writer(),
+            keep_escape: self.keep_escape,
+            event: Vec::new(),
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        OneLineWriter {
+            inner: self.inner.make_writer_for(meta),
+            keep_escape: self.keep_escape,
+            event: Vec::new(),
+        }
+    }
+}
+
+/// Collects one event; writes it, escaped, when dropped (the formatter drops its writer after
+/// each event), so however the formatter splits its writes the line is judged whole.
+#[derive(Debug)]
+pub struct OneLineWriter<W: Write> {
+    inner: W,
+    keep_escape: bool,
+    event: Vec<u8>,
+}
+
+impl<W: Write> Write for OneLineWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.event.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for OneLineWriter<W> {
+    fn drop(&mut self) {
+        if self.event.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.event);
+        let (body, newline) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (text.as_ref(), ""),
+        };
+        let mut line = escaped(body, self.keep_escape).into_owned();
+        line.push_str(newline);
+        // nowhere to report a failed log write
+        let _ = self.inner.write_all(line.as_bytes());
+        let _ = self.inner.flush();
+    }
+}
+
+/// The pretty formatter's fields ([`DefaultFields`]) with every value escaped by
+/// [`escape_into`] (ESC included) before it is written, so a client's value cannot carry
+/// colour codes or line breaks whatever the writer does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EscapingFields;
+
+impl<'a> MakeVisitor<Writer<'a>> for EscapingFields {
+    type Visitor = EscapingVisitor<'a>;
+
+    fn make_visitor(&self, target: Writer<'a>) -> Self::Visitor {
+        EscapingVisitor(DefaultFields::new().make_visitor(target))
+    }
+}
+
+/// See [`EscapingFields`].
+#[derive(Debug)]
+pub struct EscapingVisitor<'a>(DefaultVisitor<'a>);
+
+impl Visit for EscapingVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.record_str(field, &escaped(value, false));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let mut text = value.to_string();
+        let mut source = value.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        self.record_debug(field, &format_args!("{text}"));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        self.0
+            .record_debug(field, &format_args!("{}", escaped(&text, false)));
+    }
+}
+
+impl VisitOutput<fmt::Result> for EscapingVisitor<'_> {
+    fn finish(self) -> fmt::Result {
+        self.0.finish()
+    }
+}
+
+impl VisitFmt for EscapingVisitor<'_> {
+    fn writer(&mut self) -> &mut dyn fmt::Write {
+        self.0.writer()
+    }
 }
 
 /// The service's Prometheus metrics, on a registry of their own.
@@ -155,5 +367,38 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_keeps_text_and_breaks_lines_apart() {
+        assert_eq!(escaped("plain text, é ü", false), "plain text, é ü");
+        assert_eq!(
+            escaped("a\nb\r\tc\x1b[31m\u{85}\u{2028}\u{202e}", false),
+            "a\\nb\\r\\tc\\u{1b}[31m\\u{85}\\u{2028}\\u{202e}"
+        );
+        assert_eq!(escaped("\x1b[1mbold\n", true), "\x1b[1mbold\\n");
+    }
+
+    #[test]
+    fn one_event_is_one_line_whatever_the_writes() {
+        let mut out = Vec::new();
+        {
+            let mut writer = OneLineWriter {
+                inner: &mut out,
+                keep_escape: false,
+                event: Vec::new(),
+            };
+            writer.write_all(b"2026-01-01 WARN x=a\n").unwrap();
+            writer.write_all(b"2099-01-01 INFO forged\n").unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "2026-01-01 WARN x=a\\n2099-01-01 INFO forged\n"
+        );
     }
 }

@@ -265,7 +265,7 @@ async fn health_metrics_and_the_chat_page() {
     assert_eq!(ready.status(), 200);
     app.ask_json(json!({"text": "laptop kapot", "session": "s"}))
         .await;
-    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     for name in [
         "referral_desk_http_requests_total{route=\"/api/v1/ask\",status=\"200\"} 1",
         "referral_desk_decisions_total{intent=\"it_support\",outcome=\"routed\"} 1",

@@ -367,20 +367,27 @@ async fn while_analytics_are_off_every_report_route_says_so_and_computes_nothing
     );
 }
 
+/// Issue 13, item 6: wrong tokens are limited per client, but the right token is always
+/// accepted (a stranger cannot lock HRD out), a missing token is no failure, and behind a
+/// trusted proxy the clients it names are counted apart.
 #[tokio::test]
-async fn reports_need_a_configured_token_and_failed_attempts_are_limited() {
+async fn item6_wrong_tokens_are_limited_per_client_and_the_right_token_always_works() {
+    const WRONG: &str = "report-token-0123456789abcdeX";
     let dir = tempfile::tempdir().unwrap();
     let app = reports_app(dir.path(), true).await;
-    let api = |token: Option<&str>| {
+    let api = |token: Option<&str>, forwarded: Option<&str>| {
         let mut request = app
             .client
             .get(app.url("/api/v1/reports/demand?from=2026-10-01&to=2026-10-31"));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        if let Some(forwarded) = forwarded {
+            request = request.header("x-forwarded-for", forwarded);
+        }
         request.send()
     };
-    assert_eq!(api(Some(TOKEN)).await.unwrap().status(), 200);
+    assert_eq!(api(Some(TOKEN), None).await.unwrap().status(), 200);
     // unknown parameters could single someone out: refused
     let filtered = app
         .client
@@ -390,20 +397,77 @@ async fn reports_need_a_configured_token_and_failed_attempts_are_limited() {
         .await
         .unwrap();
     assert_eq!(filtered.status(), 400);
-    for _ in 0..4 {
-        assert_eq!(api(None).await.unwrap().status(), 401);
+    // no token is a 401 but no guess: any number of them counts nothing
+    for _ in 0..8 {
+        assert_eq!(api(None, None).await.unwrap().status(), 401);
     }
-    assert_eq!(
-        api(Some("report-token-0123456789abcdeX"))
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    // five failures: the sixth attempt waits, even with the right token
-    let blocked = api(Some(TOKEN)).await.unwrap();
+    // five wrong tokens from one address, each claiming another address (this peer is no
+    // trusted proxy, so its X-Forwarded-For is ignored)
+    for n in 0..5 {
+        let claimed = format!("198.51.100.{n}");
+        assert_eq!(
+            api(Some(WRONG), Some(&claimed)).await.unwrap().status(),
+            401,
+            "wrong token {n}"
+        );
+    }
+    let blocked = api(Some(WRONG), Some("198.51.100.99")).await.unwrap();
     assert_eq!(blocked.status(), 429);
     assert!(blocked.headers().get("retry-after").is_some());
+    // the right token is still accepted from the same address, and a missing one is a 401
+    assert_eq!(api(Some(TOKEN), None).await.unwrap().status(), 200);
+    assert_eq!(api(None, None).await.unwrap().status(), 401);
+    // ... and so is the dashboard login
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |token: &'static str, forwarded: Option<&'static str>| {
+        let mut request = no_redirects
+            .post(app.url("/reports/login"))
+            .form(&[("token", token), ("next", "/reports?lang=en")]);
+        if let Some(forwarded) = forwarded {
+            request = request.header("x-forwarded-for", forwarded);
+        }
+        request.send()
+    };
+    assert_eq!(login(WRONG, None).await.unwrap().status(), 429);
+    let right = login(TOKEN, None).await.unwrap();
+    assert_eq!(right.status(), 303);
+    assert!(right.headers().get("set-cookie").is_some());
+    app.stop().await;
+
+    // behind a reverse proxy every reader comes from the proxy's address: the clients it
+    // names are counted apart
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&sqlite_url(dir.path()));
+    settings.analytics.enabled = true;
+    settings.analytics.tokens = vec![TOKEN.to_string().into()];
+    settings.server.trusted_proxies = vec!["127.0.0.1".into()];
+    let app = TestApp::spawn(settings).await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |token: &'static str, forwarded: &'static str| {
+        no_redirects
+            .post(app.url("/reports/login"))
+            .header("x-forwarded-for", forwarded)
+            .form(&[("token", token), ("next", "/reports?lang=en")])
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(login(WRONG, "203.0.113.66").await.unwrap().status(), 401);
+    }
+    assert_eq!(login(WRONG, "203.0.113.66").await.unwrap().status(), 429);
+    // the reader next to the guesser, through the same proxy, is not blocked
+    assert_eq!(login(WRONG, "203.0.113.7").await.unwrap().status(), 401);
+    assert_eq!(login(TOKEN, "203.0.113.7").await.unwrap().status(), 303);
+    // an empty token field is no failure either
+    for _ in 0..6 {
+        assert_eq!(login("", "203.0.113.8").await.unwrap().status(), 401);
+    }
+    assert_eq!(login(WRONG, "203.0.113.8").await.unwrap().status(), 401);
     app.stop().await;
 
     // the dashboard: login page, a session cookie on the right token, the page with it
@@ -471,6 +535,50 @@ async fn reports_need_a_configured_token_and_failed_attempts_are_limited() {
     app.stop().await;
 }
 
+/// Issue 13, item 7: the session cookie's `Secure` flag follows `server.secure_cookies`,
+/// not the Host header (a proxy may well send `Host: 127.0.0.1:8080`).
+#[tokio::test]
+async fn item7_the_report_cookie_is_secure_by_setting_whatever_the_host() {
+    for secure in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(&sqlite_url(dir.path()));
+        settings.analytics.enabled = true;
+        settings.analytics.tokens = vec![TOKEN.to_string().into()];
+        settings.server.secure_cookies = secure;
+        let app = TestApp::spawn(settings).await;
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for host in ["127.0.0.1:8080", "localhost", "desk.example.nl"] {
+            let login = no_redirects
+                .post(app.url("/reports/login"))
+                .header("host", host)
+                .form(&[("token", TOKEN), ("next", "/reports")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(login.status(), 303);
+            let cookie = login.headers()["set-cookie"].to_str().unwrap();
+            assert_eq!(
+                cookie.contains("; Secure"),
+                secure,
+                "secure_cookies = {secure}, Host {host}: {cookie}"
+            );
+        }
+        let logout = no_redirects
+            .post(app.url("/reports/logout"))
+            .send()
+            .await
+            .unwrap();
+        let cleared = logout.headers()["set-cookie"].to_str().unwrap();
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+        assert_eq!(cleared.contains("; Secure"), secure, "{cleared}");
+        app.stop().await;
+    }
+}
+
+/// Runs the CLI; its stdout.
 fn cli(args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_referral-desk"));
     command.args(args);

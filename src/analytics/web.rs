@@ -5,7 +5,14 @@
 //! Tokens come from `analytics.tokens` and are compared in constant time. The session cookie
 //! is stateless, so it works across replicas: `expiry.index.mac`, where `mac` is an HMAC of
 //! the expiry keyed with token `index`; removing a token from the config ends its sessions.
-//! Failed attempts are limited per client address.
+//! Its `Secure` flag follows `server.secure_cookies`, not the `Host` header (behind a proxy
+//! the Host may well be `127.0.0.1`).
+//!
+//! Wrong tokens are limited per client address (behind a trusted proxy, the address it
+//! forwards): after [`MAX_FAILURES`] within [`FAILURE_WINDOW`] further wrong tokens get 429.
+//! The token is checked first, so the right token is always accepted: a stranger sending
+//! wrong tokens from the same address (everyone behind one proxy, say) cannot lock HRD out.
+//! A request without a token is a 401 but no failure.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +33,7 @@ use super::render::{self, HtmlMode, HtmlOptions};
 use super::{AnalyticsError, Granularity, ReportPolicy, ReportRequest, compute};
 use crate::catalogue::Lang;
 use crate::config::AnalyticsSettings;
+use crate::net::limit_key;
 use crate::server::AppState;
 
 pub const SESSION_COOKIE: &str = "rd_reports";
@@ -38,9 +46,15 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(300);
 /// current one is listed as not published yet).
 const DEFAULT_MONTHS: usize = 6;
 
+/// Clients whose failures are remembered at most; beyond this (after dropping expired ones)
+/// new clients are not counted, so the table cannot grow without bound.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
+
 /// What the report routes need besides the pipeline.
 pub struct ReportAccess {
     pub settings: AnalyticsSettings,
+    /// The `Secure` flag on the session cookie (`server.secure_cookies`).
+    secure_cookies: bool,
     failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
 }
 
@@ -54,11 +68,24 @@ impl std::fmt::Debug for ReportAccess {
 }
 
 impl ReportAccess {
+    /// Secure cookies unless [`ReportAccess::with_secure_cookies`] says otherwise.
     pub fn new(settings: AnalyticsSettings) -> ReportAccess {
         ReportAccess {
             settings,
+            secure_cookies: true,
             failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `server.secure_cookies`: whether the session cookie is sent over HTTPS only.
+    pub fn with_secure_cookies(mut self, secure: bool) -> ReportAccess {
+        self.secure_cookies = secure;
+        self
+    }
+
+    /// `; Secure` when cookies are secure.
+    fn secure_attribute(&self) -> &'static str {
+        if self.secure_cookies { "; Secure" } else { "" }
     }
 
     /// The index of the matching token; every token is compared, in constant time each.
@@ -109,9 +136,9 @@ impl ReportAccess {
             && constant_time_eq(&Self::session_mac(token, expiry, index), &mac)
     }
 
-    /// `Some(wait)` when `client` failed too often recently.
+    /// `Some(wait)` when `client` sent too many wrong tokens recently.
     fn blocked(&self, client: Option<IpAddr>) -> Option<Duration> {
-        let client = client?;
+        let client = limit_key(client?);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let recent = failures.get_mut(&client)?;
         while recent
@@ -125,20 +152,53 @@ impl ReportAccess {
         })
     }
 
+    /// A wrong token from `client` (only wrong tokens count: a missing one is no guess).
     fn record_failure(&self, client: Option<IpAddr>) {
-        tracing::warn!(client = ?client, "a report request with a wrong or missing token");
-        if let Some(client) = client {
-            let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-            if failures.len() > 10_000 {
-                failures
-                    .retain(|_, times| times.back().is_some_and(|t| t.elapsed() < FAILURE_WINDOW));
+        tracing::warn!(client = ?client, "a report request with a wrong token");
+        let Some(client) = client.map(limit_key) else {
+            return;
+        };
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() >= MAX_TRACKED_CLIENTS && !failures.contains_key(&client) {
+            failures.retain(|_, times| times.back().is_some_and(|t| t.elapsed() < FAILURE_WINDOW));
+            if failures.len() >= MAX_TRACKED_CLIENTS {
+                return;
             }
-            failures
-                .entry(client)
-                .or_default()
-                .push_back(Instant::now());
+        }
+        let times = failures.entry(client).or_default();
+        times.push_back(Instant::now());
+        // only the last MAX_FAILURES decide
+        while times.len() > MAX_FAILURES {
+            times.pop_front();
         }
     }
+
+    /// The outcome of presenting `token` (`None`: none presented) from `client`.
+    fn check(&self, token: Option<&str>, client: Option<IpAddr>) -> Check {
+        let token = token.map(str::trim).filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            return Check::Missing;
+        };
+        if let Some(index) = self.token_index(token) {
+            return Check::Accepted(index);
+        }
+        if let Some(wait) = self.blocked(client) {
+            return Check::Blocked(wait);
+        }
+        self.record_failure(client);
+        Check::Wrong
+    }
+}
+
+/// What a presented token earns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The index of the matching token.
+    Accepted(usize),
+    Missing,
+    Wrong,
+    /// Wrong, and too many wrong ones came from this client recently.
+    Blocked(Duration),
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -197,9 +257,15 @@ impl ReportQuery {
     }
 }
 
-/// The client's address when the server knows it (absent in `oneshot` tests).
-fn client_of(connect: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<IpAddr> {
-    connect.map(|Extension(ConnectInfo(address))| address.ip())
+/// The client's address when the server knows it (absent in `oneshot` tests): the peer, or
+/// behind a trusted proxy the client it names.
+fn client_of(
+    state: &AppState,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    let peer = connect.map(|Extension(ConnectInfo(address))| address);
+    state.http.client(peer, headers)
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -256,16 +322,6 @@ fn error_status(err: &AnalyticsError) -> StatusCode {
     }
 }
 
-/// What a client may read of an error: the reason for its own mistakes, nothing of ours.
-fn client_message(err: &AnalyticsError) -> String {
-    match err {
-        AnalyticsError::Store(_) | AnalyticsError::Internal(_) => {
-            "something went wrong on our side; please try again".to_string()
-        }
-        other => other.to_string(),
-    }
-}
-
 async fn report(
     state: &AppState,
     query: &ReportQuery,
@@ -315,10 +371,17 @@ pub async fn dashboard(
         return html(StatusCode::FORBIDDEN, render::disabled_page(lang));
     }
     if !cookie(&headers, SESSION_COOKIE).is_some_and(|v| access.session_is_valid(v)) {
-        let client = client_of(connect);
+        let client = client_of(&state, connect, &headers);
+        // the right token still works: say that wrong ones are refused, not that all are
         let error = access.blocked(client).map(|wait| match lang {
-            Lang::Nl => format!("Te veel pogingen; wacht {} s.", wait.as_secs().max(1)),
-            Lang::En => format!("Too many attempts; wait {} s.", wait.as_secs().max(1)),
+            Lang::Nl => format!(
+                "Te veel onjuiste toegangscodes vanaf dit adres: de komende {} s wordt een onjuiste code geweigerd.",
+                wait.as_secs().max(1)
+            ),
+            Lang::En => format!(
+                "Too many wrong tokens from this address: for the next {} s a wrong token is refused.",
+                wait.as_secs().max(1)
+            ),
         });
         let next = headers_path(&query);
         return html(
@@ -339,7 +402,19 @@ pub async fn dashboard(
                 },
             ),
         ),
-        Err(err) => (error_status(&err), client_message(&err)).into_response(),
+        Err(err) => (error_status(&err), client_message(&err, lang)).into_response(),
+    }
+}
+
+/// What the reader is told about a failed report: the reason when it is theirs to fix, a
+/// generic sentence for store and internal errors (already logged by [`report`]).
+fn client_message(err: &AnalyticsError, lang: Lang) -> String {
+    match err {
+        AnalyticsError::Store(_) | AnalyticsError::Internal(_) => match lang {
+            Lang::Nl => "Er ging iets mis aan onze kant; probeer het later opnieuw.".into(),
+            Lang::En => "Something went wrong on our side; please try again later.".into(),
+        },
+        other => other.to_string(),
     }
 }
 
@@ -394,35 +469,33 @@ pub async fn login(
     if !access.settings.enabled {
         return html(StatusCode::FORBIDDEN, render::disabled_page(lang));
     }
-    let client = client_of(connect);
-    if let Some(wait) = access.blocked(client) {
-        return too_many(wait);
-    }
+    let client = client_of(&state, connect, &headers);
     // only paths on this dashboard: no open redirect
     let next = if form.next.starts_with("/reports") && !form.next.contains("//") {
         form.next.clone()
     } else {
         "/reports".to_string()
     };
-    let Some(index) = access.token_index(form.token.trim()) else {
-        access.record_failure(client);
-        let message = match lang {
-            Lang::Nl => "Onjuiste toegangscode.",
-            Lang::En => "Wrong access token.",
-        };
-        return html(
-            StatusCode::UNAUTHORIZED,
-            render::login_page(lang, Some(message), &next),
-        );
-    };
-    let secure = if is_loopback(&headers) {
-        ""
-    } else {
-        "; Secure"
+    let index = match access.check(Some(&form.token), client) {
+        Check::Accepted(index) => index,
+        Check::Blocked(wait) => return too_many(wait),
+        refused => {
+            let message = match (refused, lang) {
+                (Check::Missing, Lang::Nl) => "Vul je toegangscode in.",
+                (Check::Missing, Lang::En) => "Enter your access token.",
+                (_, Lang::Nl) => "Onjuiste toegangscode.",
+                (_, Lang::En) => "Wrong access token.",
+            };
+            return html(
+                StatusCode::UNAUTHORIZED,
+                render::login_page(lang, Some(message), &next),
+            );
+        }
     };
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Strict{secure}",
-        access.new_session(index)
+        "{SESSION_COOKIE}={}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Strict{}",
+        access.new_session(index),
+        access.secure_attribute()
     );
     (
         StatusCode::SEE_OTHER,
@@ -435,25 +508,17 @@ pub async fn login(
         .into_response()
 }
 
-/// Browsers refuse `Secure` cookies over plain http except on loopback; everywhere else the
-/// dashboard is expected behind TLS.
-fn is_loopback(headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
-    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
-}
-
 /// `POST /reports/logout`.
-pub async fn logout() -> Response {
+pub async fn logout(State(state): State<AppState>) -> Response {
     (
         StatusCode::SEE_OTHER,
         [
             (
                 header::SET_COOKIE,
-                format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+                format!(
+                    "{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
+                    state.reports.secure_attribute()
+                ),
             ),
             (header::LOCATION, "/reports".to_string()),
         ],
@@ -476,25 +541,22 @@ pub async fn demand(
         )
             .into_response();
     }
-    let client = client_of(connect);
-    if let Some(wait) = access.blocked(client) {
-        return too_many(wait);
-    }
+    let client = client_of(&state, connect, &headers);
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if presented
-        .and_then(|t| access.token_index(t.trim()))
-        .is_none()
-    {
-        access.record_failure(client);
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "",
-        )
-            .into_response();
+    match access.check(presented, client) {
+        Check::Accepted(_) => {}
+        Check::Blocked(wait) => return too_many(wait),
+        Check::Missing | Check::Wrong => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "",
+            )
+                .into_response();
+        }
     }
     let Ok(Query(query)) = query else {
         return (
@@ -526,7 +588,7 @@ pub async fn demand(
             .into_response(),
         Err(err) => (
             error_status(&err),
-            axum::Json(serde_json::json!({"error": client_message(&err)})),
+            axum::Json(serde_json::json!({"error": client_message(&err, Lang::En)})),
         )
             .into_response(),
     }
@@ -572,15 +634,35 @@ mod tests {
     }
 
     #[test]
-    fn failures_block_a_client_for_the_window() {
-        let a = access(&["first-token-0123456789abcdef"]);
+    fn wrong_tokens_block_a_client_for_the_window_but_never_the_right_token() {
+        const RIGHT: &str = "first-token-0123456789abcdef";
+        let a = access(&[RIGHT]);
         let client = Some("10.0.0.7".parse().unwrap());
-        for _ in 0..MAX_FAILURES {
-            assert!(a.blocked(client).is_none());
-            a.record_failure(client);
+        for _ in 0..3 {
+            assert_eq!(a.check(None, client), Check::Missing);
+            assert_eq!(a.check(Some("  "), client), Check::Missing);
         }
-        let wait = a.blocked(client).unwrap();
-        assert!(wait <= FAILURE_WINDOW && wait > Duration::from_secs(250));
-        assert!(a.blocked(Some("10.0.0.8".parse().unwrap())).is_none());
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(
+                a.check(Some("wrong-token-0123456789abcdef"), client),
+                Check::Wrong
+            );
+        }
+        match a.check(Some("wrong-token-0123456789abcdef"), client) {
+            Check::Blocked(wait) => {
+                assert!(wait <= FAILURE_WINDOW && wait > Duration::from_secs(250))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(a.check(Some(RIGHT), client), Check::Accepted(0));
+        assert_eq!(a.check(None, client), Check::Missing);
+        let other = Some("10.0.0.8".parse().unwrap());
+        assert_eq!(
+            a.check(Some("wrong-token-0123456789abcdef"), other),
+            Check::Wrong
+        );
+        // blocked attempts are not stored: the record stays at MAX_FAILURES per client
+        let failures = a.failures.lock().unwrap();
+        assert!(failures.values().all(|times| times.len() <= MAX_FAILURES));
     }
 }

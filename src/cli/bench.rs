@@ -1,6 +1,11 @@
 //! `referral-desk bench`: a load test of `POST /api/v1/ask` on loopback, bounded in requests
 //! and time. Without `--url` it starts the server in-process on a temporary SQLite database,
 //! so the figure includes durable inbox writes and conversation logging.
+//!
+//! All requests come from one address, which the per-client question limit
+//! (`web.rate_limit_per_minute`) exists to stop: the in-process server runs with the limit
+//! off, and against a real server the operator must raise it (429s are counted apart and
+//! come with a hint).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,7 +36,11 @@ const QUESTIONS: &[&str] = &[
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// A running server to test (`http://127.0.0.1:8080`); by default one is started in-process.
+    /// A running server to test (`http://127.0.0.1:8080`); by default one is started
+    /// in-process, without the per-client question limit. A real server limits questions per
+    /// client address (web.rate_limit_per_minute, rate_limit_burst): for `--endpoint ask`
+    /// raise them (or set REFERRAL_DESK__WEB__RATE_LIMIT_PER_MINUTE=0) on a test server, or
+    /// most requests are refused with 429.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// Concurrent connections.
@@ -43,7 +52,8 @@ pub struct BenchArgs {
     /// Stop after this many seconds at the latest.
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
-    /// Settings for the in-process server (its database is always a fresh temporary SQLite).
+    /// Settings for the in-process server (its database is always a fresh temporary SQLite,
+    /// its metrics listener a free loopback port, and the per-client question limit is off).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Print one JSON object.
@@ -76,7 +86,10 @@ const BENCH_SLACK_SECRET: &str = "bench-signing-secret";
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
     pub requests: usize,
+    /// Failed requests, the refused ones (429) included.
     pub errors: usize,
+    /// Requests the server refused with 429 (its per-client limit).
+    pub rate_limited: usize,
     pub concurrency: usize,
     pub seconds: f64,
     pub per_second: f64,
@@ -99,6 +112,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 let temp = tempfile::tempdir().context("creating a temporary database folder")?;
                 let mut settings = Settings::load(args.config.as_deref())?;
                 settings.server.bind = "127.0.0.1:0".parse().expect("static address");
+                settings.metrics.bind = "127.0.0.1:0".parse().expect("static address");
+                // every request comes from this one address: the limit would refuse nearly all
+                settings.web.rate_limit_per_minute = 0;
+                // and they all share few connections, kept open between bursts
+                settings.server.max_connections =
+                    settings.server.max_connections.max(args.concurrency + 16);
                 if args.endpoint == Endpoint::SlackEvents {
                     settings.slack.signing_secret = Some(BENCH_SLACK_SECRET.to_string().into());
                     settings.slack.bot_token = Some("xoxb-bench".to_string().into());
@@ -132,6 +151,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         anyhow::Ok(report)
     })?;
+    if report.rate_limited > 0 {
+        eprintln!(
+            "hint: {} requests were refused with 429 (too many from one address): raise the server's web.rate_limit_per_minute and web.rate_limit_burst (REFERRAL_DESK__WEB__RATE_LIMIT_PER_MINUTE=0 switches the limit off) on a test server",
+            report.rate_limited
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -251,6 +276,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0usize;
+            let mut rate_limited = 0usize;
             let session = format!("bench-{connection}");
             loop {
                 let n = issued.fetch_add(1, Ordering::Relaxed);
@@ -270,6 +296,9 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
                 let sent = Instant::now();
                 let ok = match request.send().await {
                     Ok(response) => {
+                        rate_limited += usize::from(
+                            response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS,
+                        );
                         response.status().is_success() && response.bytes().await.is_ok()
                     }
                     Err(_) => false,
@@ -277,15 +306,17 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
                 errors += usize::from(!ok);
             }
-            (latencies, errors)
+            (latencies, errors, rate_limited)
         }));
     }
     let mut latencies = Vec::new();
     let mut errors = 0;
+    let mut rate_limited = 0;
     for task in tasks {
-        let (l, e) = task.await?;
+        let (l, e, r) = task.await?;
         latencies.extend(l);
         errors += e;
+        rate_limited += r;
     }
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
@@ -298,6 +329,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
     Ok(BenchReport {
         requests: latencies.len(),
         errors,
+        rate_limited,
         concurrency: args.concurrency,
         seconds,
         per_second: latencies.len() as f64 / seconds,

@@ -60,10 +60,14 @@ impl PgSchema {
     }
 }
 
-/// Settings for a test app: loopback port 0, the small fixture catalogue, `db_url`.
+/// Settings for a test app: loopback port 0 (metrics too), the small fixture catalogue,
+/// `db_url`, and no per-client question limit (tests ask many questions from one address;
+/// tests/hardening.rs switches it on).
 pub fn test_settings(db_url: &str) -> Settings {
     let mut settings = Settings::load_with_env(None, Vec::new()).unwrap();
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
+    settings.metrics.bind = "127.0.0.1:0".parse().unwrap();
+    settings.web.rate_limit_per_minute = 0;
     settings.server.workers = 2;
     settings.server.shutdown_grace_seconds = 2;
     settings.catalogue.dir = PathBuf::from(FIXTURE);
@@ -82,6 +86,8 @@ pub fn sqlite_url(dir: &Path) -> String {
 /// A running app; dropping `stop` (or calling [`TestApp::stop`]) shuts it down gracefully.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The metrics listener (`None` when `metrics.enabled` is false).
+    pub metrics_address: Option<SocketAddr>,
     pub client: reqwest::Client,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
@@ -92,6 +98,7 @@ impl TestApp {
     pub async fn spawn(settings: Settings) -> TestApp {
         let app = Application::build(settings).await.expect("the app starts");
         let address = app.local_addr();
+        let metrics_address = app.metrics_addr();
         let state = app.state();
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(app.run_until(async {
@@ -99,6 +106,7 @@ impl TestApp {
         }));
         TestApp {
             address,
+            metrics_address,
             client: reqwest::Client::new(),
             state,
             stop: Some(stop),
@@ -110,10 +118,13 @@ impl TestApp {
         format!("http://{}{path}", self.address)
     }
 
-    /// The Prometheus text of `GET /metrics`.
+    /// The Prometheus text of `GET /metrics` on the metrics listener.
     pub async fn metrics(&self) -> String {
+        let address = self
+            .metrics_address
+            .expect("metrics are enabled in this test app");
         self.client
-            .get(self.url("/metrics"))
+            .get(format!("http://{address}/metrics"))
             .send()
             .await
             .unwrap()
