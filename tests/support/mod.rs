@@ -170,3 +170,5 @@ where
     }
 }
 pub mod bot_framework;
+pub mod dump;
+pub mod web;
