@@ -674,6 +674,10 @@ impl Application {
             settings.log.clone(),
             metrics.clone(),
             senders.keys().cloned().collect(),
+        )
+        .with_session_cookies(
+            settings.server.secure_cookies,
+            settings.web.cookie_same_site,
         );
         if let Some(embedder) = built.embedder {
             pipeline = pipeline.with_embeddings(

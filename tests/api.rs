@@ -5,8 +5,12 @@ mod support;
 
 use std::time::Duration;
 
+use referral_desk::config::SameSite;
+use referral_desk::pipeline::{AskerRef, Question};
+use referral_desk::privacy::Pseudonymiser;
 use referral_desk::store::{ConversationStore, NewInboxItem, SqliteStore};
 use serde_json::json;
+use support::web::set_cookies;
 use support::{PgSchema, TestApp, eventually, sqlite_url, test_settings};
 
 async fn sqlite_app() -> (tempfile::TempDir, TestApp) {
@@ -18,13 +22,13 @@ async fn sqlite_app() -> (tempfile::TempDir, TestApp) {
 #[tokio::test]
 async fn a_question_is_answered_and_logged_redacted_and_pseudonymised() {
     let (_dir, app) = sqlite_app().await;
-    let session = "raw-session-id-4711";
-    let reply = app
+    let visitor = app.visitor();
+    let reply = visitor
         .ask_json(json!({
             "text": "Wie kan me helpen met Power BI? Mail me op jan.jansen@example.com of bel 06-12345678",
-            "session": session,
         }))
         .await;
+    let session = visitor.session_id().expect("a session cookie");
     assert_eq!(reply["decision"], "routed");
     assert_eq!(reply["intent"], "data_skills");
     assert_eq!(reply["language"], "nl");
@@ -43,7 +47,7 @@ async fn a_question_is_answered_and_logged_redacted_and_pseudonymised() {
     );
     assert!(!question.contains("jan.jansen") && !question.contains("12345678"));
     assert_eq!(row.record.asker_key.len(), 64);
-    assert!(!row.record.asker_key.contains(session));
+    assert!(!row.record.asker_key.contains(&session));
     assert_eq!(row.record.intent.as_deref(), Some("data_skills"));
     assert_eq!(row.record.decision, "routed");
     assert_eq!(row.record.route["specialists"].as_array().unwrap().len(), 2);
@@ -53,9 +57,10 @@ async fn a_question_is_answered_and_logged_redacted_and_pseudonymised() {
 #[tokio::test]
 async fn the_same_delivery_twice_gives_one_row_and_one_answer() {
     let (_dir, app) = sqlite_app().await;
-    let body = json!({"text": "hoe vraag ik vakantie aan", "session": "s", "message_id": "m-1"});
-    let first = app.ask_json(body.clone()).await;
-    let second = app.ask_json(body).await;
+    let visitor = app.visitor();
+    let body = json!({"text": "hoe vraag ik vakantie aan", "message_id": "m-1"});
+    let first = visitor.ask_json(body.clone()).await;
+    let second = visitor.ask_json(body).await;
     assert_eq!(first["conversation_id"], second["conversation_id"]);
     assert_eq!(first["intent"], "leave");
     assert_eq!(second["text"], first["text"]);
@@ -114,7 +119,7 @@ async fn referrals_rotate_over_available_specialists_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     let app = TestApp::spawn(test_settings(&url)).await;
-    let ask = json!({"text": "who can help me with power bi", "session": "s"});
+    let ask = json!({"text": "who can help me with power bi"});
     let first = app.ask_json(ask.clone()).await;
     let second = app.ask_json(ask.clone()).await;
     let primary = |r: &serde_json::Value| r["specialists"][0]["id"].as_str().unwrap().to_string();
@@ -133,7 +138,7 @@ async fn referrals_rotate_over_available_specialists_and_survive_a_restart() {
     );
     // Bert is away until 2099: his route offers the knowledge item and no specialist.
     let budget = app
-        .ask_json(json!({"text": "how much training budget do i have left", "session": "s"}))
+        .ask_json(json!({"text": "how much training budget do i have left"}))
         .await;
     assert_eq!(budget["intent"], "training_budget");
     assert!(budget["specialists"].as_array().unwrap().is_empty());
@@ -145,7 +150,7 @@ async fn referrals_rotate_over_available_specialists_and_survive_a_restart() {
 async fn who_knows_questions_search_the_directory_and_say_why() {
     let (_dir, app) = sqlite_app().await;
     let reply = app
-        .ask_json(json!({"text": "who knows about dashboards?", "session": "s"}))
+        .ask_json(json!({"text": "who knows about dashboards?"}))
         .await;
     assert_eq!(reply["decision"], "directory");
     assert_eq!(reply["specialists"][0]["name"], "Anna Data");
@@ -157,7 +162,7 @@ async fn who_knows_questions_search_the_directory_and_say_why() {
             .contains("dashboards")
     );
     let dutch = app
-        .ask_json(json!({"text": "wie weet iets van excel?", "session": "s"}))
+        .ask_json(json!({"text": "wie weet iets van excel?"}))
         .await;
     assert_eq!(dutch["language"], "nl");
     let names: Vec<&str> = dutch["specialists"]
@@ -177,13 +182,13 @@ async fn who_knows_questions_search_the_directory_and_say_why() {
 async fn out_of_scope_goes_to_the_fallback_desk_and_a_choice_routes() {
     let (_dir, app) = sqlite_app().await;
     let reply = app
-        .ask_json(json!({"text": "what's the weather like tomorrow in Paris", "session": "s"}))
+        .ask_json(json!({"text": "what's the weather like tomorrow in Paris"}))
         .await;
     assert_eq!(reply["decision"], "out_of_scope");
     assert_eq!(reply["desk"]["id"], "hrd_desk");
     assert!(reply["intro"].as_str().unwrap().contains("HRD desk"));
     let chosen = app
-        .ask_json(json!({"text": "how much do i have left", "session": "s", "choice": "leave"}))
+        .ask_json(json!({"text": "how much do i have left", "choice": "leave"}))
         .await;
     assert_eq!(chosen["decision"], "routed");
     assert_eq!(chosen["intent"], "leave");
@@ -240,17 +245,10 @@ async fn bad_input_gets_a_clear_json_error() {
 #[tokio::test]
 async fn feedback_is_stored_on_the_conversation() {
     let (_dir, app) = sqlite_app().await;
-    let reply = app
-        .ask_json(json!({"text": "laptop kapot", "session": "s"}))
-        .await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/feedback"))
-        .json(&json!({"conversation_id": reply["conversation_id"], "helpful": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
+    let visitor = app.visitor();
+    let reply = visitor.ask_json(json!({"text": "laptop kapot"})).await;
+    let (status, _) = visitor.feedback(&reply["conversation_id"], false).await;
+    assert_eq!(status, 204);
     let rows = app.store().conversations(0, 10).await.unwrap();
     assert_eq!(rows[0].feedback.as_deref(), Some("not_helpful"));
     app.stop().await;
@@ -263,8 +261,7 @@ async fn health_metrics_and_the_chat_page() {
     assert_eq!(get("/healthz").await.unwrap().text().await.unwrap(), "ok");
     let ready = get("/readyz").await.unwrap();
     assert_eq!(ready.status(), 200);
-    app.ask_json(json!({"text": "laptop kapot", "session": "s"}))
-        .await;
+    app.ask_json(json!({"text": "laptop kapot"})).await;
     let metrics = app.metrics().await;
     for name in [
         "referral_desk_http_requests_total{route=\"/api/v1/ask\",status=\"200\"} 1",
@@ -312,8 +309,7 @@ async fn readiness_fails_when_the_database_is_gone() {
             .status(),
         200
     );
-    app.ask_json(json!({"text": "laptop kapot", "session": "s"}))
-        .await;
+    app.ask_json(json!({"text": "laptop kapot"})).await;
     // Take the database away: terminate this app's connections and refuse new ones.
     let admin = sqlx::PgPool::connect(&support::postgres_url())
         .await
@@ -357,10 +353,25 @@ async fn departments_come_from_the_csv_and_texts_can_be_left_out() {
     settings.privacy.departments_csv = Some(csv);
     settings.log.store_text = false;
     let app = TestApp::spawn(settings).await;
-    app.ask_json(json!({"text": "laptop kapot", "session": "u-456"}))
-        .await;
-    app.ask_json(json!({"text": "laptop kapot", "session": "someone-else"}))
-        .await;
+    // departments are known for platform accounts (web chat sessions are anonymous)
+    for user in ["u-456", "someone-else"] {
+        app.state
+            .pipeline
+            .ask(&Question {
+                channel: "slack".into(),
+                conversation: "C1".into(),
+                delivery_id: format!("command:{user}"),
+                asker: AskerRef {
+                    namespace: "slack:T1".into(),
+                    raw_id: user.into(),
+                },
+                text: "laptop kapot".into(),
+                received_at: chrono::Utc::now(),
+                context: json!({}),
+            })
+            .await
+            .unwrap();
+    }
     let rows = app.store().conversations(0, 10).await.unwrap();
     assert_eq!(rows[0].record.department.as_deref(), Some("HR Development"));
     assert_eq!(rows[1].record.department, None);
@@ -380,8 +391,7 @@ async fn question_texts_past_retention_are_deleted_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     let app = TestApp::spawn(test_settings(&url)).await;
-    app.ask_json(json!({"text": "laptop kapot", "session": "s"}))
-        .await;
+    app.ask_json(json!({"text": "laptop kapot"})).await;
     let store = app.store();
     app.stop().await;
     // Age the row: received 100 days ago.
@@ -434,8 +444,10 @@ async fn a_broken_configuration_or_catalogue_stops_the_start_with_the_reason() {
 #[tokio::test]
 async fn concurrent_repeats_of_one_delivery_are_logged_once() {
     let (_dir, app) = sqlite_app().await;
-    let body = json!({"text": "wachtwoord vergeten", "session": "s", "message_id": "same"});
-    let replies = futures::future::join_all((0..6).map(|_| app.ask_json(body.clone()))).await;
+    let visitor = app.visitor();
+    visitor.open_page().await;
+    let body = json!({"text": "wachtwoord vergeten", "message_id": "same"});
+    let replies = futures::future::join_all((0..6).map(|_| visitor.ask_json(body.clone()))).await;
     let first = &replies[0]["conversation_id"];
     assert!(first.is_i64());
     assert!(
@@ -445,7 +457,7 @@ async fn concurrent_repeats_of_one_delivery_are_logged_once() {
     assert_eq!(app.store().conversations(0, 10).await.unwrap().len(), 1);
     // and many different questions at once all get their own row
     let many = futures::future::join_all(
-        (0..40).map(|i| app.ask_json(json!({"text": format!("laptop kapot {i}"), "session": "s"}))),
+        (0..40).map(|i| app.ask_json(json!({"text": format!("laptop kapot {i}")}))),
     )
     .await;
     let ids: std::collections::BTreeSet<i64> = many
@@ -454,5 +466,160 @@ async fn concurrent_repeats_of_one_delivery_are_logged_once() {
         .collect();
     assert_eq!(ids.len(), 40);
     assert_eq!(app.store().conversations(0, 100).await.unwrap().len(), 41);
+    app.stop().await;
+}
+
+fn attributes(set_cookie: &str) -> Vec<String> {
+    set_cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_string())
+        .collect()
+}
+
+/// Issue 13, item 3: the web chat's asker is a session the server issues and signs, never one
+/// the client chooses; the cookie's flags follow the configuration.
+#[tokio::test]
+async fn item3_the_web_chat_issues_its_own_signed_http_only_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(test_settings(&sqlite_url(dir.path()))).await;
+    let key = Pseudonymiser::load_or_create(&dir.path().join("pseudonym.key")).unwrap();
+
+    // the page sets it, with the secure defaults, and keeps caches away from it
+    let page = app.visitor();
+    let response = page.open_page().await;
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let (pair, header) = &cookies[0];
+    assert!(pair.starts_with("__Host-rd_chat="), "{header}");
+    assert_eq!(
+        attributes(header),
+        ["HttpOnly", "Path=/", "SameSite=Strict", "Secure"]
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    // a page opened with a valid cookie sets none
+    assert!(set_cookies(&page.open_page().await).is_empty());
+
+    // a first question without a cookie gets one; the questions after it carry it
+    let visitor = app.visitor();
+    let first = visitor.ask(json!({"text": "laptop kapot"})).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(set_cookies(&first).len(), 1);
+    let second = visitor.ask(json!({"text": "wachtwoord vergeten"})).await;
+    assert!(set_cookies(&second).is_empty());
+    let session = visitor.session_id().unwrap();
+    assert_eq!(session.len(), 32);
+    let own = key.pseudonymise("web", &session);
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows[0].record.asker_key, own);
+    assert_eq!(rows[1].record.asker_key, own, "one session, one asker");
+
+    // the body's `session` is ignored: two clients claiming one id are two askers, neither
+    // of them the id they claimed
+    let claimed = "0123456789abcdef0123456789abcdef";
+    for _ in 0..2 {
+        app.visitor()
+            .ask_json(json!({"text": "laptop kapot", "session": claimed}))
+            .await;
+    }
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    let claimed_key = key.pseudonymise("web", claimed);
+    assert_ne!(rows[2].record.asker_key, rows[3].record.asker_key);
+    assert!(rows.iter().all(|r| r.record.asker_key != claimed_key));
+
+    // a chosen id with a made-up signature, or someone's id with an altered one, is not a
+    // session: a new one replaces it
+    let stolen_id = format!("__Host-rd_chat={session}.{}", "A".repeat(43));
+    for forged in [
+        format!("__Host-rd_chat={claimed}.{}", "A".repeat(43)),
+        stolen_id,
+        format!(
+            "rd_chat={}",
+            visitor.cookie().unwrap().split_once('=').unwrap().1
+        ),
+    ] {
+        let forger = app.visitor().with_cookie(&forged);
+        let response = forger.ask(json!({"text": "laptop kapot"})).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(set_cookies(&response).len(), 1, "{forged}");
+        let new = forger.session_id().unwrap();
+        assert_ne!(new, session);
+        assert_ne!(new, claimed);
+        let last = app.store().conversations(0, 100).await.unwrap();
+        let last = &last.last().unwrap().record.asker_key;
+        assert_eq!(*last, key.pseudonymise("web", &new));
+    }
+    app.stop().await;
+
+    // plain-http testing elsewhere than localhost: no Secure (and no __Host- prefix), and
+    // the SameSite the configuration asks for
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&sqlite_url(dir.path()));
+    settings.server.secure_cookies = false;
+    settings.web.cookie_same_site = SameSite::Lax;
+    let app = TestApp::spawn(settings).await;
+    let response = app.visitor().ask(json!({"text": "laptop kapot"})).await;
+    let cookies = set_cookies(&response);
+    let (pair, header) = &cookies[0];
+    assert!(pair.starts_with("rd_chat="), "{header}");
+    assert_eq!(attributes(header), ["HttpOnly", "Path=/", "SameSite=Lax"]);
+    app.stop().await;
+}
+
+/// Issue 13, item 14: feedback only for the session's own conversations; every other one
+/// (another session's, a Slack one, none at all) is answered exactly like a missing one.
+#[tokio::test]
+async fn item14_feedback_is_taken_only_for_the_sessions_own_conversations() {
+    let (_dir, app) = sqlite_app().await;
+    let asker = app.visitor();
+    let mine = asker.ask_json(json!({"text": "laptop kapot"})).await;
+    let mine = mine["conversation_id"].as_i64().unwrap();
+    let slack = app
+        .state
+        .pipeline
+        .ask(&Question {
+            channel: "slack".into(),
+            conversation: "C1".into(),
+            delivery_id: "command:t1".into(),
+            asker: AskerRef {
+                namespace: "slack:T1".into(),
+                raw_id: "U1".into(),
+            },
+            text: "wachtwoord vergeten".into(),
+            received_at: chrono::Utc::now(),
+            context: json!({}),
+        })
+        .await
+        .unwrap()
+        .conversation_id
+        .unwrap();
+    let missing = mine + slack + 1_000;
+    let other = app.visitor();
+    other.open_page().await;
+    let nobody = app.visitor();
+    let expected = |id: i64| json!({"error": format!("no conversation {id}")});
+    for (who, visitor, id) in [
+        ("another session, a web conversation", &other, mine),
+        ("another session, a Slack conversation", &other, slack),
+        ("another session, no conversation", &other, missing),
+        ("no session", &nobody, mine),
+        ("the asker, a Slack conversation", &asker, slack),
+        ("the asker, no conversation", &asker, missing),
+    ] {
+        for helpful in [true, false] {
+            let (status, body) = visitor.feedback(&json!(id), helpful).await;
+            assert_eq!(status, 404, "{who}");
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body, expected(id), "{who}");
+        }
+    }
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert!(rows.iter().all(|r| r.feedback.is_none()), "{rows:?}");
+
+    let (status, _) = asker.feedback(&json!(mine), false).await;
+    assert_eq!(status, 204);
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows[0].feedback.as_deref(), Some("not_helpful"));
+    assert_eq!(rows[1].feedback, None);
     app.stop().await;
 }

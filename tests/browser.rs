@@ -85,6 +85,31 @@ async fn ask_on_the_page(browser: &WebDriver, app: &TestApp) {
         .await
         .expect("the out-of-scope reply names the fallback desk");
     assert_eq!(browser.text(&desk).await, "HRD desk");
+
+    // The session is the server's HttpOnly cookie (issue 13, item 3): the browser keeps it
+    // (`Secure`, as served by default, is kept for http://127.0.0.1 too), the page cannot
+    // read it, keeps no id of its own, and feedback, which only the asking session may give,
+    // goes through.
+    let thumbs = browser.find_all(".reply .feedback .thumb").await;
+    assert!(
+        thumbs.len() >= 2,
+        "thumbs up and down under the first reply"
+    );
+    browser.click(&thumbs[1]).await;
+    browser
+        .wait_for_all(".reply .feedback-thanks", 1, REPLY_TIMEOUT)
+        .await;
+    let rows = store.conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].feedback.as_deref(), Some("not_helpful"));
+    assert_eq!(
+        rows[0].record.asker_key, rows[1].record.asker_key,
+        "one browser, one session"
+    );
+    let visible = browser
+        .execute("return [document.cookie, window.localStorage.length];")
+        .await;
+    assert_eq!(visible, json!(["", 0]), "nothing readable by the page");
 }
 
 const REPORT_TOKEN: &str = "browser-report-token-0123456789";
@@ -373,6 +398,12 @@ impl WebDriver {
         self.command(reqwest::Method::GET, path, None)
             .await
             .unwrap_or_else(|e| panic!("WebDriver GET {path}: {e}"))
+    }
+
+    /// Runs `script` in the page and returns its result.
+    async fn execute(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({ "script": script, "args": [] }))
+            .await
     }
 
     async fn goto(&self, url: &str) {

@@ -648,3 +648,438 @@ async fn every_forged_or_stale_request_is_refused_before_it_is_read() {
     assert_eq!(app.store().conversations(0, 10).await.unwrap().len(), 1);
     app.stop().await;
 }
+
+/// The requests the fake Slack received for `method` (`/chat.postEphemeral`, ...), as JSON.
+async fn calls(fake_slack: &MockServer, method: &str) -> Vec<Value> {
+    fake_slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == method)
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+/// `ok_slack` that also answers `chat.postEphemeral`, `conversations.open` (group `G_GROUP`)
+/// and `conversations.history` with `history` (the messages Slack would have).
+async fn full_slack(history: Value) -> MockServer {
+    let fake_slack = ok_slack().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postEphemeral"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "message_ts": "1.3"})),
+        )
+        .mount(&fake_slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/conversations.open"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "channel": {"id": "G_GROUP"}})),
+        )
+        .mount(&fake_slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/conversations.history"))
+        .respond_with(move |request: &wiremock::Request| {
+            // only the message at `latest`, as Slack answers `inclusive` with `limit: 1`
+            let asked: Value = serde_json::from_slice(&request.body).unwrap();
+            let messages: Vec<Value> = history
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["ts"] == asked["latest"])
+                .cloned()
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "messages": messages}))
+        })
+        .mount(&fake_slack)
+        .await;
+    fake_slack
+}
+
+/// Every button in a message's blocks (section accessories and actions elements).
+fn buttons(message: &Value) -> Vec<Value> {
+    let mut found = Vec::new();
+    for block in message["blocks"].as_array().into_iter().flatten() {
+        found.extend(block.get("accessory").cloned());
+        found.extend(block["elements"].as_array().into_iter().flatten().cloned());
+    }
+    found
+        .into_iter()
+        .filter(|b| b["type"] == "button" && b["value"].is_string())
+        .collect()
+}
+
+fn value_of(button: &Value) -> Value {
+    serde_json::from_str(button["value"].as_str().unwrap()).unwrap()
+}
+
+/// A click by `user` on `button`, in `channel` on the message `message_ts` (in `thread_ts`).
+fn click_by(
+    user: &str,
+    button: &Value,
+    channel: &str,
+    message_ts: &str,
+    thread_ts: Option<&str>,
+) -> Value {
+    let mut payload = click(button["action_id"].as_str().unwrap(), value_of(button));
+    payload["user"] = json!({"id": user});
+    payload["trigger_id"] = json!(format!("trigger-{user}-{}", rand::random::<u32>()));
+    payload["channel"] = json!({"id": channel});
+    payload["container"] =
+        json!({"type": "message", "message_ts": message_ts, "channel_id": channel});
+    payload["message"] = json!({"ts": message_ts, "blocks": []});
+    if let Some(thread) = thread_ts {
+        payload["container"]["thread_ts"] = json!(thread);
+        payload["message"]["thread_ts"] = json!(thread);
+    }
+    payload
+}
+
+const NOT_YOURS: &str = "Only the person who asked can use these buttons.";
+
+/// Issue 13, item 13: in a channel anyone can click *Contact* on someone's @mention thread;
+/// only the asker's click opens the group DM.
+#[tokio::test]
+async fn item13_someone_elses_contact_click_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let asked = "wie kan me helpen met power bi? ik zit tegen een burn-out aan";
+    let fake_slack = full_slack(json!([
+        {"ts": "1700000000.000200", "user": "UASKER1", "text": format!("<@U_BOT> {asked}")}
+    ]))
+    .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let mention = json!({
+        "type": "event_callback", "team_id": "T1", "event_id": "Ev13", "event_time": now(),
+        "event": {"type": "app_mention", "user": "UASKER1", "channel": "C_TEAM", "ts": "1700000000.000200", "text": format!("<@U_BOT> {asked}")}
+    });
+    post_event(&app, &mention).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    let reply = posted(&fake_slack).await.remove(0);
+    let contact = buttons(&reply)
+        .into_iter()
+        .find(|b| value_of(b)["specialist"] == "anna_data")
+        .expect("a Contact button for Anna");
+
+    let mallory = click_by(
+        "UOTHER",
+        &contact,
+        "C_TEAM",
+        "1700000000.000900",
+        Some("1700000000.000200"),
+    );
+    assert_eq!(post_action(&app, &mallory).await.status(), 200);
+    assert!(
+        calls(&fake_slack, "/conversations.open").await.is_empty(),
+        "no group DM for someone else"
+    );
+    assert_eq!(posted(&fake_slack).await.len(), 1, "nothing posted");
+    let notes = calls(&fake_slack, "/chat.postEphemeral").await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["user"], "UOTHER");
+    assert_eq!(notes[0]["channel"], "C_TEAM");
+    assert!(
+        notes[0]["text"].as_str().unwrap().contains(NOT_YOURS),
+        "{}",
+        notes[0]
+    );
+    assert!(!app.store().conversations(0, 10).await.unwrap()[0].handoff);
+
+    // the asker's own click does it
+    let own = click_by(
+        "UASKER1",
+        &contact,
+        "C_TEAM",
+        "1700000000.000900",
+        Some("1700000000.000200"),
+    );
+    assert_eq!(post_action(&app, &own).await.status(), 200);
+    let opened = calls(&fake_slack, "/conversations.open").await;
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0]["users"], "UASKER1,U0TEST0001");
+    let group = posted(&fake_slack)
+        .await
+        .into_iter()
+        .find(|m| m["channel"] == "G_GROUP")
+        .expect("the question in the group DM");
+    let text = group["text"].as_str().unwrap();
+    assert!(
+        text.contains("<@UASKER1>") && text.contains("burn-out"),
+        "{text}"
+    );
+    assert!(app.store().conversations(0, 10).await.unwrap()[0].handoff);
+    // in the channel, the confirmation is for the asker's eyes only
+    let notes = calls(&fake_slack, "/chat.postEphemeral").await;
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[1]["user"], "UASKER1");
+    assert!(notes[1]["text"].as_str().unwrap().contains("Anna Data"));
+    app.stop().await;
+}
+
+/// Issue 13, item 13: on an `/ask --public` answer, someone else's feedback and "did you
+/// mean" pick change nothing; the asker's work.
+#[tokio::test]
+async fn item13_someone_elses_feedback_and_pick_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = full_slack(json!([])).await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let answer = post_command(
+        &app,
+        &command("/ask", "budget for a power bi course --public", "t13"),
+    )
+    .await;
+    assert_eq!(answer["response_type"], "in_channel");
+    let all = buttons(&answer);
+    let pick = all
+        .iter()
+        .find(|b| value_of(b)["intent"] == "data_skills")
+        .expect("a \"did you mean\" option for data skills")
+        .clone();
+    let not_helpful = all
+        .iter()
+        .find(|b| b["action_id"] == "feedback_not_helpful")
+        .unwrap()
+        .clone();
+    let store = app.store();
+
+    for button in [&not_helpful, &pick] {
+        let payload = click_by("UOTHER", button, "C_TEAM", "1700000000.000900", None);
+        assert_eq!(post_action(&app, &payload).await.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rows = store.conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 1, "no follow-up question from someone else");
+    assert_eq!(rows[0].feedback, None, "no feedback from someone else");
+    assert_eq!(store.inbox_stats().await.unwrap().depth, 0);
+    assert!(posted(&fake_slack).await.is_empty());
+    let notes = calls(&fake_slack, "/chat.postEphemeral").await;
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes
+            .iter()
+            .all(|n| n["user"] == "UOTHER" && n["text"].as_str().unwrap().contains(NOT_YOURS))
+    );
+
+    // the asker's clicks count
+    for button in [&not_helpful, &pick] {
+        let payload = click_by("UASKER1", button, "C_TEAM", "1700000000.000900", None);
+        assert_eq!(post_action(&app, &payload).await.status(), 200);
+    }
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await,
+        "the picked option is answered"
+    );
+    let rows = store.conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].feedback.as_deref(), Some("not_helpful"));
+    assert_eq!(rows[1].record.intent.as_deref(), Some("data_skills"));
+    assert_eq!(rows[1].record.asker_key, rows[0].record.asker_key);
+    app.stop().await;
+}
+
+/// Issue 13, item 15: ask, get "did you mean", pick, click *Contact* on the follow-up: the
+/// group DM gets the question as first asked, not the option's name.
+#[tokio::test]
+async fn item15_contact_after_a_pick_passes_on_the_original_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let asked = "budget for a power bi course";
+    let fake_slack = full_slack(json!([
+        {"ts": "1700000000.000100", "user": "UASKER1", "text": asked},
+        {"ts": "1700000000.000500", "user": "U_BOT", "text": "Did you mean …?"},
+    ]))
+    .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    post_event(&app, &dm("Ev15", asked)).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    let ambiguous = posted(&fake_slack).await.remove(0);
+    let pick = buttons(&ambiguous)
+        .into_iter()
+        .find(|b| value_of(b)["intent"] == "data_skills")
+        .expect("a \"did you mean\" option for data skills");
+    let value = value_of(&pick);
+    assert_eq!(
+        value["channel"], "D_ASKER",
+        "the pick says where the question is"
+    );
+    assert_eq!(value["ts"], "1700000000.000100");
+    let payload = click_by("UASKER1", &pick, "D_ASKER", "1700000000.000500", None);
+    assert_eq!(post_action(&app, &payload).await.status(), 200);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 2
+        })
+        .await,
+        "the pick is answered"
+    );
+    let follow_up = posted(&fake_slack).await.remove(1);
+    assert_eq!(follow_up["channel"], "D_ASKER");
+    let contact = buttons(&follow_up)
+        .into_iter()
+        .find(|b| value_of(b)["specialist"] == "anna_data")
+        .expect("a Contact button for Anna on the follow-up");
+    assert_eq!(value_of(&contact)["ts"], "1700000000.000100");
+
+    let click = click_by("UASKER1", &contact, "D_ASKER", "1700000000.000600", None);
+    assert_eq!(post_action(&app, &click).await.status(), 200);
+    let messages = posted(&fake_slack).await;
+    let group = messages
+        .iter()
+        .find(|m| m["channel"] == "G_GROUP")
+        .expect("the question in the group DM");
+    let text = group["text"].as_str().unwrap();
+    assert!(text.contains(asked), "{text}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["channel"] == "D_ASKER"
+                && m["text"].as_str().unwrap_or("").contains("Anna Data")),
+        "the asker is told"
+    );
+    let rows = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[1].handoff, "the follow-up's handoff is logged");
+    app.stop().await;
+}
+
+/// Issue 13, item 15: a handoff Slack does not let through is no bare 500: the asker is told
+/// how to reach the specialist.
+#[tokio::test]
+async fn item15_a_failed_handoff_tells_the_asker_how_to_reach_the_specialist() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    Mock::given(method("POST"))
+        .and(path("/conversations.history"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "messages": []})))
+        .mount(&fake_slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/conversations.replies"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": false, "error": "thread_not_found"})),
+        )
+        .mount(&fake_slack)
+        .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    post_event(&app, &dm("Ev15b", "wie kan me helpen met power bi?")).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    let reply = posted(&fake_slack).await.remove(0);
+    let contact = buttons(&reply)
+        .into_iter()
+        .find(|b| value_of(b)["specialist"] == "anna_data")
+        .unwrap();
+    let click = click_by("UASKER1", &contact, "D_ASKER", "1700000000.000900", None);
+    assert_eq!(post_action(&app, &click).await.status(), 200);
+    let messages = posted(&fake_slack).await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[1]["channel"], "D_ASKER");
+    let told = messages[1]["text"].as_str().unwrap();
+    assert!(told.contains("anna@example.org"), "{told}");
+    assert!(!app.store().conversations(0, 10).await.unwrap()[0].handoff);
+    app.stop().await;
+}
+
+/// A pick on an `/ask` answer only the asker saw is answered only to them (not posted in the
+/// channel), and its *Contact* buttons still carry the question as asked.
+#[tokio::test]
+async fn a_pick_on_an_answer_only_the_asker_saw_is_answered_only_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = full_slack(json!([])).await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let asked = "budget for a power bi course";
+    let answer = post_command(&app, &command("/ask", asked, "t15")).await;
+    assert_eq!(answer["response_type"], "ephemeral");
+    let pick = buttons(&answer)
+        .into_iter()
+        .find(|b| value_of(b)["intent"] == "data_skills")
+        .unwrap();
+    let mut payload = click_by("UASKER1", &pick, "C_TEAM", "1700000000.000900", None);
+    payload["container"]["is_ephemeral"] = json!(true);
+    payload.as_object_mut().unwrap().remove("message");
+    assert_eq!(post_action(&app, &payload).await.status(), 200);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            calls(&fake_slack, "/chat.postEphemeral").await.len() == 1
+        })
+        .await
+    );
+    assert!(
+        posted(&fake_slack).await.is_empty(),
+        "nothing in the channel"
+    );
+    let follow_up = calls(&fake_slack, "/chat.postEphemeral").await.remove(0);
+    assert_eq!(follow_up["user"], "UASKER1");
+    assert_eq!(follow_up["channel"], "C_TEAM");
+    assert!(follow_up.get("thread_ts").is_none());
+    let contact = buttons(&follow_up)
+        .into_iter()
+        .find(|b| value_of(b)["specialist"] == "anna_data")
+        .expect("a Contact button");
+    assert_eq!(value_of(&contact)["q"], asked);
+    app.stop().await;
+}
+
+/// Issue 13, item 10: once a Slack reply is sent (or given up), nothing stored names the
+/// asker, their DM or the channel.
+#[tokio::test]
+async fn item10_slack_ids_are_gone_once_the_reply_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    post_event(&app, &dm("Ev10a", "laptop kapot")).await;
+    let mention = json!({
+        "type": "event_callback", "team_id": "T1", "event_id": "Ev10b", "event_time": now(),
+        "event": {"type": "app_mention", "user": "UASKER2", "channel": "C_TEAM", "ts": "1700000000.000300", "text": "<@U_BOT> wachtwoord vergeten"}
+    });
+    post_event(&app, &mention).await;
+    post_command(&app, &command("/ask", "hoe vraag ik vakantie aan", "t10")).await;
+    let store = app.store();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            let rows = store.conversations(0, 10).await.unwrap();
+            let mut sent = 0;
+            for row in &rows {
+                if store.reply_status(row.id).await.unwrap().as_deref() == Some("sent") {
+                    sent += 1;
+                }
+            }
+            rows.len() == 3 && sent == 2
+        })
+        .await
+    );
+    let url = sqlite_url(dir.path());
+    let kept = support::dump::places_of(
+        &url,
+        &[
+            "UASKER1",
+            "UASKER2",
+            "D_ASKER",
+            "C_TEAM",
+            "1700000000.000100",
+            "1700000000.000300",
+        ],
+    )
+    .await;
+    assert!(kept.is_empty(), "raw Slack ids kept: {kept:#?}");
+    app.stop().await;
+}

@@ -16,13 +16,18 @@ fn item(delivery: &str, text: &str, received_ms: i64) -> NewInboxItem {
     NewInboxItem {
         delivery_id: delivery.into(),
         channel: "test".into(),
-        conversation: "conv".into(),
+        conversation: "conv-raw-D42".into(),
         asker_key: "a".repeat(64),
         department: Some("Finance".into()),
         text: text.into(),
-        context: json!({"thread": "t1"}),
+        context: json!({"thread": "t1", "user": "raw-user-U42"}),
         received_ms,
     }
+}
+
+/// Where a raw id of [`item`] or `text` is still stored, in any table.
+async fn kept(url: &str, text: &str) -> Vec<String> {
+    support::dump::places_of(url, &[text, "conv-raw-D42", "raw-user-U42"]).await
 }
 
 fn record(received_ms: i64) -> ConversationRecord {
@@ -41,7 +46,7 @@ fn record(received_ms: i64) -> ConversationRecord {
     }
 }
 
-async fn suite(store: Arc<dyn ConversationStore>) {
+async fn suite(store: Arc<dyn ConversationStore>, url: &str) {
     store.ping().await.unwrap();
 
     // enqueue and duplicates
@@ -75,14 +80,9 @@ async fn suite(store: Arc<dyn ConversationStore>) {
 
     // completion: one log row, the raw text gone, the reply kept; a second completion is a no-op
     let reply = json!({"text": "hier"});
+    let payload = json!({"send": 1, "conversation": "conv-raw-D42"});
     let done = store
-        .complete(
-            id,
-            &record(1_000),
-            &reply,
-            Some(&json!({"send": 1})),
-            71_000,
-        )
+        .complete(id, &record(1_000), &reply, Some(&payload), 71_000)
         .await
         .unwrap();
     let Completion::Logged(conversation) = done else {
@@ -104,6 +104,12 @@ async fn suite(store: Arc<dyn ConversationStore>) {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].record, record(1_000));
     assert_eq!(store.inbox_stats().await.unwrap().depth, 0);
+    // where to reply lives on only in the outbox, until the reply is sent
+    let places = kept(url, "verlof?").await;
+    assert!(
+        places.len() == 1 && places[0].starts_with("outbox.payload: "),
+        "{places:#?}"
+    );
 
     // feedback
     assert!(
@@ -125,9 +131,9 @@ async fn suite(store: Arc<dyn ConversationStore>) {
         Some("helpful")
     );
 
-    // failing items are retried, then parked
+    // failing items are retried, then parked, keeping nothing about the question
     let Enqueued::New(bad) = store
-        .enqueue(&item("test:2", "x", 5_000), None)
+        .enqueue(&item("test:2", "failing-raw-text", 5_000), None)
         .await
         .unwrap()
     else {
@@ -143,6 +149,8 @@ async fn suite(store: Arc<dyn ConversationStore>) {
         store.delivery("test:2").await.unwrap().unwrap().status,
         "failed"
     );
+    let places = support::dump::places_of(url, &["failing-raw-text"]).await;
+    assert!(places.is_empty(), "{places:#?}");
 
     // an inline (leased) item is invisible to workers until released
     store
@@ -152,13 +160,6 @@ async fn suite(store: Arc<dyn ConversationStore>) {
     assert!(store.claim_next(300_000, 360_000).await.unwrap().is_none());
     assert_eq!(store.release_leases().await.unwrap(), 1);
     assert!(store.claim_next(300_000, 360_000).await.unwrap().is_some());
-
-    // retention deletes texts, keeps the rows
-    assert_eq!(store.purge_question_texts(500).await.unwrap(), 0);
-    assert_eq!(store.purge_question_texts(2_000).await.unwrap(), 1);
-    let rows = store.conversations(0, 10).await.unwrap();
-    assert_eq!(rows[0].record.question, None);
-    assert_eq!(rows[0].record.intent.as_deref(), Some("leave"));
 
     // referral load: least recently referred first, ties in the given order
     let people: Vec<String> = ["p1", "p2", "p3"].iter().map(|s| s.to_string()).collect();
@@ -182,7 +183,7 @@ async fn suite(store: Arc<dyn ConversationStore>) {
         (claimed.conversation_id, claimed.attempts),
         (conversation, 1)
     );
-    assert_eq!(claimed.payload, json!({"send": 1}));
+    assert_eq!(claimed.payload, payload);
     assert!(store.claim_reply(400_001, 430_001).await.unwrap().is_none());
     store
         .reschedule_reply(claimed.id, Some(500_000), "503")
@@ -197,6 +198,49 @@ async fn suite(store: Arc<dyn ConversationStore>) {
         store.reply_status(conversation).await.unwrap().as_deref(),
         Some("sent")
     );
+    // (test:3, still being processed, keeps where to reply)
+    let places = kept(url, "verlof?").await;
+    assert!(
+        places.iter().all(|p| p.starts_with("inbox.")),
+        "a sent reply keeps no payload: {places:#?}"
+    );
+
+    // retention: texts, stored replies, unanswered items and their traces, never the rows
+    let unanswered = NewInboxItem {
+        conversation: "conv-unanswered".into(),
+        context: json!({"user": "user-unanswered"}),
+        ..item("test:4", "unanswered-raw-text", 1_500)
+    };
+    store.enqueue(&unanswered, None).await.unwrap();
+    assert_eq!(store.purge_question_texts(500).await.unwrap(), 0);
+    // the log's text, test:1's stored reply, test:4 given up, the sent reply's last error
+    assert_eq!(store.purge_question_texts(2_000).await.unwrap(), 4);
+    assert_eq!(
+        store.purge_question_texts(2_000).await.unwrap(),
+        0,
+        "idempotent"
+    );
+    let rows = store.conversations(0, 10).await.unwrap();
+    assert_eq!(rows[0].record.question, None);
+    assert_eq!(rows[0].record.intent.as_deref(), Some("leave"));
+    let delivery = store.delivery("test:1").await.unwrap().unwrap();
+    assert_eq!(delivery.reply, None, "the stored reply is purged too");
+    assert_eq!(delivery.conversation_id, Some(conversation));
+    assert_eq!(
+        store.delivery("test:4").await.unwrap().unwrap().status,
+        "failed"
+    );
+    let places = support::dump::places_of(
+        url,
+        &["unanswered-raw-text", "conv-unanswered", "user-unanswered"],
+    )
+    .await;
+    assert!(places.is_empty(), "{places:#?}");
+    // questions received after the cutoff keep theirs
+    assert_eq!(
+        store.delivery("test:3").await.unwrap().unwrap().status,
+        "processing"
+    );
 }
 
 #[tokio::test]
@@ -207,14 +251,14 @@ async fn sqlite_store() {
         dir.path().join("nested/folder/desk.db").display()
     );
     let store = SqliteStore::connect(&url).await.unwrap();
-    suite(Arc::new(store)).await;
+    suite(Arc::new(store), &url).await;
 }
 
 #[tokio::test]
 async fn postgres_store() {
     let schema = PgSchema::create().await;
     let store = PostgresStore::connect(&schema.url, 4).await.unwrap();
-    suite(Arc::new(store)).await;
+    suite(Arc::new(store), &schema.url).await;
     schema.drop().await;
 }
 

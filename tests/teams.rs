@@ -927,3 +927,127 @@ async fn teams_routes_exist_only_when_configured() {
     }
     app.stop().await;
 }
+
+/// Issue 13, item 10: once a Teams reply is sent, nothing stored names the asker (channel
+/// account, Entra ID object id, name) or the chat.
+#[tokio::test]
+async fn item10_teams_ids_are_gone_once_the_reply_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let ms = Microsoft::start(3600).await;
+    let app = TestApp::spawn(ms.settings(dir.path())).await;
+    let activity = message(&ms, "1700000000900", "who can help me with power bi?");
+    assert_eq!(
+        post_activity(&app, Some(&ms.token()), &activity)
+            .await
+            .status(),
+        200
+    );
+    one_reply(&ms, 1).await;
+    let store = app.store();
+    assert!(
+        eventually(WAIT, || async {
+            let id = logged(&app).await.first().map_or(0, |c| c.id);
+            store.reply_status(id).await.unwrap().as_deref() == Some("sent")
+        })
+        .await
+    );
+    let service_url = ms.connector.uri();
+    let kept = support::dump::places_of(
+        &sqlite_url(dir.path()),
+        // (the activity id stays: it is what makes a retried activity a repeat)
+        &[
+            "29:asker",
+            "aad-asker",
+            "Ann Asker",
+            "a:personal-chat-1",
+            "28:desk-bot",
+            &service_url,
+        ],
+    )
+    .await;
+    assert!(kept.is_empty(), "raw Teams ids kept: {kept:#?}");
+    app.stop().await;
+}
+
+/// Issue 13, item 13: the card's pick and handoff buttons, used by someone else, are refused
+/// by the pipeline (403) and change nothing.
+#[tokio::test]
+async fn item13_someone_elses_pick_and_handoff_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ms = Microsoft::start(3600).await;
+    let app = TestApp::spawn(ms.settings(dir.path())).await;
+    let asked = message(&ms, "1700000000950", "who can help me with power bi?");
+    post_activity(&app, Some(&ms.token()), &asked).await;
+    let sent = one_reply(&ms, 1).await;
+    let handoff = submits(&sent[0].1["attachments"][0]["content"])
+        .into_iter()
+        .find(|d| d["action"] == "handoff")
+        .unwrap();
+    let conversation_id = logged(&app).await[0].id;
+    let someone_else = json!({ "id": "29:other", "name": "Mallory", "aadObjectId": "aad-other" });
+    for (n, value) in [
+        json!({"action": "choose", "conversation_id": conversation_id, "intent": "leave"}),
+        handoff,
+        json!({"action": "feedback", "conversation_id": conversation_id + 100, "helpful": false}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut click = message(&ms, &format!("17000000009{n}0"), "");
+        click["value"] = value;
+        click["from"] = someone_else.clone();
+        let response = post_activity(&app, Some(&ms.token()), &click).await;
+        assert_eq!(response.status(), 403, "{}", click["value"]);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rows = logged(&app).await;
+    assert_eq!(rows.len(), 1, "no follow-up question");
+    assert!(!rows[0].handoff);
+    assert!(
+        ms.requests("/v3/conversations")
+            .await
+            .iter()
+            .all(|r| r.url.path() != "/v3/conversations"),
+        "no chat opened with the specialist"
+    );
+    assert_eq!(ms.sent().await.len(), 1, "nothing sent but the answer");
+    app.stop().await;
+}
+
+/// Issue 13, item 15 (the Teams side): after a "did you mean" pick, "Pass my question on"
+/// passes on the question as asked, not the option's name.
+#[tokio::test]
+async fn a_handoff_after_a_pick_passes_on_the_question_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ms = Microsoft::start(3600).await;
+    let app = TestApp::spawn(ms.settings(dir.path())).await;
+    let asked = "budget for a power bi course";
+    post_activity(
+        &app,
+        Some(&ms.token()),
+        &message(&ms, "1700000000970", asked),
+    )
+    .await;
+    let sent = one_reply(&ms, 1).await;
+    let pick = submits(&sent[0].1["attachments"][0]["content"])
+        .into_iter()
+        .find(|d| d["action"] == "choose" && d["intent"] == "data_skills")
+        .expect("a \"did you mean\" option for data skills");
+    assert_eq!(pick["q"], asked);
+    let mut click = message(&ms, "1700000000971", "");
+    click["value"] = pick;
+    click["replyToId"] = json!("sent-1");
+    assert_eq!(
+        post_activity(&app, Some(&ms.token()), &click)
+            .await
+            .status(),
+        200
+    );
+    let sent = one_reply(&ms, 2).await;
+    let handoff = submits(&sent[1].1["attachments"][0]["content"])
+        .into_iter()
+        .find(|d| d["action"] == "handoff" && d["specialist"] == "anna_data")
+        .expect("a handoff button for Anna on the follow-up");
+    assert_eq!(handoff["q"], asked);
+    app.stop().await;
+}

@@ -8,12 +8,18 @@
 //!          reply in the outbox for channels that send asynchronously
 //! ```
 //! Workers claim items with a lease, so an item acknowledged but not finished before a crash is
-//! processed after the restart, and a repeated delivery id is acknowledged and ignored. The web
-//! channel runs the same steps inline and returns the reply in its HTTP response.
+//! processed after the restart, and a repeated delivery (the same delivery id from the same
+//! asker) is acknowledged and ignored. The web channel runs the same steps inline and returns
+//! the reply in its HTTP response.
 //!
-//! Nothing here knows Slack or Teams; only `privacy` sees raw user ids, and they never reach
-//! the store or the logs.
+//! Follow-ups on an answer (feedback, a "did you mean" pick, a handoff to a specialist) go
+//! through [`follow_up`], which takes them only from the person who asked, for every channel.
+//!
+//! Nothing here knows Slack or Teams; only `privacy` sees raw user ids. Where to reply (a
+//! channel's conversation and context, which carry platform ids) is kept only until the reply
+//! is in the outbox, and the outbox payload only until the reply is sent or given up.
 
+pub mod follow_up;
 pub mod outbox;
 pub mod reply;
 
@@ -27,20 +33,21 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
+pub use follow_up::{Chosen, FollowUpError};
 pub use reply::{
-    DeskCard, IntentOption, KnowledgeLink, Phrases, Reply, ReplyKind, SpecialistCard,
+    DeskCard, IntentOption, KnowledgeLink, Phrases, QUOTE_MARK, Reply, ReplyKind, SpecialistCard,
     SpecialistRole,
 };
 
 use crate::catalogue::{Catalogue, Lang};
-use crate::config::ConversationLogSettings;
+use crate::config::{ConversationLogSettings, SameSite};
 use crate::nlu::embedding::EmbeddingWorker;
 use crate::nlu::{Classifier, Decision, LanguageDetector};
-use crate::privacy::{Pseudonymiser, redact};
+use crate::privacy::{Pseudonymiser, SessionSigner, redact};
 use crate::routing::{Directory, directory_topic};
 use crate::store::{
-    Answered, Completion, ConversationRecord, ConversationStore, Enqueued, InboxItem,
-    LoggedConversation, NewInboxItem, StoreError,
+    Answered, Completion, ConversationRecord, ConversationStore, Enqueued, InboxItem, NewInboxItem,
+    StoreError,
 };
 use crate::telemetry::Metrics;
 
@@ -120,6 +127,8 @@ pub struct Pipeline {
     directory: Directory,
     store: Arc<dyn ConversationStore>,
     pseudonymiser: Pseudonymiser,
+    /// Signs the web chat's sessions, with a key derived from the pseudonymiser's.
+    sessions: SessionSigner,
     departments: HashMap<String, String>,
     log: ConversationLogSettings,
     metrics: Arc<Metrics>,
@@ -158,6 +167,7 @@ impl Pipeline {
             embedder: None,
             embedding_languages: Vec::new(),
             store,
+            sessions: SessionSigner::derive(&pseudonymiser),
             pseudonymiser,
             departments,
             log,
@@ -165,6 +175,13 @@ impl Pipeline {
             arrivals: Notify::new(),
             outbox_channels,
         }
+    }
+
+    /// How the web chat's session cookie is sent: `secure` from `server.secure_cookies`,
+    /// `same_site` from `web.cookie_same_site` (the defaults are `Secure` and `Strict`).
+    pub fn with_session_cookies(mut self, secure: bool, same_site: SameSite) -> Pipeline {
+        self.sessions = self.sessions.with_cookie_policy(secure, same_site);
+        self
     }
 
     /// Gives the pipeline the embedding model the classifier was trained with, and the
@@ -217,6 +234,18 @@ impl Pipeline {
         &self.metrics
     }
 
+    /// Issues and checks the web chat's sessions (the identity of an asker without a
+    /// platform account).
+    pub fn sessions(&self) -> &SessionSigner {
+        &self.sessions
+    }
+
+    /// The pseudonymous key the store knows `asker` by.
+    fn asker_key(&self, asker: &AskerRef) -> String {
+        self.pseudonymiser
+            .pseudonymise(&asker.namespace, &asker.raw_id)
+    }
+
     /// Records the question durably; after this the channel may acknowledge it. Workers pick
     /// it up.
     pub async fn accept(&self, question: &Question) -> Result<Enqueued, PipelineError> {
@@ -233,13 +262,18 @@ impl Pipeline {
         if question.text.trim().is_empty() {
             return Err(PipelineError::EmptyQuestion);
         }
+        let asker_key = self.asker_key(&question.asker);
         Ok(NewInboxItem {
-            delivery_id: format!("{}:{}", question.channel, question.delivery_id),
+            // A delivery is repeated only by the same asker: the same id from someone else
+            // (a web client's `message_id`, which the client chooses) is a question of their
+            // own, never an answer to someone else's.
+            delivery_id: format!(
+                "{}:{}:{}",
+                question.channel, asker_key, question.delivery_id
+            ),
             channel: question.channel.clone(),
             conversation: question.conversation.clone(),
-            asker_key: self
-                .pseudonymiser
-                .pseudonymise(&question.asker.namespace, &question.asker.raw_id),
+            asker_key,
             department: self.departments.get(&question.asker.raw_id).cloned(),
             text: question.text.clone(),
             context: question.context.clone(),
@@ -248,30 +282,34 @@ impl Pipeline {
     }
 
     /// Accepts and answers at once (web chat): same inbox and log path as the workers. A
-    /// repeated delivery gets the stored reply, not a second answer.
+    /// repeated delivery (same id, same asker) gets the stored reply, not a second answer; the
+    /// stored reply keeps no quote of the question, the repeat quotes its own words.
     pub async fn ask(&self, question: &Question) -> Result<Reply, PipelineError> {
         let item = self.inbox_item(question)?;
-        let (mut reply, record) = self.answer(&item, true).await?;
-        let reply_json = serde_json::to_value(&reply).map_err(StoreError::from)?;
+        let answer = self.answer(&item, true).await?;
+        let stored = serde_json::to_value(&answer.stored).map_err(StoreError::from)?;
         match self
             .store
-            .log_answered(&item, &record, &reply_json, now_ms())
+            .log_answered(&item, &answer.record, &stored, now_ms())
             .await?
         {
             Answered::Logged(id) => {
+                let mut reply = answer.reply();
                 self.count_decision(&reply);
                 reply.conversation_id = Some(id);
                 Ok(reply)
             }
-            Answered::Duplicate(stored) => match (stored.reply, stored.conversation_id) {
+            Answered::Duplicate(delivery) => match (delivery.reply, delivery.conversation_id) {
                 (Some(stored_reply), Some(id)) => {
-                    let mut stored_reply: Reply =
+                    let stored_reply: Reply =
                         serde_json::from_value(stored_reply).map_err(StoreError::from)?;
-                    stored_reply.conversation_id = Some(id);
-                    Ok(stored_reply)
+                    let mut reply = stored_reply.quoting(answer.quote.as_deref());
+                    reply.conversation_id = Some(id);
+                    Ok(reply)
                 }
-                // The id belongs to an item still in the inbox: answer, log nothing twice.
-                _ => Ok(reply),
+                // Still in the inbox, or past retention (the stored reply is purged with the
+                // rest): answer, log nothing twice.
+                _ => Ok(answer.reply()),
             },
         }
     }
@@ -289,7 +327,7 @@ impl Pipeline {
             context: item.context.clone(),
             received_ms: item.received_ms,
         };
-        let (mut reply, record) = match self.answer(&new, true).await {
+        let answer = match self.answer(&new, true).await {
             Ok(done) => done,
             Err(err) => {
                 self.store
@@ -298,6 +336,7 @@ impl Pipeline {
                 return Err(err);
             }
         };
+        let mut reply = answer.reply();
         let outgoing = self
             .outbox_channels
             .contains(&item.channel)
@@ -311,10 +350,16 @@ impl Pipeline {
             .map(serde_json::to_value)
             .transpose()
             .map_err(StoreError::from)?;
-        let reply_json = serde_json::to_value(&reply).map_err(StoreError::from)?;
+        let stored = serde_json::to_value(&answer.stored).map_err(StoreError::from)?;
         let completion = self
             .store
-            .complete(item.id, &record, &reply_json, outgoing.as_ref(), now_ms())
+            .complete(
+                item.id,
+                &answer.record,
+                &stored,
+                outgoing.as_ref(),
+                now_ms(),
+            )
             .await?;
         if let Completion::Logged(_) = completion {
             self.count_decision(&reply);
@@ -339,7 +384,7 @@ impl Pipeline {
         &self,
         item: &NewInboxItem,
         record_referral: bool,
-    ) -> Result<(Reply, ConversationRecord), PipelineError> {
+    ) -> Result<Answer, PipelineError> {
         let started = Instant::now();
         let text: String = item.text.chars().take(MAX_CLASSIFIED_CHARS).collect();
         let choice = item.context.get("choice").and_then(|c| c.as_str());
@@ -355,7 +400,7 @@ impl Pipeline {
             Some("en") => Lang::En,
             _ => self.languages.detect(&text),
         };
-        let (reply, confidence) = self
+        let (reply, confidence, quote) = self
             .compose(&text, choice, topic, lang, record_referral)
             .await?;
         let record = ConversationRecord {
@@ -371,12 +416,17 @@ impl Pipeline {
             route: reply.route_ids(),
             latency_us: started.elapsed().as_micros() as i64,
         };
-        Ok((reply, record))
+        Ok(Answer {
+            stored: reply,
+            quote,
+            record,
+        })
     }
 
     /// Builds the reply for `text`: for `choice` the chosen intent, for a directory `topic` (or
     /// a "who knows about X" text) the directory; with `record_referral` the chosen
-    /// specialist's referral is recorded (load balancing).
+    /// specialist's referral is recorded (load balancing). Where the reply quotes the asker's
+    /// words it says [`QUOTE_MARK`] instead; the words are returned beside it.
     async fn compose(
         &self,
         text: &str,
@@ -384,7 +434,7 @@ impl Pipeline {
         topic: Option<String>,
         lang: Lang,
         record_referral: bool,
-    ) -> Result<(Reply, f32), PipelineError> {
+    ) -> Result<(Reply, f32, Option<String>), PipelineError> {
         let catalogue = &self.catalogue;
         let fallback = catalogue.fallback_desk();
         if choice.is_none()
@@ -424,13 +474,14 @@ impl Pipeline {
                         intent: None,
                         confidence,
                         text: String::new(),
-                        intro: Phrases::directory(lang, &topic),
+                        intro: Phrases::directory(lang, QUOTE_MARK),
                         specialists,
                         knowledge: Vec::new(),
                         options: Vec::new(),
                         desk: None,
                     }),
                     confidence,
+                    Some(topic),
                 ));
             }
             let desk = DeskCard::new(fallback, lang);
@@ -442,13 +493,14 @@ impl Pipeline {
                     intent: None,
                     confidence: 0.0,
                     text: String::new(),
-                    intro: Phrases::directory_none(lang, &topic, &desk.name),
+                    intro: Phrases::directory_none(lang, QUOTE_MARK, &desk.name),
                     specialists: Vec::new(),
                     knowledge: Vec::new(),
                     options: Vec::new(),
                     desk: Some(desk),
                 }),
                 0.0,
+                Some(topic),
             ));
         }
 
@@ -499,6 +551,7 @@ impl Pipeline {
                     desk: Some(desk),
                 }),
                 confidence,
+                None,
             ));
         };
         if decision == Decision::Ambiguous {
@@ -529,6 +582,7 @@ impl Pipeline {
                         desk: None,
                     }),
                     confidence,
+                    None,
                 ));
             }
         }
@@ -589,6 +643,7 @@ impl Pipeline {
                 desk,
             }),
             confidence,
+            None,
         ))
     }
 
@@ -622,32 +677,28 @@ impl Pipeline {
         .await
     }
 
-    /// One logged conversation, for follow-ups on it (feedback, handoff, a chosen option).
-    pub async fn logged_conversation(
-        &self,
-        conversation_id: i64,
-    ) -> Result<Option<LoggedConversation>, PipelineError> {
-        Ok(self
-            .store
-            .conversations(conversation_id - 1, 1)
-            .await?
-            .into_iter()
-            .find(|c| c.id == conversation_id))
-    }
-
-    /// Whether `asker` asked the logged question: a button's data comes back from the
-    /// client, so a follow-up is only taken from the person it was shown to.
-    pub fn asked_by(&self, conversation: &LoggedConversation, asker: &AskerRef) -> bool {
-        conversation.record.asker_key
-            == self
-                .pseudonymiser
-                .pseudonymise(&asker.namespace, &asker.raw_id)
-    }
-
-    /// Deletes question texts older than the retention period.
+    /// Deletes what retention covers (question texts, stored replies, anything kept about an
+    /// item that was never answered or sent) for questions older than the retention period.
     pub async fn apply_retention(&self) -> Result<u64, PipelineError> {
         let cutoff = now_ms() - i64::from(self.log.retention_days) * 86_400_000;
         Ok(self.store.purge_question_texts(cutoff).await?)
+    }
+}
+
+/// A question answered but not yet written.
+struct Answer {
+    /// The reply as stored for repeated deliveries: quotes of the question as [`QUOTE_MARK`].
+    stored: Reply,
+    /// The asker's words the reply quotes, for this answer only.
+    quote: Option<String>,
+    /// The (redacted) log row.
+    record: ConversationRecord,
+}
+
+impl Answer {
+    /// The reply as the asker sees it.
+    fn reply(&self) -> Reply {
+        self.stored.clone().quoting(self.quote.as_deref())
     }
 }
 

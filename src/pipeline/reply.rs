@@ -143,7 +143,29 @@ pub struct Reply {
     pub desk: Option<DeskCard>,
 }
 
+/// Stands for the asker's own words in a reply as it is stored (a "who knows about ..."
+/// answer names the topic as asked): the stored reply answers a repeated delivery without
+/// keeping a copy of the question. U+FFFC (object replacement character) is not something a
+/// catalogue or a phrase contains.
+pub const QUOTE_MARK: &str = "\u{FFFC}";
+
+/// What a repeated delivery shows for the quote when it cannot quote itself (its text is no
+/// question that names a topic).
+const QUOTE_UNKNOWN: &str = "…";
+
 impl Reply {
+    /// The reply with its [`QUOTE_MARK`] replaced by `quote` (or "…" without one) and its
+    /// plain text rendered again; unchanged when it quotes nothing.
+    pub fn quoting(mut self, quote: Option<&str>) -> Reply {
+        if self.intro.contains(QUOTE_MARK) {
+            self.intro = self
+                .intro
+                .replacen(QUOTE_MARK, quote.unwrap_or(QUOTE_UNKNOWN), 1);
+            self.text = render_text(&self);
+        }
+        self
+    }
+
     /// Ids of everything the reply named, for the conversation log.
     pub fn route_ids(&self) -> serde_json::Value {
         serde_json::json!({

@@ -15,16 +15,21 @@
 //!   redact at the edge, before anything reaches the store, a log line or a trace span, and
 //!   pass only the results on. [`PrivacyError`] messages name files, never key material.
 //!
+//! - **Web chat visitors** have no platform id: their identity is a session the server issues
+//!   and signs ([`SessionSigner`]), never an id the client chooses.
+//!
 //! The original text may be used in memory while a question is answered (classification);
 //! only the redacted form outlives the request.
 
 mod pseudonym;
 mod redact;
+pub mod session;
 
 use std::path::PathBuf;
 
 pub use pseudonym::Pseudonymiser;
 pub use redact::redact;
+pub use session::{IssuedSession, SessionSigner};
 
 /// Errors from setting up pseudonymisation. None of them carries the key or the secret: they
 /// end up in logs and on the console.

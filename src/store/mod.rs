@@ -7,7 +7,11 @@
 //! `deploy/migrations/`, applied at start. `tests/store.rs` runs one suite against both.
 //!
 //! What is stored is already private: asker keys are pseudonymous, question texts redacted
-//! (see `privacy`). The inbox holds the raw question only until it is processed.
+//! (see `privacy`). The inbox holds the raw question, where to reply and the channel context
+//! (raw platform ids) only until the item is processed and its reply is in the outbox; the
+//! outbox holds the reply's payload only until it is sent or given up; a stored reply (for
+//! repeated deliveries) quotes no question. Retention ([`ConversationStore::purge_question_texts`])
+//! clears what is left of a question past its period in every table.
 
 mod postgres;
 mod sql;
@@ -46,7 +50,8 @@ pub enum StoreError {
 /// A delivery to record before acknowledging it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewInboxItem {
-    /// Unique per delivery, prefixed with the channel (`web:...`, `slack:Ev...`).
+    /// Unique per delivery and asker, prefixed with the channel (`web:<asker key>:...`,
+    /// `slack:<asker key>:Ev...`).
     pub delivery_id: String,
     pub channel: String,
     /// Where to reply, in the channel's terms (a web session, a Slack channel, ...).
@@ -261,8 +266,9 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError>;
 
-    /// In one transaction: the log row, the inbox item done (its raw text dropped, the reply
-    /// kept for duplicates), and the reply in the outbox when `outbox` is given.
+    /// In idempotent steps: the log row, the reply in the outbox when `outbox` is given, and the
+    /// inbox item done (its raw text, where to reply and its context dropped, `reply` kept for
+    /// duplicates).
     async fn complete(
         &self,
         inbox_id: i64,
@@ -273,7 +279,8 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Completion, StoreError>;
 
     /// For channels that answer inline (web chat): records the delivery (done, its reply
-    /// kept) and its log row atomically, before the answer is sent; the raw text is not kept.
+    /// kept) and its log row atomically, before the answer is sent; the raw text, where to
+    /// reply and the context are not kept (the answer goes out in the response).
     async fn log_answered(
         &self,
         item: &NewInboxItem,
@@ -282,7 +289,8 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<Answered, StoreError>;
 
-    /// Gives the item back for a retry, or marks it failed after `max_attempts`.
+    /// Gives the item back for a retry, or marks it failed after `max_attempts` (then without
+    /// its text, where to reply or its context).
     async fn fail(&self, inbox_id: i64, error: &str, max_attempts: i32) -> Result<(), StoreError>;
 
     async fn delivery(&self, delivery_id: &str) -> Result<Option<StoredDelivery>, StoreError>;
@@ -300,7 +308,9 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
 
     async fn inbox_stats(&self) -> Result<InboxStats, StoreError>;
 
-    /// Deletes question texts received before `before_ms`; returns how many.
+    /// Retention, for questions received before `before_ms`: deletes the log's question texts
+    /// and the stored replies, gives up inbox items and replies not yet answered or sent
+    /// (keeping no text, context, payload or error of theirs). Returns how many rows changed.
     async fn purge_question_texts(&self, before_ms: i64) -> Result<u64, StoreError>;
 
     /// Calls `visit` for every logged conversation received in `[from_ms, to_ms)`, with just

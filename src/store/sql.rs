@@ -15,19 +15,29 @@ pub const LOG_CONVERSATION: &str = "INSERT INTO conversations \
       confidence, decision, route, latency_us, outcome, specialist) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (inbox_id) DO NOTHING RETURNING id";
-/// An inline-answered delivery: stored done, with its reply and without its text (the
-/// last two columns are constants, see [`answered_inbox`]).
-pub const ANSWERED_INBOX_COLUMNS: &str = "(delivery_id, channel, conversation, asker_key, \
-     department, context, received_ms, completed_ms, reply, status, attempts)";
+/// An inline-answered delivery: stored done, with its reply and without its text, where to
+/// reply or its context (the answer went out in the response; the last four columns are
+/// constants, see [`answered_inbox`]).
+pub const ANSWERED_INBOX_COLUMNS: &str = "(delivery_id, channel, asker_key, department, \
+     received_ms, completed_ms, reply, conversation, context, status, attempts)";
 pub const LOG_COLUMNS: &str = "(inbox_id, received_ms, channel, asker_key, department, \
      language, question, intent, confidence, decision, route, latency_us, outcome, specialist)";
 pub const CONVERSATION_BY_INBOX: &str = "SELECT id FROM conversations WHERE inbox_id = $1";
+/// A finished item keeps its reply (for repeated deliveries, without quotes of the question)
+/// and nothing else about the question: its text, where to reply and the channel context (raw
+/// platform ids) are gone once the reply is in the outbox.
 pub const FINISH_INBOX: &str = "UPDATE inbox SET status = 'done', text = NULL, reply = $1, \
-     completed_ms = $2, lease_until_ms = NULL WHERE id = $3";
+     completed_ms = $2, lease_until_ms = NULL, conversation = '', context = '{}', \
+     last_error = NULL WHERE id = $3";
 pub const ADD_OUTBOX: &str = "INSERT INTO outbox (conversation_id, channel, payload, \
      next_attempt_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (conversation_id) DO NOTHING";
+/// An item given up (`failed`) keeps no text and nothing about where to reply: nothing will
+/// answer it.
 pub const FAIL_INBOX: &str = "UPDATE inbox SET status = CASE WHEN attempts >= $1 THEN 'failed' \
-     ELSE 'pending' END, last_error = $2, lease_until_ms = NULL WHERE id = $3";
+     ELSE 'pending' END, last_error = $2, lease_until_ms = NULL, \
+     text = CASE WHEN attempts >= $1 THEN NULL ELSE text END, \
+     conversation = CASE WHEN attempts >= $1 THEN '' ELSE conversation END, \
+     context = CASE WHEN attempts >= $1 THEN '{}' ELSE context END WHERE id = $3";
 pub const DELIVERY: &str = "SELECT i.id AS inbox_id, i.status, i.reply, c.id AS conversation_id \
      FROM inbox i LEFT JOIN conversations c ON c.inbox_id = i.id WHERE i.delivery_id = $1";
 pub const FEEDBACK: &str = "UPDATE conversations SET feedback = $1, feedback_ms = $2 WHERE id = $3";
@@ -36,6 +46,23 @@ pub const INBOX_STATS: &str = "SELECT COUNT(*) AS depth, MIN(received_ms) AS old
      FROM inbox WHERE status IN ('pending', 'processing')";
 pub const PURGE_TEXTS: &str = "UPDATE conversations SET question = NULL \
      WHERE received_ms < $1 AND question IS NOT NULL";
+/// Retention of stored replies (kept for repeated deliveries, which come within minutes): the
+/// partial index `inbox_kept_replies` finds them.
+pub const PURGE_REPLIES: &str =
+    "UPDATE inbox SET reply = NULL WHERE reply IS NOT NULL AND received_ms < $1";
+/// An item still unanswered (or given up) after the retention period keeps nothing: it is
+/// given up, without its text, where to reply, its context or its error.
+pub const PURGE_UNFINISHED: &str = "UPDATE inbox SET status = 'failed', text = NULL, \
+     conversation = '', context = '{}', lease_until_ms = NULL, last_error = NULL \
+     WHERE status IN ('pending', 'processing', 'failed') AND received_ms < $1 \
+     AND (status <> 'failed' OR text IS NOT NULL OR conversation <> '' OR context <> '{}' \
+     OR last_error IS NOT NULL)";
+/// A reply still unsent after the retention period of its question is given up, and no
+/// reply keeps its payload or error past it.
+pub const PURGE_OUTBOX: &str = "UPDATE outbox SET payload = '{}', last_error = NULL, \
+     status = CASE WHEN status IN ('pending', 'sending') THEN 'failed' ELSE status END \
+     WHERE (payload <> '{}' OR last_error IS NOT NULL) AND EXISTS (SELECT 1 FROM conversations c \
+     WHERE c.id = outbox.conversation_id AND c.received_ms < $1)";
 pub const CONVERSATIONS: &str = "SELECT id, received_ms, channel, asker_key, department, \
      language, question, intent, confidence, decision, route, latency_us, feedback, handoff \
      FROM conversations WHERE id > $1 ORDER BY id LIMIT $2";
@@ -74,7 +101,7 @@ pub fn answered_inbox(n: usize) -> String {
     format!(
         "INSERT INTO inbox {ANSWERED_INBOX_COLUMNS} VALUES {} \
          ON CONFLICT (delivery_id) DO NOTHING RETURNING id, delivery_id",
-        rows(n, 9, "'done', 1")
+        rows(n, 7, "'', '{}', 'done', 1")
     )
 }
 
@@ -101,16 +128,14 @@ fn rows(n: usize, k: usize, tail: &str) -> String {
         .join(", ")
 }
 
-/// Binds one inline-answered delivery's 9 inbox values, in [`ANSWERED_INBOX_COLUMNS`] order.
+/// Binds one inline-answered delivery's 7 inbox values, in [`ANSWERED_INBOX_COLUMNS`] order.
 macro_rules! bind_answered {
     ($query:expr, $item:expr, $reply:expr, $now_ms:expr) => {
         $query
             .bind(&$item.delivery_id)
             .bind(&$item.channel)
-            .bind(&$item.conversation)
             .bind(&$item.asker_key)
             .bind(&$item.department)
-            .bind($item.context.to_string())
             .bind($item.received_ms)
             .bind($now_ms)
             .bind($reply.to_string())
@@ -427,15 +452,27 @@ macro_rules! impl_conversation_store {
                 })
             }
 
+            #[tracing::instrument(skip(self))]
             async fn purge_question_texts(
                 &self,
                 before_ms: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                Ok(sqlx::query($crate::store::sql::PURGE_TEXTS)
-                    .bind(before_ms)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
+                let mut tx = self.pool.begin().await?;
+                let mut purged = 0;
+                for statement in [
+                    $crate::store::sql::PURGE_TEXTS,
+                    $crate::store::sql::PURGE_REPLIES,
+                    $crate::store::sql::PURGE_UNFINISHED,
+                    $crate::store::sql::PURGE_OUTBOX,
+                ] {
+                    purged += sqlx::query(statement)
+                        .bind(before_ms)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(purged)
             }
 
             async fn scan_report_rows(

@@ -181,3 +181,5 @@ where
     }
 }
 pub mod bot_framework;
+pub mod dump;
+pub mod web;

@@ -140,6 +140,28 @@ impl SlackClient {
         }
         self.call("chat.postMessage", &body).await.map(|_| ())
     }
+
+    /// Posts a message only `user` sees in `channel` (`chat.postEphemeral`); in a thread when
+    /// `thread_ts` is given.
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Value,
+    ) -> Result<(), SendError> {
+        let mut body = json!({
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "blocks": blocks,
+        });
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = json!(ts);
+        }
+        self.call("chat.postEphemeral", &body).await.map(|_| ())
+    }
 }
 
 /// Sends outbox replies for the `slack` channel.
@@ -151,18 +173,29 @@ pub struct SlackSender {
 #[async_trait]
 impl ReplySender for SlackSender {
     async fn send(&self, reply: &OutgoingReply) -> Result<(), SendError> {
-        let channel = reply.context["channel"]
-            .as_str()
-            .unwrap_or(&reply.conversation);
-        let thread_ts = reply.context["thread_ts"].as_str();
-        let source = json!({ "channel": channel, "ts": reply.context["ts"] });
-        self.client
-            .post_message(
-                channel,
-                thread_ts,
-                &fallback_text(&reply.reply),
-                super::with_handoff_source(reply_blocks(&reply.reply), &source),
-            )
-            .await
+        let context = &reply.context;
+        let channel = context["channel"].as_str().unwrap_or(&reply.conversation);
+        let thread_ts = context["thread_ts"].as_str();
+        // where the question can be read: its own message, or for a follow-up (a "did you
+        // mean" pick) the original question's, which the pick carried
+        let source = match &context["source"] {
+            source @ Value::Object(_) => source.clone(),
+            _ => json!({ "channel": channel, "ts": context["ts"] }),
+        };
+        let text = fallback_text(&reply.reply);
+        let blocks = super::with_handoff_source(reply_blocks(&reply.reply), &source);
+        match context["ephemeral_user"].as_str() {
+            // a follow-up on an answer only the asker saw is only for them too
+            Some(user) => {
+                self.client
+                    .post_ephemeral(channel, user, thread_ts, &text, blocks)
+                    .await
+            }
+            None => {
+                self.client
+                    .post_message(channel, thread_ts, &text, blocks)
+                    .await
+            }
+        }
     }
 }

@@ -1,7 +1,14 @@
 //! Button clicks (`POST /slack/interactivity`, a form field `payload` holding JSON, verified
-//! over the raw form body): "was this helpful" feedback is stored on the conversation, and
-//! picking one option of an ambiguous question routes it (a follow-up question through the
-//! inbox, answered in the same thread, in the conversation's language).
+//! over the raw form body): "was this helpful" feedback is stored on the conversation, picking
+//! one option of an ambiguous question routes it (a follow-up question through the inbox,
+//! answered in the same thread, in the conversation's language), and *Contact* opens a group
+//! DM with the specialist.
+//!
+//! Any member of a channel can click the buttons of an answer posted there (an @mention
+//! thread, `/ask --public`), so every action goes through the pipeline's follow-up methods,
+//! which take it only from the person who asked; anyone else gets a note only they see, and
+//! nothing happens. When a handoff cannot be done, the asker is told how to reach the
+//! specialist instead.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,14 +17,20 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::catalogue::Lang;
-use crate::pipeline::{AskerRef, Question, now_ms};
+use super::SlackChannel;
+use crate::catalogue::{Lang, Specialist};
+use crate::pipeline::{AskerRef, FollowUpError, Question, now_ms};
 use crate::server::AppState;
 
 #[derive(Deserialize)]
 struct Form {
     payload: String,
 }
+
+/// What a refused clicker is told, in both languages (whose conversation it is, and so its
+/// language, is none of their business).
+const NOT_YOURS: &str = "Alleen wie de vraag stelde kan deze knoppen gebruiken. / \
+     Only the person who asked can use these buttons.";
 
 /// `POST /slack/interactivity`.
 pub async fn interactivity(
@@ -39,6 +52,18 @@ pub async fn interactivity(
     if payload["type"] != "block_actions" || slack.team_id.as_deref().is_some_and(|t| t != team) {
         return StatusCode::OK.into_response();
     }
+    let click = Click {
+        state: &state,
+        slack,
+        payload: &payload,
+        clicker: AskerRef {
+            namespace: format!("slack:{team}"),
+            raw_id: payload["user"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        },
+    };
     for action in payload["actions"].as_array().into_iter().flatten() {
         let id = action["action_id"].as_str().unwrap_or_default();
         let value: Value = action["value"]
@@ -53,106 +78,273 @@ pub async fn interactivity(
         {
             state
                 .pipeline
-                .store()
-                .record_feedback(conversation_id, helpful, now_ms())
+                .feedback(conversation_id, &click.clicker, helpful)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string())
         } else if let Some(intent) = value["intent"].as_str()
-            && id.starts_with("choose_intent")
+            && id.starts_with(super::blocks::ACTION_CHOOSE_INTENT)
         {
-            choose(&state, &payload, team, conversation_id, intent).await
+            click.choose(conversation_id, intent, &value).await
         } else if let Some(specialist) = value["specialist"].as_str()
             && id.starts_with(super::blocks::ACTION_HANDOFF)
         {
-            handoff(&state, slack, &payload, &value, conversation_id, specialist).await
+            click.handoff(conversation_id, specialist, &value).await
         } else {
             Ok(())
         };
-        if let Err(err) = outcome {
-            // Slack shows the user an error icon on a non-2xx; the click can be repeated.
-            tracing::error!(error = %err, action = id, "a Slack action failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        match outcome {
+            Ok(()) => {}
+            Err(err) if err.is_refusal() => click.tell(NOT_YOURS).await,
+            Err(FollowUpError::UnknownIntent(intent)) => {
+                tracing::warn!(intent, "a Slack option named an intent that is not there");
+            }
+            Err(err) => {
+                // Slack shows the user an error icon on a non-2xx; the click can be repeated.
+                tracing::error!(error = %err, action = id, "a Slack action failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
         }
     }
     StatusCode::OK.into_response()
 }
 
-/// The asker clicked "Contact": open a group DM with the asker and the specialist and post the
-/// question as asked (read back from Slack, or carried by a slash command's button), then tell
-/// the asker. Only the fact of the handoff is logged, not the text again.
-async fn handoff(
-    state: &AppState,
-    slack: &super::SlackChannel,
-    payload: &Value,
-    value: &Value,
-    conversation_id: i64,
-    specialist: &str,
-) -> Result<(), String> {
-    let asker = payload["user"]["id"].as_str().unwrap_or_default();
-    let lang = conversation_language(state, conversation_id).await?;
-    let Some(person) = state.pipeline.catalogue.specialist(specialist) else {
-        return Err(format!("unknown specialist {specialist}"));
-    };
-    let question = match value["q"].as_str() {
-        Some(text) => text.to_string(),
-        None => original_question(slack, value).await?,
-    };
-    let here = payload["channel"]["id"].as_str().unwrap_or_default();
-    let thread = payload["message"]["thread_ts"].as_str();
-    let told = match &person.slack_user_id {
-        Some(their_id) => {
-            let opened = slack
+/// One click: who clicked, on which message.
+struct Click<'a> {
+    state: &'a AppState,
+    slack: &'a SlackChannel,
+    payload: &'a Value,
+    clicker: AskerRef,
+}
+
+impl Click<'_> {
+    /// The channel the clicked message is in.
+    fn here(&self) -> &str {
+        self.payload["channel"]["id"]
+            .as_str()
+            .or(self.payload["container"]["channel_id"].as_str())
+            .unwrap_or_default()
+    }
+
+    /// The thread the clicked message is in, if any.
+    fn thread(&self) -> Option<&str> {
+        self.payload["message"]["thread_ts"]
+            .as_str()
+            .or(self.payload["container"]["thread_ts"].as_str())
+    }
+
+    /// Whether the clicked message is one only the clicker sees (an `/ask` answer).
+    fn ephemeral(&self) -> bool {
+        self.payload["container"]["is_ephemeral"].as_bool() == Some(true)
+    }
+
+    /// A note only the clicker sees, where they clicked. Best effort: the click itself is
+    /// done (or refused) whether or not the note arrives.
+    async fn tell(&self, text: &str) {
+        if let Err(err) = self
+            .slack
+            .client
+            .post_ephemeral(
+                self.here(),
+                &self.clicker.raw_id,
+                self.thread(),
+                text,
+                json!([]),
+            )
+            .await
+        {
+            tracing::warn!(error = %err, "could not tell the clicker about their click");
+        }
+    }
+
+    /// Tells the asker about their handoff: in their DM with the bot as a message (so it
+    /// stays), anywhere else only to them.
+    async fn tell_asker(&self, text: &str) {
+        let here = self.here();
+        if here.starts_with('D') && !self.ephemeral() {
+            if let Err(err) = self
+                .slack
                 .client
-                .call(
-                    "conversations.open",
-                    &json!({ "users": format!("{asker},{their_id}") }),
-                )
+                .post_message(here, self.thread(), text, json!([]))
                 .await
-                .map_err(|e| e.to_string())?;
-            let group = opened["channel"]["id"].as_str().unwrap_or_default();
-            let intro = super::blocks::handoff_intro(lang, asker, &question);
-            slack
-                .client
-                .post_message(group, None, &intro, json!([]))
-                .await
-                .map_err(|e| e.to_string())?;
-            match lang {
-                Lang::Nl => format!(
-                    "Ik heb je vraag doorgezet naar {} in een groepsgesprek.",
-                    person.name
-                ),
-                Lang::En => format!(
-                    "I have passed your question on to {} in a group chat.",
-                    person.name
-                ),
+            {
+                tracing::warn!(error = %err, "could not tell the asker about their handoff");
+            }
+        } else {
+            self.tell(text).await;
+        }
+    }
+
+    /// The asker picked `intent` from a "did you mean" answer: route it as a follow-up in the
+    /// same place. The follow-up carries where the original question can be read (from the
+    /// button, see [`super::with_handoff_source`]), so its own *Contact* buttons pass on the
+    /// question as asked, not the option's name; a pick on a message only the asker sees is
+    /// answered only to them.
+    async fn choose(
+        &self,
+        conversation_id: i64,
+        intent: &str,
+        value: &Value,
+    ) -> Result<(), FollowUpError> {
+        let channel = self.here();
+        let message = &self.payload["container"];
+        let thread_ts = if self.ephemeral() {
+            // an ephemeral message cannot start a thread
+            message["thread_ts"].as_str()
+        } else {
+            self.thread().or(message["message_ts"]
+                .as_str()
+                .filter(|_| !channel.starts_with('D')))
+        };
+        let source = match (value.get("q"), value.get("channel"), value.get("ts")) {
+            (Some(q), _, _) if q.is_string() => json!({ "q": q }),
+            (_, Some(c), Some(ts)) if c.is_string() && ts.is_string() => {
+                json!({ "channel": c, "ts": ts })
+            }
+            _ => Value::Null,
+        };
+        let mut context = json!({
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "source": source,
+        });
+        if self.ephemeral() {
+            // only until the answer is sent, like the rest of the context
+            context["ephemeral_user"] = json!(self.clicker.raw_id);
+        }
+        let follow_up = Question {
+            channel: "slack".into(),
+            conversation: channel.to_string(),
+            delivery_id: format!(
+                "choice:{}",
+                self.payload["trigger_id"].as_str().unwrap_or_default()
+            ),
+            asker: self.clicker.clone(),
+            text: String::new(),
+            received_at: chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_default(),
+            context,
+        };
+        self.state
+            .pipeline
+            .choose(conversation_id, intent, follow_up)
+            .await
+            .map(|_| ())
+    }
+
+    /// The asker clicked *Contact*: open a group DM with the asker and the specialist and post
+    /// the question as asked (read back from Slack, or carried by a slash command's button),
+    /// then tell the asker. Only the fact of the handoff is logged, not the text again. When
+    /// it cannot be done, the asker is told how to reach the specialist instead.
+    async fn handoff(
+        &self,
+        conversation_id: i64,
+        specialist: &str,
+        value: &Value,
+    ) -> Result<(), FollowUpError> {
+        let logged = self
+            .state
+            .pipeline
+            .handoff(conversation_id, &self.clicker)
+            .await?;
+        let lang = Lang::from_code(&logged.record.language);
+        let Some(person) = self.state.pipeline.catalogue.specialist(specialist) else {
+            tracing::warn!(
+                specialist,
+                "a Contact button named a specialist who is not there"
+            );
+            self.tell_asker(&cannot_text(lang, None)).await;
+            return Ok(());
+        };
+        if person.slack_user_id.is_none() {
+            self.tell_asker(&not_on_slack_text(lang, person)).await;
+            return Ok(());
+        }
+        match self.pass_on(lang, person, value).await {
+            Ok(()) => {
+                if let Err(err) = self.state.pipeline.record_handoff(&logged).await {
+                    // the question is with the specialist; only the report misses it
+                    tracing::error!(error = %err, "could not note a handoff on the log");
+                }
+                self.tell_asker(&passed_on_text(lang, person)).await;
+            }
+            Err(reason) => {
+                tracing::warn!(reason = %reason, "a handoff could not be done; the asker is told how to reach the specialist");
+                self.tell_asker(&cannot_text(lang, Some(person))).await;
             }
         }
-        None => match lang {
-            Lang::Nl => format!(
-                "{} zit niet op Slack; mail naar {}.",
-                person.name, person.email
-            ),
-            Lang::En => format!("{} is not on Slack; e-mail {}.", person.name, person.email),
-        },
-    };
-    if person.slack_user_id.is_some() {
-        state
-            .pipeline
-            .store()
-            .record_handoff(conversation_id)
+        Ok(())
+    }
+
+    /// Opens the group DM and posts the question there.
+    async fn pass_on(&self, lang: Lang, person: &Specialist, value: &Value) -> Result<(), String> {
+        let their_id = person.slack_user_id.as_deref().unwrap_or_default();
+        let question = match value["q"].as_str() {
+            Some(text) => text.to_string(),
+            None => original_question(self.slack, value).await?,
+        };
+        let opened = self
+            .slack
+            .client
+            .call(
+                "conversations.open",
+                &json!({ "users": format!("{},{their_id}", self.clicker.raw_id) }),
+            )
             .await
             .map_err(|e| e.to_string())?;
+        let group = opened["channel"]["id"]
+            .as_str()
+            .ok_or("conversations.open returned no channel")?;
+        let intro = super::blocks::handoff_intro(lang, &self.clicker.raw_id, &question);
+        self.slack
+            .client
+            .post_message(group, None, &intro, json!([]))
+            .await
+            .map_err(|e| e.to_string())
     }
-    slack
-        .client
-        .post_message(here, thread, &told, json!([]))
-        .await
-        .map_err(|e| e.to_string())
+}
+
+fn passed_on_text(lang: Lang, person: &Specialist) -> String {
+    match lang {
+        Lang::Nl => format!(
+            "Ik heb je vraag doorgezet naar {} in een groepsgesprek.",
+            person.name
+        ),
+        Lang::En => format!(
+            "I have passed your question on to {} in a group chat.",
+            person.name
+        ),
+    }
+}
+
+fn not_on_slack_text(lang: Lang, person: &Specialist) -> String {
+    match lang {
+        Lang::Nl => format!(
+            "{} zit niet op Slack; mail naar {}.",
+            person.name, person.email
+        ),
+        Lang::En => format!("{} is not on Slack; e-mail {}.", person.name, person.email),
+    }
+}
+
+/// When the question could not be passed on: how to reach the specialist directly.
+fn cannot_text(lang: Lang, person: Option<&Specialist>) -> String {
+    match (lang, person) {
+        (Lang::Nl, Some(p)) => format!(
+            "Het lukte niet om je vraag door te zetten naar {}. Mail {} gerust zelf: {}.",
+            p.name, p.name, p.email
+        ),
+        (Lang::En, Some(p)) => format!(
+            "I could not pass your question on to {}. Please e-mail them directly: {}.",
+            p.name, p.email
+        ),
+        (Lang::Nl, None) => {
+            "Het lukte niet om je vraag door te zetten. Probeer het later opnieuw.".into()
+        }
+        (Lang::En, None) => "I could not pass your question on. Please try again later.".into(),
+    }
 }
 
 /// The text of the question's message, fetched from Slack (`channel` and `ts` in the button).
-async fn original_question(slack: &super::SlackChannel, value: &Value) -> Result<String, String> {
+async fn original_question(slack: &SlackChannel, value: &Value) -> Result<String, String> {
     let (Some(channel), Some(ts)) = (value["channel"].as_str(), value["ts"].as_str()) else {
         return Err("the button does not say where the question is".into());
     };
@@ -175,66 +367,5 @@ async fn original_question(slack: &super::SlackChannel, value: &Value) -> Result
             return Ok(super::strip_mentions(text));
         }
     }
-    Err(format!("message {ts} not found in {channel}"))
-}
-
-async fn conversation_language(state: &AppState, conversation_id: i64) -> Result<Lang, String> {
-    let logged = state
-        .pipeline
-        .logged_conversation(conversation_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(logged.map_or(Lang::En, |c| Lang::from_code(&c.record.language)))
-}
-
-/// The asker picked `intent` from a "did you mean" answer: route it as a follow-up.
-async fn choose(
-    state: &AppState,
-    payload: &Value,
-    team: &str,
-    conversation_id: i64,
-    intent: &str,
-) -> Result<(), String> {
-    let Some(chosen) = state.pipeline.catalogue.intent(intent) else {
-        return Err(format!("unknown intent {intent}"));
-    };
-    let lang = conversation_language(state, conversation_id).await?;
-    let language = lang.code();
-    let channel = payload["channel"]["id"].as_str().unwrap_or_default();
-    let message = &payload["container"];
-    let thread_ts = payload["message"]["thread_ts"]
-        .as_str()
-        .or(message["thread_ts"].as_str())
-        .or(message["message_ts"]
-            .as_str()
-            .filter(|_| !channel.starts_with('D')));
-    let question = Question {
-        channel: "slack".into(),
-        conversation: channel.to_string(),
-        delivery_id: format!(
-            "choice:{}",
-            payload["trigger_id"].as_str().unwrap_or_default()
-        ),
-        asker: AskerRef {
-            namespace: format!("slack:{team}"),
-            raw_id: payload["user"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        },
-        text: chosen.label(lang).to_string(),
-        received_at: chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_default(),
-        context: json!({
-            "channel": channel,
-            "thread_ts": thread_ts,
-            "choice": intent,
-            "language": language,
-        }),
-    };
-    state
-        .pipeline
-        .accept(&question)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    Err("the question's message was not found".into())
 }

@@ -149,34 +149,55 @@ pub fn question_from_event(team: &str, envelope: &Value) -> Option<Question> {
 }
 
 /// Adds where the question can be read (`channel` and `ts` of its message, or the question
-/// itself for slash commands, which have no message) to the Contact buttons' values.
+/// itself for slash commands, which have no message) to the values of the *Contact* buttons
+/// and of the "did you mean" buttons: a pick's follow-up answer carries it on to its own
+/// *Contact* buttons, so they pass on the question as asked.
 pub fn with_handoff_source(mut blocks: Value, source: &Value) -> Value {
-    for block in blocks.as_array_mut().into_iter().flatten() {
-        let Some(button) = block.get_mut("accessory") else {
-            continue;
-        };
-        let is_handoff = button["action_id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with(blocks::ACTION_HANDOFF));
-        let Some(mut value) = button["value"]
-            .as_str()
-            .filter(|_| is_handoff)
-            .and_then(|v| serde_json::from_str::<Value>(v).ok())
-        else {
-            continue;
-        };
-        if let (Some(value), Some(source)) = (value.as_object_mut(), source.as_object()) {
-            for (key, item) in source {
-                value.insert(key.clone(), item.clone());
+    let Some(source) = source.as_object() else {
+        return blocks;
+    };
+    for block in blocks
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+    {
+        for (key, item) in block.iter_mut() {
+            match key.as_str() {
+                "accessory" => add_source(item, source),
+                "elements" => item
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                    .for_each(|button| add_source(button, source)),
+                _ => {}
             }
-        }
-        let text = value.to_string();
-        // Slack refuses button values over 2000 characters
-        if text.len() <= 2000 {
-            button["value"] = Value::String(text);
         }
     }
     blocks
+}
+
+fn add_source(button: &mut Value, source: &serde_json::Map<String, Value>) {
+    let carries_source = button["action_id"].as_str().is_some_and(|id| {
+        id.starts_with(blocks::ACTION_HANDOFF) || id.starts_with(blocks::ACTION_CHOOSE_INTENT)
+    });
+    let Some(mut value) = button["value"]
+        .as_str()
+        .filter(|_| carries_source)
+        .and_then(|v| serde_json::from_str::<Value>(v).ok())
+    else {
+        return;
+    };
+    if let Some(value) = value.as_object_mut() {
+        for (key, item) in source {
+            value.insert(key.clone(), item.clone());
+        }
+    }
+    let text = value.to_string();
+    // Slack refuses button values over 2000 characters
+    if text.len() <= 2000 {
+        button["value"] = Value::String(text);
+    }
 }
 
 #[cfg(test)]

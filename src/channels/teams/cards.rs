@@ -20,12 +20,14 @@
 //! | Button                      | `data`                                                             |
 //! |-----------------------------|--------------------------------------------------------------------|
 //! | "Pass my question on"       | `{"action":"handoff","conversation_id":42,"specialist":"<id>","q":"…"}` |
-//! | a "did you mean" option     | `{"action":"choose","conversation_id":42,"intent":"<intent id>"}`  |
+//! | a "did you mean" option     | `{"action":"choose","conversation_id":42,"intent":"<intent id>","q":"…"}` |
 //! | 👍 / 👎                     | `{"action":"feedback","conversation_id":42,"helpful":true}`        |
 //!
 //! Buttons that post back are only shown for logged replies (`conversation_id` set); the
 //! handoff button only for specialists with a Teams (AAD) object id, who can be messaged.
-//! `q` is the asker's question (at most [`MAX_QUESTION`] characters), left out when unknown.
+//! `q` is the asker's question (at most [`MAX_QUESTION`] characters), left out when unknown;
+//! an option carries it on to the answer it gets, whose handoff buttons then pass on the
+//! question as asked rather than the option's name.
 
 use serde_json::{Value, json};
 
@@ -88,10 +90,11 @@ pub enum CardMode {
 pub enum CardAction {
     /// 👍 or 👎 on a reply.
     Feedback { conversation_id: i64, helpful: bool },
-    /// A "did you mean" option.
+    /// A "did you mean" option; `question` as the asker typed it, when known.
     Choose {
         conversation_id: i64,
         intent: String,
+        question: Option<String>,
     },
     /// "Pass my question on" to a specialist; `question` as the asker typed it, when known.
     Handoff {
@@ -236,7 +239,7 @@ pub fn reply_card(reply: &Reply, mode: CardMode, question: Option<&str>) -> Valu
     if let Some(desk) = reply.desk.as_ref().and_then(|d| desk_container(d, labels)) {
         body.push(desk);
     }
-    body.extend(options(reply, submit_id));
+    body.extend(options(reply, submit_id, question.as_deref()));
 
     // A card needs something to show, even for a reply that came back empty.
     if body.is_empty() {
@@ -404,6 +407,12 @@ pub fn parse_submit(value: &Value) -> Option<CardAction> {
             .filter(|s| !s.trim().is_empty())
             .map(str::to_string)
     };
+    // `q`: absent, null or a string; anything else is not a button of ours
+    let question = || match data.get("q") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(q)) => Some((!q.trim().is_empty()).then(|| q.clone())),
+        Some(_) => None,
+    };
     match data.get("action")?.as_str()? {
         ACTION_FEEDBACK => Some(CardAction::Feedback {
             conversation_id,
@@ -412,13 +421,10 @@ pub fn parse_submit(value: &Value) -> Option<CardAction> {
         ACTION_CHOOSE => Some(CardAction::Choose {
             conversation_id,
             intent: text("intent")?,
+            question: question()?,
         }),
         ACTION_HANDOFF => {
-            let question = match data.get("q") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(q)) => (!q.trim().is_empty()).then(|| q.clone()),
-                Some(_) => return None,
-            };
+            let question = question()?;
             Some(CardAction::Handoff {
                 conversation_id,
                 specialist: text("specialist")?,
@@ -683,7 +689,7 @@ fn desk_container(d: &DeskCard, labels: &Labels) -> Option<Value> {
 }
 
 /// The "did you mean" options: buttons when they can post back, a list otherwise.
-fn options(reply: &Reply, submit_id: Option<i64>) -> Vec<Value> {
+fn options(reply: &Reply, submit_id: Option<i64>, question: Option<&str>) -> Vec<Value> {
     let options: Vec<(String, &str)> = reply
         .options
         .iter()
@@ -705,14 +711,15 @@ fn options(reply: &Reply, submit_id: Option<i64>) -> Vec<Value> {
             let actions: Vec<Value> = options
                 .iter()
                 .map(|(label, intent)| {
-                    submit(
-                        label,
-                        json!({
-                            "action": ACTION_CHOOSE,
-                            "conversation_id": conversation_id,
-                            "intent": intent,
-                        }),
-                    )
+                    let mut data = json!({
+                        "action": ACTION_CHOOSE,
+                        "conversation_id": conversation_id,
+                        "intent": intent,
+                    });
+                    if let Some(q) = question {
+                        data["q"] = json!(q);
+                    }
+                    submit(label, data)
                 })
                 .collect();
             vec![json!({ "type": "ActionSet", "spacing": "Medium", "actions": actions })]
@@ -1606,6 +1613,7 @@ mod tests {
         let choose = |intent: &str| CardAction::Choose {
             conversation_id: 42,
             intent: intent.to_string(),
+            question: Some("Who knows \"Power BI\"?".to_string()),
         };
         assert_eq!(
             parsed,

@@ -447,7 +447,11 @@ impl ReplySender for TeamsSender {
                 "the reply context has no serviceUrl/activity id".into(),
             ));
         };
-        let card = cards::reply_card(&reply.reply, CardMode::Bot, reply.question.as_deref());
+        // a follow-up (a "did you mean" pick) carries the question as first asked
+        let question = context["source"]["q"]
+            .as_str()
+            .or(reply.question.as_deref());
+        let card = cards::reply_card(&reply.reply, CardMode::Bot, question);
         let activity = message_activity(
             &context["bot"],
             &context["user"],

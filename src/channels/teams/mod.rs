@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
 use crate::pipeline::outbox::{Backoff, SendError};
-use crate::pipeline::{AskerRef, PipelineError, Question, now_ms};
+use crate::pipeline::{AskerRef, FollowUpError, PipelineError, Question};
 use crate::server::AppState;
 use auth::{AuthError, BotAuthenticator};
 use cards::CardAction;
@@ -242,56 +242,39 @@ pub fn question_from_activity(activity: &Value) -> Option<Question> {
 }
 
 /// A card button: feedback is stored, a "did you mean" choice is routed as a follow-up, a
-/// handoff is passed to the specialist. Only the person the card was for may use its buttons.
-/// The text for an invoke response; an error status lets the user click again.
+/// handoff is passed to the specialist. Only the person the card was for may use its buttons:
+/// the pipeline's follow-up methods check it, and anyone else (or a conversation that does
+/// not exist) gets a 403. The text for an invoke response; an error status lets the user
+/// click again.
 async fn submit(
     state: &AppState,
     bot: &TeamsBot,
     activity: &Value,
     action: CardAction,
 ) -> Result<String, StatusCode> {
-    let conversation_id = match &action {
-        CardAction::Feedback {
-            conversation_id, ..
-        }
-        | CardAction::Choose {
-            conversation_id, ..
-        }
-        | CardAction::Handoff {
-            conversation_id, ..
-        } => *conversation_id,
-    };
     let internal = |err: String| {
         tracing::error!(error = %err, "a Teams card action failed");
         StatusCode::INTERNAL_SERVER_ERROR
     };
-    let logged = state
-        .pipeline
-        .logged_conversation(conversation_id)
-        .await
-        .map_err(|e| internal(e.to_string()))?;
-    let asker = asker_of(activity);
-    let Some(logged) = logged.filter(|c| {
-        asker
-            .as_ref()
-            .is_some_and(|a| state.pipeline.asked_by(c, a))
-    }) else {
-        tracing::warn!(
-            conversation_id,
-            "ignored a card action for a conversation of someone else (or none)"
-        );
+    let refused = |err: FollowUpError| match err {
+        err if err.is_refusal() => StatusCode::FORBIDDEN,
+        FollowUpError::UnknownIntent(_) => StatusCode::BAD_REQUEST,
+        err => internal(err.to_string()),
+    };
+    let Some(asker) = asker_of(activity) else {
         return Err(StatusCode::FORBIDDEN);
     };
-    let lang = Lang::from_code(&logged.record.language);
     match action {
-        CardAction::Feedback { helpful, .. } => {
-            state
+        CardAction::Feedback {
+            conversation_id,
+            helpful,
+        } => {
+            let logged = state
                 .pipeline
-                .store()
-                .record_feedback(conversation_id, helpful, now_ms())
+                .feedback(conversation_id, &asker, helpful)
                 .await
-                .map_err(|e| internal(e.to_string()))?;
-            let thanks = cards::feedback_thanks_text(lang);
+                .map_err(refused)?;
+            let thanks = cards::feedback_thanks_text(Lang::from_code(&logged.record.language));
             if activity["type"] == "message" {
                 // a plain submit gets no invoke response: say thanks in the chat
                 let note = reply_text(activity, &thanks);
@@ -301,11 +284,14 @@ async fn submit(
             }
             Ok(thanks)
         }
-        CardAction::Choose { intent, .. } => {
-            let Some(chosen) = state.pipeline.catalogue.intent(&intent) else {
-                return Err(StatusCode::BAD_REQUEST);
-            };
-            let Some(mut question) = question_from_activity(&json!({
+        CardAction::Choose {
+            conversation_id,
+            intent,
+            question,
+        } => {
+            // the follow-up is a message from the clicker in this chat; its text is the
+            // chosen intent's name, which the pipeline fills in
+            let Some(mut follow_up) = question_from_activity(&json!({
                 "id": format!("choice:{}", activity["id"].as_str().unwrap_or_default()),
                 "type": "message",
                 "serviceUrl": activity["serviceUrl"],
@@ -314,40 +300,46 @@ async fn submit(
                 "recipient": activity["recipient"],
                 "conversation": { "id": activity["conversation"]["id"] },
                 "channelData": activity["channelData"],
-                "text": chosen.label(lang),
+                "text": "",
             })) else {
                 return Err(StatusCode::BAD_REQUEST);
             };
-            question.context["choice"] = json!(intent);
-            question.context["language"] = json!(lang.code());
             // reply to the card that offered the choice
             if let Some(card) = activity["replyToId"].as_str() {
-                question.context["activity_id"] = json!(card);
+                follow_up.context["activity_id"] = json!(card);
             }
-            state
+            // the question as first asked, for the answer's handoff buttons (kept, like the
+            // rest of the context, only until the answer is sent)
+            if let Some(question) = question {
+                follow_up.context["source"] = json!({ "q": question });
+            }
+            let chosen = state
                 .pipeline
-                .accept(&question)
+                .choose(conversation_id, &intent, follow_up)
                 .await
-                .map_err(|e| internal(e.to_string()))?;
-            Ok(chosen.label(lang).to_string())
+                .map_err(refused)?;
+            Ok(chosen.label)
         }
         CardAction::Handoff {
+            conversation_id,
             specialist,
             question,
-            ..
         } => {
-            let told = handoff(
+            let logged = state
+                .pipeline
+                .handoff(conversation_id, &asker)
+                .await
+                .map_err(refused)?;
+            handoff(
                 state,
                 bot,
                 activity,
                 &logged,
-                lang,
                 &specialist,
                 question.as_deref(),
             )
             .await
-            .map_err(internal)?;
-            Ok(told)
+            .map_err(internal)
         }
     }
 }
@@ -360,10 +352,10 @@ async fn handoff(
     bot: &TeamsBot,
     activity: &Value,
     logged: &crate::store::LoggedConversation,
-    lang: Lang,
     specialist: &str,
     question: Option<&str>,
 ) -> Result<String, String> {
+    let lang = Lang::from_code(&logged.record.language);
     let Some(person) = state.pipeline.catalogue.specialist(specialist) else {
         return Err(format!("unknown specialist {specialist}"));
     };
@@ -412,8 +404,7 @@ async fn handoff(
                 .map_err(|e| e.to_string())?;
             state
                 .pipeline
-                .store()
-                .record_handoff(logged.id)
+                .record_handoff(logged)
                 .await
                 .map_err(|e| e.to_string())?;
             cards::passed_on_text(lang, &person.name)

@@ -1,16 +1,22 @@
 //! The web chat channel: a small chat page (compiled into the binary, no build step) and the
 //! JSON API it calls. The answer comes back in the HTTP response, but the question goes
 //! through the same inbox and log path as every other channel.
+//!
+//! The web chat has no login, so its asker is a session the server issues: a signed, HttpOnly
+//! cookie ([`crate::privacy::SessionSigner`]) set on the page and on the first question that
+//! arrives without a valid one. A client cannot choose the session (a forged or altered cookie
+//! is replaced by a new session), and feedback is taken only for the session's own answers.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::pipeline::{AskerRef, PipelineError, Question, Reply, now_ms};
+use crate::pipeline::{AskerRef, PipelineError, Question, now_ms};
+use crate::privacy::IssuedSession;
 use crate::server::{AppError, AppState};
 
 /// Largest accepted request body.
@@ -20,8 +26,63 @@ const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
 
-pub async fn index() -> Html<&'static str> {
-    Html(INDEX_HTML)
+/// The asker namespace of web chat sessions.
+const NAMESPACE: &str = "web";
+
+/// The visitor's session: the one in a valid cookie, or a new one to set.
+struct Visitor {
+    id: String,
+    issued: Option<IssuedSession>,
+}
+
+impl Visitor {
+    fn of(state: &AppState, headers: &HeaderMap) -> Visitor {
+        match session_of(state, headers) {
+            Some(id) => Visitor { id, issued: None },
+            None => {
+                let issued = state.pipeline.sessions().issue();
+                Visitor {
+                    id: issued.id.clone(),
+                    issued: Some(issued),
+                }
+            }
+        }
+    }
+
+    fn asker(&self) -> AskerRef {
+        AskerRef {
+            namespace: NAMESPACE.into(),
+            raw_id: self.id.clone(),
+        }
+    }
+
+    /// Adds `Set-Cookie` for a new session (and keeps caches from storing that response).
+    fn set_cookie(&self, state: &AppState, mut response: Response) -> Response {
+        if let Some(issued) = &self.issued
+            && let Ok(cookie) = HeaderValue::from_str(&state.pipeline.sessions().set_cookie(issued))
+        {
+            let headers = response.headers_mut();
+            headers.append(header::SET_COOKIE, cookie);
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response
+    }
+}
+
+/// The verified session id in the request's cookies, if any.
+fn session_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|cookies| state.pipeline.sessions().session_in(cookies))
+}
+
+/// `GET /`: the page, with a session cookie when the visitor has none yet (so the first
+/// question already carries it).
+pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let visitor = Visitor::of(&state, &headers);
+    visitor.set_cookie(&state, Html(INDEX_HTML).into_response())
 }
 
 pub async fn app_js() -> Response {
@@ -44,9 +105,11 @@ pub async fn style_css() -> Response {
 #[serde(deny_unknown_fields)]
 pub struct AskRequest {
     pub text: String,
-    /// The page's session id: the web asker's identity (pseudonymised before storage).
+    /// Ignored. Pages before the session cookie sent their own id here, which let a client
+    /// choose (or change) who it counts as; the asker is now the cookie's session. Accepted so
+    /// pages still open in a browser during an upgrade, and older API clients, keep working.
     #[serde(default)]
-    pub session: Option<String>,
+    pub session: Option<serde::de::IgnoredAny>,
     /// An intent picked from a "did you mean" answer.
     #[serde(default)]
     pub choice: Option<String>,
@@ -84,28 +147,38 @@ fn random_id() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+/// `POST /api/v1/ask`, as the visitor's session (a new one, set in the response, when the
+/// request has no valid session cookie).
 pub async fn ask(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Reply>, AppError> {
+) -> Response {
+    let visitor = Visitor::of(&state, &headers);
+    let response = match answer(&state, &visitor, body).await {
+        Ok(reply) => reply.into_response(),
+        Err(err) => err.into_response(),
+    };
+    visitor.set_cookie(&state, response)
+}
+
+async fn answer(
+    state: &AppState,
+    visitor: &Visitor,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<crate::pipeline::Reply>, AppError> {
     let request: AskRequest = parse_body(body)?;
     if request.text.trim().is_empty() {
         return Err(AppError::BadRequest(
             "the question (`text`) is empty".into(),
         ));
     }
-    let session = request
-        .session
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(random_id);
     let question = Question {
-        channel: "web".into(),
-        conversation: session.chars().take(128).collect(),
+        channel: NAMESPACE.into(),
+        // answered in the response: there is nowhere else to reply to
+        conversation: String::new(),
         delivery_id: request.message_id.unwrap_or_else(random_id),
-        asker: AskerRef {
-            namespace: "web".into(),
-            raw_id: session,
-        },
+        asker: visitor.asker(),
         text: request.text,
         received_at: chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_default(),
         context: serde_json::json!({ "choice": request.choice }),
@@ -119,23 +192,30 @@ pub async fn ask(
     }
 }
 
+/// `POST /api/v1/feedback`: only on the session's own conversations. Any other conversation
+/// (another session's, a Slack or Teams one, or none) gets the same 404, so the answer tells
+/// nobody which conversations exist.
 pub async fn feedback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, AppError> {
     let request: FeedbackRequest = parse_body(body)?;
-    let found = state
+    let not_found = || AppError::NotFound(format!("no conversation {}", request.conversation_id));
+    let Some(session) = session_of(&state, &headers) else {
+        return Err(not_found());
+    };
+    let asker = AskerRef {
+        namespace: NAMESPACE.into(),
+        raw_id: session,
+    };
+    match state
         .pipeline
-        .store()
-        .record_feedback(request.conversation_id, request.helpful, now_ms())
+        .feedback(request.conversation_id, &asker, request.helpful)
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(AppError::NotFound(format!(
-            "no conversation {}",
-            request.conversation_id
-        )))
+    {
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
+        Err(err) if err.is_refusal() => Err(not_found()),
+        Err(err) => Err(AppError::Internal(err.to_string())),
     }
 }

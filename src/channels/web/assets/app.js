@@ -2,13 +2,16 @@
  * Plain JavaScript, no dependencies. All server-provided text is rendered with
  * textContent (never innerHTML); links are only created for http(s) and mailto URLs.
  * API calls use relative URLs so the page also works under a path prefix or in an iframe.
+ * Who is asking is the server's business: it sets an HttpOnly session cookie, which fetch
+ * sends along (same origin); the page keeps no id of its own.
  */
 (function () {
   "use strict";
 
   var ASK_URL = "api/v1/ask";
   var FEEDBACK_URL = "api/v1/feedback";
-  var SESSION_KEY = "referral-desk.session";
+  /* Where earlier versions kept a self-chosen session id; removed on load. */
+  var OLD_SESSION_KEY = "referral-desk.session";
   var REQUEST_TIMEOUT_MS = 30000;
 
   var LABELS = {
@@ -91,7 +94,6 @@
   var els = {};
   var busy = false;
   var currentLang = guessLanguage();
-  var session = loadSession();
 
   /* ---------- helpers ---------- */
 
@@ -110,35 +112,12 @@
     return LABELS[lang] || LABELS[currentLang] || LABELS.nl;
   }
 
-  function randomId() {
-    var c = window.crypto || window.msCrypto;
-    if (c && typeof c.randomUUID === "function") {
-      try { return c.randomUUID(); } catch (e) { /* insecure context: fall through */ }
-    }
-    if (c && typeof c.getRandomValues === "function") {
-      var bytes = new Uint8Array(16);
-      c.getRandomValues(bytes);
-      return Array.prototype.map.call(bytes, function (b) {
-        return (b < 16 ? "0" : "") + b.toString(16);
-      }).join("");
-    }
-    var s = "";
-    for (var i = 0; i < 32; i++) s += Math.floor(Math.random() * 16).toString(16);
-    return s;
-  }
-
-  function loadSession() {
-    var id = null;
+  function forgetOldSession() {
     try {
-      id = window.localStorage.getItem(SESSION_KEY);
-      if (!id) {
-        id = randomId();
-        window.localStorage.setItem(SESSION_KEY, id);
-      }
+      window.localStorage.removeItem(OLD_SESSION_KEY);
     } catch (e) {
-      id = null; // storage blocked (e.g. third-party iframe): keep it in memory only
+      /* storage blocked (e.g. third-party iframe): nothing was kept there either */
     }
-    return id || randomId();
   }
 
   function isNonEmptyString(v) {
@@ -513,7 +492,7 @@
     if (busy) return Promise.resolve(false);
     appendUserMessage(shown || text);
     setBusy(true);
-    return postJson(ASK_URL, { text: text, session: session, choice: choice || null })
+    return postJson(ASK_URL, { text: text, choice: choice || null })
       .then(function (reply) {
         if (!reply || typeof reply !== "object") throw new RequestError(labelsFor(currentLang).badResponse);
         setBusy(false);
@@ -555,6 +534,7 @@
     els.typing = document.getElementById("typing");
     els.typingStatus = document.getElementById("typing-status");
     els.form.addEventListener("submit", onSubmit);
+    forgetOldSession();
     // Only grab focus when we are the top-level page, not when embedded in an intranet iframe.
     if (window.self === window.top) els.input.focus({ preventScroll: true });
   }
