@@ -738,7 +738,15 @@ impl Application {
                 pipeline.clone().run_worker(worker, stop_rx.clone()),
             ));
         }
-        workers.push(tokio::spawn(retention_task(pipeline.clone(), stop_rx)));
+        let reports = settings
+            .analytics
+            .enabled
+            .then(|| crate::analytics::ReportPolicy::from_settings(&settings.analytics));
+        workers.push(tokio::spawn(retention_task(
+            pipeline.clone(),
+            reports,
+            stop_rx,
+        )));
         let metrics_address = metrics_listener
             .as_ref()
             .and_then(|l| l.local_addr().ok())
@@ -1298,12 +1306,34 @@ fn teams_channel(
     Ok((bot.is_some() || webhook.is_some()).then(|| Arc::new(TeamsChannel { bot, webhook })))
 }
 
-async fn retention_task(pipeline: Arc<Pipeline>, mut stop: watch::Receiver<bool>) {
+/// Daily: deletes what retention allows no longer, and (with reports switched on) publishes
+/// the demand tables of months that are due, so a month is frozen while the texts behind its
+/// emerging topics are still kept, whether or not anyone opens a report.
+async fn retention_task(
+    pipeline: Arc<Pipeline>,
+    reports: Option<crate::analytics::ReportPolicy>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         match pipeline.apply_retention().await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "question texts past retention deleted"),
             Err(err) => tracing::warn!(error = %err, "retention run failed"),
+        }
+        if let Some(policy) = &reports {
+            let today = chrono::Utc::now().date_naive();
+            match crate::analytics::release::publish_due(
+                pipeline.store().as_ref(),
+                &pipeline.catalogue,
+                policy,
+                today,
+            )
+            .await
+            {
+                Ok(0) => {}
+                Ok(published) => tracing::info!(published, "months of demand figures published"),
+                Err(err) => tracing::warn!(error = %err, "publishing demand figures failed"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(24 * 3600)) => {}

@@ -1747,3 +1747,27 @@ async fn item1_rows_are_fixed_so_their_presence_tells_nothing() {
         "every specialist, referred or not, and the row for former ones"
     );
 }
+
+/// The server publishes due months every day while reports are on, so a month is frozen
+/// while the texts behind its emerging topics are still kept; each month only once.
+#[tokio::test]
+async fn due_months_are_published_once_without_anyone_asking() {
+    use referral_desk::analytics::release::publish_due;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::connect(&test_settings(&sqlite_url(dir.path())).database)
+        .await
+        .unwrap();
+    subtraction_log(store.as_ref()).await;
+    let catalogue = Catalogue::load(FIXTURE).unwrap();
+    // 3 December: November is not due until the 4th; the twelve months before are
+    let published = publish_due(store.as_ref(), &catalogue, &policy(), day("2026-12-03"))
+        .await
+        .unwrap();
+    assert_eq!(published, 11, "December 2025 to October 2026");
+    assert!(store.report_release("2026-10").await.unwrap().is_some());
+    assert!(store.report_release("2026-11").await.unwrap().is_none());
+    let again = publish_due(store.as_ref(), &catalogue, &policy(), day("2026-12-04"))
+        .await
+        .unwrap();
+    assert_eq!(again, 1, "only November is new");
+}

@@ -1,4 +1,5 @@
-//! `referral-desk serve`: the chat server (web chat now; Slack and Teams plug in the same way).
+//! `referral-desk serve`: the chat server (web chat, Slack, Teams, reports), until SIGTERM or
+//! Ctrl-C.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,8 +20,9 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref())?;
     init_tracing(&settings.telemetry);
+    let grace = std::time::Duration::from_secs(settings.server.shutdown_grace_seconds);
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let app = Application::build(settings).await?;
         let address = app.local_addr();
         eprintln!(
@@ -28,5 +30,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         app.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // blocking work still running (a report being computed) must not hold the exit past the
+    // grace period: run_until has already spent it
+    runtime.shutdown_timeout(grace.min(std::time::Duration::from_secs(1)));
+    outcome
 }
