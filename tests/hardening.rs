@@ -400,11 +400,24 @@ async fn item16_a_request_that_takes_too_long_gets_503() {
     let app = TestApp::spawn(settings).await;
     // another session holds the log's tables: the question waits for the database
     let locker = sqlx::PgPool::connect(&schema.url).await.unwrap();
-    let mut lock = locker.begin().await.unwrap();
-    sqlx::query("LOCK TABLE inbox, conversations IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
+    // the app's start-up work (retention) may hold a row lock for a moment: PostgreSQL then
+    // reports a deadlock for one of the two, so try again
+    let mut attempts = 0;
+    let lock = loop {
+        let mut lock = locker.begin().await.unwrap();
+        match sqlx::query("LOCK TABLE inbox, conversations IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut *lock)
+            .await
+        {
+            Ok(_) => break lock,
+            Err(err) if attempts < 20 => {
+                attempts += 1;
+                eprintln!("locking the tables failed ({err}); again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("cannot lock the tables: {err}"),
+        }
+    };
     let started = Instant::now();
     let response = tokio::time::timeout(
         Duration::from_secs(10),
@@ -656,7 +669,38 @@ fn item18_the_server_log_has_no_line_a_client_wrote() {
         }
     };
 
-    // a signed Slack button click whose intent is the forged text: the server logs it
+    // a signed Slack DM from U1 (conversation 1 once a worker has answered it), then U1's own
+    // "did you mean" click whose intent is the forged text: the server logs that intent
+    let post = |path: &str, body: String, content_type: &str| {
+        let now = chrono::Utc::now().timestamp();
+        let signature =
+            referral_desk::channels::slack::SlackVerifier::new(SECRET).sign(now, body.as_bytes());
+        let url = format!("http://{address}{path}");
+        let content_type = content_type.to_string();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .header("X-Slack-Request-Timestamp", now.to_string())
+                    .header("X-Slack-Signature", signature)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+    };
+    let event = json!({
+        "type": "event_callback", "team_id": "TDESK", "event_id": "Ev1", "event_time": 1_700_000_000,
+        "event": {"type": "message", "channel_type": "im", "user": "U1", "channel": "D1",
+                  "ts": "1.1", "text": "hoe vraag ik verlof aan"},
+    });
+    assert_eq!(
+        post("/slack/events", event.to_string(), "application/json"),
+        200
+    );
     let value = json!({"conversation_id": 1, "intent": FORGED}).to_string();
     let payload = json!({
         "type": "block_actions",
@@ -667,22 +711,22 @@ fn item18_the_server_log_has_no_line_a_client_wrote() {
     })
     .to_string();
     let body = serde_urlencoded::to_string([("payload", payload)]).unwrap();
-    let now = chrono::Utc::now().timestamp();
-    let signature =
-        referral_desk::channels::slack::SlackVerifier::new(SECRET).sign(now, body.as_bytes());
-    let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        reqwest::Client::new()
-            .post(format!("http://{address}/slack/interactivity"))
-            .header("X-Slack-Request-Timestamp", now.to_string())
-            .header("X-Slack-Signature", signature)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    assert_eq!(status, 500, "the unknown intent is refused");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert_eq!(
+            post(
+                "/slack/interactivity",
+                body.clone(),
+                "application/x-www-form-urlencoded"
+            ),
+            200
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        log.extend(lines.try_iter());
+        if log.iter().any(|l| l.contains("FORGED entry")) || Instant::now() > deadline {
+            break;
+        }
+    }
 
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
@@ -708,7 +752,7 @@ fn item18_the_server_log_has_no_line_a_client_wrote() {
     }
     assert!(
         log.iter()
-            .any(|l| l.contains("a Slack action failed") && l.contains("FORGED entry")),
+            .any(|l| l.contains("intent that is not there") && l.contains("FORGED entry")),
         "the forged value reaches the log, escaped, in the line of its event:\n{text}"
     );
 }
