@@ -114,6 +114,25 @@ fn policy() -> ReportPolicy {
     }
 }
 
+/// The report for `[from, to]` from `store`, as the desk would compute it on `today`.
+async fn report_on(
+    store: &dyn ConversationStore,
+    catalogue: &Catalogue,
+    from: &str,
+    to: &str,
+    by_department: bool,
+    today: &str,
+) -> Result<DemandReport, referral_desk::analytics::AnalyticsError> {
+    compute(
+        store,
+        catalogue,
+        &policy(),
+        &month_request(from, to, by_department),
+        day(today),
+    )
+    .await
+}
+
 fn month_request(from: &str, to: &str, by_department: bool) -> ReportRequest {
     ReportRequest {
         from: day(from),
@@ -242,12 +261,13 @@ async fn no_hidden_figure_can_be_computed_from_totals_across_topics_and_departme
     // What a naive report (hide only cells under k) would publish for October:
     // all questions 33, data skills 20, leave 12 => training budget = 33 - 20 - 12 = 1, and
     // Finance 32 of 33 => the Legal cell is 1: one person's topic and department.
-    let report = compute(
+    let report = report_on(
         store.as_ref(),
         &catalogue,
-        &policy(),
-        &month_request("2026-10-01", "2026-10-31", true),
-        day("2026-11-10"),
+        "2026-10-01",
+        "2026-10-31",
+        true,
+        "2026-11-10",
     )
     .await
     .unwrap();
@@ -732,12 +752,13 @@ async fn sqlite_and_postgresql_give_identical_reports() {
     let mut reports = Vec::new();
     for settings in [&sqlite, &postgres] {
         let store: Arc<dyn ConversationStore> = store::connect(&settings.database).await.unwrap();
-        let mut report = compute(
+        let mut report = report_on(
             store.as_ref(),
             &catalogue,
-            &policy(),
-            &month_request("2026-10-01", "2026-11-30", true),
-            day("2026-12-10"),
+            "2026-10-01",
+            "2026-11-30",
+            true,
+            "2026-12-10",
         )
         .await
         .unwrap();
@@ -810,12 +831,13 @@ async fn emerging_topics_find_the_planted_clusters_and_drop_small_ones() {
     );
     let catalogue = Catalogue::load("intents").unwrap();
     let store = store::connect(&settings.database).await.unwrap();
-    let report = compute(
+    let report = report_on(
         store.as_ref(),
         &catalogue,
-        &policy(),
-        &month_request("2026-09-01", "2026-10-31", false),
-        day("2026-12-10"),
+        "2026-09-01",
+        "2026-10-31",
+        false,
+        "2026-12-10",
     )
     .await
     .unwrap();
@@ -1594,12 +1616,13 @@ async fn item1_a_published_month_never_changes() {
     };
     assert_eq!(strip(&first), strip(&second), "October was published once");
     // a month that is not over is not shown at all
-    let running = compute(
+    let running = report_on(
         store.as_ref(),
         &catalogue,
-        &policy(),
-        &month_request("2026-10-01", "2026-11-30", false),
-        day("2026-11-20"),
+        "2026-10-01",
+        "2026-11-30",
+        false,
+        "2026-11-20",
     )
     .await
     .unwrap();
@@ -1607,12 +1630,13 @@ async fn item1_a_published_month_never_changes() {
     assert_eq!(running.unpublished[0].label, "2026-11");
     assert_eq!(running.unpublished[0].published_on, day("2026-12-04"));
     assert!(matches!(
-        compute(
+        report_on(
             store.as_ref(),
             &catalogue,
-            &policy(),
-            &month_request("2026-11-01", "2026-11-30", false),
-            day("2026-11-20"),
+            "2026-11-01",
+            "2026-11-30",
+            false,
+            "2026-11-20"
         )
         .await,
         Err(referral_desk::analytics::AnalyticsError::NothingPublished { .. })
@@ -1650,12 +1674,13 @@ async fn item3_web_sessions_cannot_make_one_person_look_like_k_askers() {
     let report = |store: Arc<dyn ConversationStore>| {
         let catalogue = catalogue.clone();
         async move {
-            compute(
+            report_on(
                 store.as_ref(),
                 &catalogue,
-                &policy(),
-                &month_request("2026-10-01", "2026-10-31", false),
-                day("2026-11-10"),
+                "2026-10-01",
+                "2026-10-31",
+                false,
+                "2026-11-10",
             )
             .await
             .unwrap()
@@ -1719,12 +1744,13 @@ async fn item1_rows_are_fixed_so_their_presence_tells_nothing() {
         .unwrap();
     subtraction_log(store.as_ref()).await; // October only; Legal asks once
     let catalogue = Catalogue::load(FIXTURE).unwrap();
-    let report = compute(
+    let report = report_on(
         store.as_ref(),
         &catalogue,
-        &policy(),
-        &month_request("2026-10-01", "2026-11-30", true),
-        day("2026-12-10"),
+        "2026-10-01",
+        "2026-11-30",
+        true,
+        "2026-12-10",
     )
     .await
     .unwrap();

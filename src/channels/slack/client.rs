@@ -129,16 +129,13 @@ impl SlackClient {
         text: &str,
         blocks: Value,
     ) -> Result<(), SendError> {
-        let mut body = json!({
+        let body = json!({
             "channel": channel,
             "text": text,
             "blocks": blocks,
             "unfurl_links": false,
         });
-        if let Some(ts) = thread_ts {
-            body["thread_ts"] = json!(ts);
-        }
-        self.call("chat.postMessage", &body).await.map(|_| ())
+        self.post("chat.postMessage", body, thread_ts).await
     }
 
     /// Posts a message only `user` sees in `channel` (`chat.postEphemeral`); in a thread when
@@ -151,16 +148,25 @@ impl SlackClient {
         text: &str,
         blocks: Value,
     ) -> Result<(), SendError> {
-        let mut body = json!({
+        let body = json!({
             "channel": channel,
             "user": user,
             "text": text,
             "blocks": blocks,
         });
+        self.post("chat.postEphemeral", body, thread_ts).await
+    }
+
+    async fn post(
+        &self,
+        method: &str,
+        mut body: Value,
+        thread_ts: Option<&str>,
+    ) -> Result<(), SendError> {
         if let Some(ts) = thread_ts {
             body["thread_ts"] = json!(ts);
         }
-        self.call("chat.postEphemeral", &body).await.map(|_| ())
+        self.call(method, &body).await.map(|_| ())
     }
 }
 
