@@ -176,6 +176,14 @@ impl CellGrid {
     /// they determine when that sum is a group smaller than `k`.
     pub fn exposures(&self, k: u32, relations: &[Relation]) -> Vec<Vec<CellId>> {
         let unknowns: Vec<CellId> = (0..self.len()).filter(|&c| self.hidden[c]).collect();
+        // only hidden figures with someone behind them can be exposed (a month without
+        // questions skips the elimination)
+        if unknowns
+            .iter()
+            .all(|&c| self.conversations[c] == 0 && self.askers[c] == 0)
+        {
+            return Vec::new();
+        }
         let mut index = vec![usize::MAX; self.len()];
         for (i, &c) in unknowns.iter().enumerate() {
             index[c] = i;

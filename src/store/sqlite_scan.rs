@@ -172,14 +172,16 @@ pub(super) async fn unmet_questions(
 }
 
 /// Whether `[from_ms, to_ms)` spans at least half of the time the log covers (two index
-/// probes: instant).
+/// probes: instant; SQLite optimises `MIN` and `MAX` only one per query, so each has its own
+/// subquery: together in one `SELECT` they scanned the whole index, 110 ms at 1M rows).
 fn covers_most_of_the_log(
     connection: &Connection,
     from_ms: i64,
     to_ms: i64,
 ) -> Result<bool, rusqlite::Error> {
     let (first, last): (Option<i64>, Option<i64>) = connection.query_row(
-        "SELECT MIN(received_ms), MAX(received_ms) FROM conversations",
+        "SELECT (SELECT MIN(received_ms) FROM conversations), \
+         (SELECT MAX(received_ms) FROM conversations)",
         [],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;

@@ -203,7 +203,7 @@ static NL: Labels = Labels {
         )
     },
     suppressed_small: |k| format!("Verborgen cijfers (minder dan {k} personen)"),
-    suppressed_complementary: "Verborgen cijfers (anders terug te rekenen)",
+    suppressed_complementary: "Verborgen cijfers (• en …)",
     main_chart: "Gesprekken en personen per periode",
     period: "Periode",
     per_period: "Per periode: gesprekken (personen)",
@@ -319,7 +319,7 @@ static EN: Labels = Labels {
         )
     },
     suppressed_small: |k| format!("Hidden figures (fewer than {k} people)"),
-    suppressed_complementary: "Hidden figures (could otherwise be worked out)",
+    suppressed_complementary: "Hidden figures (• and …)",
     main_chart: "Conversations and people per period",
     period: "Period",
     per_period: "Per period: conversations (people)",
