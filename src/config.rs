@@ -669,6 +669,18 @@ impl Settings {
                 hint: "copy the signing secret from the Slack app's Basic Information page",
             });
         }
+        if self
+            .slack
+            .bot_token
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().trim().is_empty())
+        {
+            return Err(SettingsError::Key {
+                key: "slack.bot_token",
+                problem: "is empty: Slack would be switched on but could not reply".into(),
+                hint: "copy the Bot User OAuth Token (xoxb-...) from the Slack app's OAuth & Permissions page, or remove the key to leave Slack off",
+            });
+        }
         match (&self.slack.signing_secret, &self.slack.bot_token) {
             (Some(_), None) => {
                 return Err(SettingsError::Key {
@@ -917,6 +929,20 @@ mod tests {
         .unwrap();
         assert!(s.slack.is_enabled());
         assert!(!format!("{s:?}").contains("xoxb-1"));
+        // an empty token (a `.env` line left blank) would switch Slack on without replies
+        let err = Settings::load_with_env(
+            None,
+            env(&[
+                ("REFERRAL_DESK__SLACK__SIGNING_SECRET", "s3cr3t"),
+                ("REFERRAL_DESK__SLACK__BOT_TOKEN", " "),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("slack.bot_token") && err.contains("is empty"),
+            "{err}"
+        );
     }
 
     #[test]

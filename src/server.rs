@@ -86,6 +86,10 @@ pub enum StartError {
         "privacy.pseudonym_key must be set when the database is PostgreSQL, so that every replica computes the same pseudonymous keys\n  hint: set REFERRAL_DESK__PRIVACY__PSEUDONYM_KEY to 64 hex characters (e.g. `openssl rand -hex 32`)"
     )]
     MissingKey,
+    #[error(
+        "analytics.enabled is true but analytics.tokens is empty, so nobody could open the demand reports\n  hint: set REFERRAL_DESK__ANALYTICS__TOKENS to one token per reader, comma-separated (e.g. `openssl rand -hex 32`), or set analytics.enabled = false"
+    )]
+    ReportsWithoutReaders,
     #[error("{0}")]
     Departments(#[from] PipelineError),
     #[error("Microsoft Teams: {0}")]
@@ -575,6 +579,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        // Refused before anything slow: reports switched on for nobody is a setup mistake that
+        // would otherwise only show as 401s on the dashboard.
+        if settings.analytics.enabled && settings.analytics.tokens.is_empty() {
+            return Err(StartError::ReportsWithoutReaders);
+        }
         let catalogue = Arc::new(Catalogue::load(&settings.catalogue.dir)?);
         for warning in &catalogue.warnings {
             tracing::warn!("{warning}");

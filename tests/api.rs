@@ -292,7 +292,9 @@ async fn health_metrics_and_the_chat_page() {
 
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
-    let schema = PgSchema::create().await;
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
     let mut settings = test_settings(&schema.url);
     settings.privacy.pseudonym_key = Some(
         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -311,9 +313,7 @@ async fn readiness_fails_when_the_database_is_gone() {
     );
     app.ask_json(json!({"text": "laptop kapot"})).await;
     // Take the database away: terminate this app's connections and refuse new ones.
-    let admin = sqlx::PgPool::connect(&support::postgres_url())
-        .await
-        .unwrap();
+    let admin = support::postgres::connect(&schema.server).await;
     sqlx::query(&format!("DROP SCHEMA {} CASCADE", schema.name))
         .execute(&admin)
         .await
@@ -329,7 +329,9 @@ async fn readiness_fails_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn postgres_without_a_pseudonym_key_refuses_to_start() {
-    let schema = PgSchema::create().await;
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
     let settings = test_settings(&schema.url);
     let err = referral_desk::server::Application::build(settings)
         .await
@@ -338,6 +340,41 @@ async fn postgres_without_a_pseudonym_key_refuses_to_start() {
         .to_string();
     assert!(err.contains("privacy.pseudonym_key"), "{err}");
     schema.drop().await;
+}
+
+#[tokio::test]
+async fn reports_switched_on_without_tokens_refuse_to_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&sqlite_url(dir.path()));
+    settings.analytics.enabled = true;
+    let err = referral_desk::server::Application::build(settings.clone())
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("analytics.tokens is empty"), "{err}");
+    assert!(err.contains("REFERRAL_DESK__ANALYTICS__TOKENS"), "{err}");
+    // nothing was created: the refusal comes before the database is opened
+    assert!(!dir.path().join("desk.db").exists());
+
+    // and through the command an operator runs
+    let output = assert_cmd::cargo::cargo_bin_cmd!("referral-desk")
+        .arg("serve")
+        .env("REFERRAL_DESK__DATABASE__URL", sqlite_url(dir.path()))
+        .env("REFERRAL_DESK__SERVER__BIND", "127.0.0.1:0")
+        .env("REFERRAL_DESK__ANALYTICS__ENABLED", "true")
+        .env("REFERRAL_DESK__CLASSIFIER__MODEL", "lexical")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("analytics.tokens is empty"), "{said}");
+
+    // with a token it starts
+    settings.analytics.tokens = vec!["a-report-token-of-32-characters!".to_string().into()];
+    let app = TestApp::spawn(settings).await;
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -3,11 +3,13 @@
 //! the classifier worse for employees fails here.
 //!
 //! The data is not part of the repository: it is read from `../shared/eval/data` (or
-//! `$REFERRAL_DESK_EVAL_DATA`); each test says so and passes without checking when it is
-//! absent. Speed is not asserted here (shared machines are noisy): see `benches/` and
-//! `referral-desk eval`.
+//! `$REFERRAL_DESK_EVAL_DATA`); each test is skipped visibly when it is absent (see
+//! tests/support/skip.rs; under CI that fails). Speed is not asserted here (shared machines
+//! are noisy): see `benches/` and `referral-desk eval`.
 
 use std::path::PathBuf;
+
+mod support;
 
 use referral_desk::nlu::ModelKind;
 use referral_desk::nlu::dataset::read_jsonl;
@@ -25,9 +27,12 @@ fn data_dir() -> PathBuf {
 fn load(dataset: &str, split: &str) -> Option<Vec<Labelled>> {
     let path = data_dir().join(dataset).join(format!("{split}.jsonl"));
     if !path.exists() {
-        eprintln!(
-            "SKIPPED: {} is absent; set REFERRAL_DESK_EVAL_DATA to the benchmark data folder",
-            path.display()
+        support::skip::skip(
+            "no benchmark data",
+            &format!(
+                "{} is absent; set REFERRAL_DESK_EVAL_DATA to the benchmark data folder",
+                path.display()
+            ),
         );
         return None;
     }
@@ -63,9 +68,12 @@ fn embedding_model() -> Option<CandleEmbedder> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("models/all-MiniLM-L6-v2"));
     if !model_present(&dir) {
-        eprintln!(
-            "SKIPPED: no sentence-embedding model in {}; run models/fetch",
-            dir.display()
+        support::skip::skip(
+            "no model",
+            &format!(
+                "no sentence-embedding model in {}; run models/fetch",
+                dir.display()
+            ),
         );
         return None;
     }

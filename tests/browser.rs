@@ -2,9 +2,9 @@
 //! WebDriver (chromedriver), asks a question on the page and sees the referral rendered, as an
 //! employee would; logs in to the dashboard and sees its charts, as HRD would.
 //!
-//! Needs `chromium` and `chromium-driver` (Debian packages; `.ci/run` installs them). Without
-//! them the test prints SKIPPED and passes, unless the environment variable `CI` is set: then
-//! it fails. Set `REFERRAL_DESK_SCREENSHOT=path.png` to save a screenshot after the first reply,
+//! Needs `chromium` and `chromium-driver` (Debian packages; `.ci/services` installs
+//! them). Without them the test is skipped visibly (tests/support/skip.rs); under `CI` it
+//! fails. Set `REFERRAL_DESK_SCREENSHOT=path.png` to save a screenshot after the first reply,
 //! and `REFERRAL_DESK_SCREENSHOT_REPORTS=path.png` for one of the reports dashboard.
 //!
 //! The WebDriver commands go over plain HTTP with `reqwest` (see [`WebDriver`]). fantoccini's
@@ -23,19 +23,19 @@ use futures::FutureExt;
 use serde_json::{Value, json};
 use support::{TestApp, eventually, sqlite_url, test_settings};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMIUM: &str = "chromium";
 const CHROMEDRIVER: &str = "chromedriver";
 /// How long the page may take to show a reply.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[tokio::test]
 async fn the_web_chat_page_shows_a_referral_in_a_real_browser() {
-    let Some(chromedriver) = browser_or_skip() else {
+    let Some(installed) = browser_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(test_settings(&sqlite_url(dir.path()))).await;
-    let driver = ChromeDriver::start(&chromedriver).await;
+    let driver = ChromeDriver::start(&installed).await;
     let browser = driver.new_session().await;
 
     // Close the browser even when an assertion fails, then report the failure.
@@ -116,7 +116,7 @@ const REPORT_TOKEN: &str = "browser-report-token-0123456789";
 
 #[tokio::test]
 async fn the_reports_dashboard_renders_its_charts_in_a_real_browser() {
-    let Some(chromedriver) = browser_or_skip() else {
+    let Some(installed) = browser_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +140,7 @@ async fn the_reports_dashboard_renders_its_charts_in_a_real_browser() {
     .await
     .unwrap();
     let app = TestApp::spawn(settings).await;
-    let driver = ChromeDriver::start(&chromedriver).await;
+    let driver = ChromeDriver::start(&installed).await;
     let browser = driver.new_session().await;
     let outcome = AssertUnwindSafe(open_the_dashboard(&browser, &app, end))
         .catch_unwind()
@@ -213,28 +213,37 @@ async fn ask(browser: &WebDriver, question: &str) {
     browser.click(&send).await;
 }
 
-/// The chromedriver to use, or `None` (after printing SKIPPED) when no browser is installed.
+/// Chromium and chromedriver, both found on `PATH`.
+struct Installed {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+}
+
+/// The browser to use, or `None` (after the test was marked skipped) when it is not installed.
 /// Under CI (`CI` set) a missing browser is a failure, not a skip.
-fn browser_or_skip() -> Option<PathBuf> {
+fn browser_or_skip() -> Option<Installed> {
+    let chromium = find_in_path(CHROMIUM);
     let chromedriver = find_in_path(CHROMEDRIVER);
     let mut missing = Vec::new();
-    if !Path::new(CHROMIUM).is_file() {
+    if chromium.is_none() {
         missing.push(CHROMIUM);
     }
     if chromedriver.is_none() {
         missing.push(CHROMEDRIVER);
     }
-    if missing.is_empty() {
-        return chromedriver;
+    if let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) {
+        return Some(Installed {
+            chromium,
+            chromedriver,
+        });
     }
-    let message = format!(
-        "browser test: {} not found; install chromium and chromium-driver (.ci/run does)",
-        missing.join(" and ")
+    support::skip::skip(
+        "no browser",
+        &format!(
+            "{} not found; install chromium and chromium-driver (.ci/services does)",
+            missing.join(" and ")
+        ),
     );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message} (CI is set, so this fails instead of skipping)");
-    }
-    eprintln!("SKIPPED: {message}");
     None
 }
 
@@ -248,18 +257,19 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
 /// with a fresh browser profile directory that is removed after it.
 struct ChromeDriver {
     child: Child,
+    chromium: PathBuf,
     url: String,
     http: reqwest::Client,
     profile: tempfile::TempDir,
 }
 
 impl ChromeDriver {
-    async fn start(program: &Path) -> ChromeDriver {
+    async fn start(installed: &Installed) -> ChromeDriver {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
-        let child = Command::new(program)
+        let child = Command::new(&installed.chromedriver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -268,6 +278,7 @@ impl ChromeDriver {
             .expect("chromedriver starts");
         let mut driver = ChromeDriver {
             child,
+            chromium: installed.chromium.clone(),
             url: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -309,7 +320,7 @@ impl ChromeDriver {
     /// Starts headless Chromium with a fresh profile.
     async fn new_session(&self) -> WebDriver {
         let options = json!({
-            "binary": CHROMIUM,
+            "binary": self.chromium,
             "args": [
                 "--headless",
                 "--no-sandbox",

@@ -346,3 +346,47 @@ fn eval_rejects_bad_input_with_a_clear_message() {
         .failure()
         .stderr(contains("--train"));
 }
+
+/// A load figure means nothing without the model and database it was measured with (lexical
+/// and hybrid differ about fivefold), so `bench` names both, in text and in JSON.
+#[test]
+fn bench_names_the_model_and_database_it_measured() {
+    for endpoint in ["ask", "teams-webhook"] {
+        let output = cargo_bin_cmd!("referral-desk")
+            .args([
+                "bench",
+                "--endpoint",
+                endpoint,
+                "--requests",
+                "40",
+                "--concurrency",
+                "4",
+            ])
+            .env("REFERRAL_DESK__CLASSIFIER__MODEL", "lexical")
+            .env("REFERRAL_DESK__CATALOGUE__DIR", FIXTURE)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            said.contains("model: lexical; database: SQLite (a fresh temporary file)"),
+            "{said}"
+        );
+        assert!(said.contains("40 requests (0 errors)"), "{said}");
+    }
+    let output = cargo_bin_cmd!("referral-desk")
+        .args(["bench", "--requests", "20", "--concurrency", "2", "--json"])
+        .env("REFERRAL_DESK__CLASSIFIER__MODEL", "lexical")
+        .env("REFERRAL_DESK__CATALOGUE__DIR", FIXTURE)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["model"], "lexical");
+    assert_eq!(report["database"], "SQLite (a fresh temporary file)");
+    assert_eq!(report["requests"], 20);
+}

@@ -4,8 +4,9 @@
 //! The reference checks need the real model (`models/fetch` installs it in
 //! `models/all-MiniLM-L6-v2`, or set `REFERRAL_DESK_MODEL_DIR`) and
 //! `tests/fixtures/embeddings/golden.json` (made by `make_golden.py` beside it with
-//! sentence-transformers); without them they print why and pass. Everything else runs on tiny
-//! synthetic model folders written to a temporary directory.
+//! sentence-transformers); without them they are skipped visibly (see tests/support/skip.rs;
+//! under CI that fails). Everything else runs on tiny synthetic model folders written to a
+//! temporary directory.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ use referral_desk::nlu::embedding::{
     CandleEmbedder, Embedder, EmbeddingError, EmbeddingWorker, Pooling,
 };
 use serde_json::{Value, json};
+
+mod support;
 
 // ---------------------------------------------------------------------------------------------
 // The real model against the reference vectors
@@ -36,7 +39,7 @@ fn golden_path() -> PathBuf {
 
 /// The real model, loaded once for all tests of this file; `None` (with a message saying why
 /// and how to get it) when the folder is absent.
-fn real_model(test: &str) -> Option<Arc<CandleEmbedder>> {
+fn real_model() -> Option<Arc<CandleEmbedder>> {
     static MODEL: OnceLock<Option<Arc<CandleEmbedder>>> = OnceLock::new();
     let model = MODEL.get_or_init(|| {
         let dir = model_dir();
@@ -48,9 +51,12 @@ fn real_model(test: &str) -> Option<Arc<CandleEmbedder>> {
         ))
     });
     if model.is_none() {
-        eprintln!(
-            "skipping {test}: no model at {} (run models/fetch or set REFERRAL_DESK_MODEL_DIR)",
-            model_dir().display()
+        support::skip::skip(
+            "no model",
+            &format!(
+                "no model at {} (run models/fetch or set REFERRAL_DESK_MODEL_DIR)",
+                model_dir().display()
+            ),
         );
     }
     model.clone()
@@ -74,13 +80,13 @@ fn floats(value: &Value) -> Vec<f32> {
 
 #[test]
 fn vectors_match_sentence_transformers() {
-    let Some(model) = real_model("vectors_match_sentence_transformers") else {
+    let Some(model) = real_model() else {
         return;
     };
     let Ok(text) = std::fs::read_to_string(golden_path()) else {
-        eprintln!(
-            "skipping vectors_match_sentence_transformers: no {} (see make_golden.py)",
-            golden_path().display()
+        support::skip::skip(
+            "no reference vectors",
+            &format!("no {} (see make_golden.py)", golden_path().display()),
         );
         return;
     };
@@ -141,7 +147,7 @@ fn vectors_match_sentence_transformers() {
 
 #[test]
 fn worker_gives_the_same_vectors_for_a_burst_as_one_by_one() {
-    let Some(model) = real_model("worker_gives_the_same_vectors_for_a_burst_as_one_by_one") else {
+    let Some(model) = real_model() else {
         return;
     };
     let texts: Vec<String> = (0..50)
@@ -178,7 +184,7 @@ fn worker_gives_the_same_vectors_for_a_burst_as_one_by_one() {
 
 #[test]
 fn cli_prints_one_json_object_per_text() {
-    let Some(_) = real_model("cli_prints_one_json_object_per_text") else {
+    let Some(_) = real_model() else {
         return;
     };
     let output = cargo_bin_cmd!("referral-desk")

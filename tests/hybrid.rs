@@ -1,8 +1,8 @@
 //! The hybrid classifier (sentence embeddings + words) in the running server and on the
 //! shipped catalogue's held-out questions, against the lexical model.
 //!
-//! Needs the model folder (`models/fetch`; CI fetches it). Without it each test says so and
-//! passes without checking.
+//! Needs the model folder (`models/fetch`; CI fetches it). Without it each test is skipped
+//! visibly (tests/support/skip.rs); under `CI` that fails.
 
 mod support;
 
@@ -23,9 +23,12 @@ fn model_dir() -> Option<PathBuf> {
     if model_present(&dir) {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: no sentence-embedding model in {}; run models/fetch",
-            dir.display()
+        support::skip::skip(
+            "no model",
+            &format!(
+                "no sentence-embedding model in {}; run models/fetch",
+                dir.display()
+            ),
         );
         None
     }

@@ -1,5 +1,6 @@
 //! One suite for every `ConversationStore` backend: SQLite (a temporary file) and PostgreSQL
-//! (a schema of its own on the server at 127.0.0.1:5432). Both must behave the same.
+//! (a schema of its own on the test server, see tests/support/postgres.rs). Both must behave
+//! the same.
 
 mod support;
 
@@ -255,8 +256,46 @@ async fn sqlite_store() {
 }
 
 #[tokio::test]
+async fn the_sqlite_file_and_its_journal_are_readable_by_this_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/desk.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    store
+        .enqueue(&item("test:mode", "burn-out", 1), None)
+        .await
+        .unwrap();
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    // whatever the umask, nobody else may read the conversations
+    for file in ["desk.db", "desk.db-wal", "desk.db-shm"] {
+        assert_eq!(mode(&db.with_file_name(file)), 0o600, "{file}");
+    }
+    drop(store);
+
+    // an existing file keeps the mode its operator gave it (e.g. for a backup group)
+    let chosen = dir.path().join("chosen.db");
+    std::fs::write(&chosen, b"").unwrap();
+    std::fs::set_permissions(&chosen, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let store = SqliteStore::connect(&format!("sqlite://{}", chosen.display()))
+        .await
+        .unwrap();
+    assert_eq!(mode(&chosen), 0o640);
+    drop(store);
+}
+
+#[tokio::test]
 async fn postgres_store() {
-    let schema = PgSchema::create().await;
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
     let store = PostgresStore::connect(&schema.url, 4).await.unwrap();
     suite(Arc::new(store), &schema.url).await;
     schema.drop().await;
@@ -264,7 +303,9 @@ async fn postgres_store() {
 
 #[tokio::test]
 async fn postgres_replicas_never_claim_the_same_item() {
-    let schema = PgSchema::create().await;
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
     let a = Arc::new(PostgresStore::connect(&schema.url, 4).await.unwrap());
     let b = Arc::new(PostgresStore::connect(&schema.url, 4).await.unwrap());
     for n in 0..40 {

@@ -85,6 +85,10 @@ const BENCH_SLACK_SECRET: &str = "bench-signing-secret";
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
+    /// The classifier model that answered (figures differ about fivefold between them).
+    pub model: String,
+    /// The database the answers were logged in.
+    pub database: String,
     pub requests: usize,
     /// Failed requests, the refused ones (429) included.
     pub errors: usize,
@@ -106,8 +110,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
         let mut _temp = None;
-        let (url, server) = match &args.url {
-            Some(url) => (url.trim_end_matches('/').to_string(), None),
+        let (url, server, model, database) = match &args.url {
+            Some(url) => (
+                url.trim_end_matches('/').to_string(),
+                None,
+                "as configured on that server (its log line `classifier trained` names it)"
+                    .to_string(),
+                "as configured on that server".to_string(),
+            ),
             None => {
                 let temp = tempfile::tempdir().context("creating a temporary database folder")?;
                 let mut settings = Settings::load(args.config.as_deref())?;
@@ -134,17 +144,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 }
                 settings.database.url =
                     format!("sqlite://{}", temp.path().join("bench.db").display()).into();
+                let model_dir = settings.classifier.model_dir.clone();
                 let app = Application::build(settings).await?;
+                let kind = app.state().pipeline.model();
+                let model = if kind.uses_embeddings() {
+                    format!("{} ({})", kind.as_str(), model_dir.display())
+                } else {
+                    kind.as_str().to_string()
+                };
                 let url = format!("http://{}", app.local_addr());
                 let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
                 let handle = tokio::spawn(app.run_until(async {
                     let _ = stop_rx.await;
                 }));
                 _temp = Some(temp);
-                (url, Some((stop_tx, handle)))
+                let database = "SQLite (a fresh temporary file)".to_string();
+                (url, Some((stop_tx, handle)), model, database)
             }
         };
-        let report = drive(&url, &args).await?;
+        let mut report = drive(&url, &args).await?;
+        report.model = model;
+        report.database = database;
         if let Some((stop, handle)) = server {
             let _ = stop.send(());
             let _ = handle.await;
@@ -160,6 +180,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        println!("model: {}; database: {}", report.model, report.database);
         println!(
             "{} requests ({} errors) over {} connections in {:.2} s: {:.0} {}/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             report.requests,
@@ -327,6 +348,8 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
             .unwrap_or(0.0)
     };
     Ok(BenchReport {
+        model: String::new(),
+        database: String::new(),
         requests: latencies.len(),
         errors,
         rate_limited,

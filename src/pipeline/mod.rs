@@ -222,6 +222,11 @@ impl Pipeline {
         }
     }
 
+    /// Which classifier model answers, for `bench` and logs to name what was measured.
+    pub fn model(&self) -> crate::nlu::ModelKind {
+        self.classifier.kind()
+    }
+
     pub fn store(&self) -> &Arc<dyn ConversationStore> {
         &self.store
     }

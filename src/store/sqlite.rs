@@ -68,6 +68,26 @@ struct PendingAnswer {
     done: oneshot::Sender<Result<Option<i64>, StoreError>>,
 }
 
+/// Creates the database file readable and writable by this user only (0600), as the key file
+/// is: it holds conversations. SQLite gives the `-wal` and `-shm` files the same mode. An
+/// existing file keeps the mode its operator chose.
+fn create_private(file: &std::path::Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::File {
+            path: file.to_path_buf(),
+            source,
+        }),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating when missing) the database at `url` (`sqlite://PATH`) and migrates it.
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
@@ -85,6 +105,9 @@ impl SqliteStore {
                 path: folder.to_path_buf(),
                 source,
             })?;
+        }
+        if let Some(file) = &file {
+            create_private(file)?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(1)

@@ -15,51 +15,6 @@ use tokio::task::JoinHandle;
 
 pub const FIXTURE: &str = "tests/fixtures/catalogue-small";
 
-/// The PostgreSQL server tests use (CI: trust auth on loopback, database `test`).
-pub fn postgres_url() -> String {
-    std::env::var("REFERRAL_DESK_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A schema of its own on the test server, dropped by [`PgSchema::drop`]. The URL selects it.
-pub struct PgSchema {
-    pub name: String,
-    pub url: String,
-}
-
-impl PgSchema {
-    pub async fn create() -> PgSchema {
-        let name = format!("rd_test_{:016x}", rand::random::<u64>());
-        let admin = sqlx::PgPool::connect(&postgres_url())
-            .await
-            .expect("PostgreSQL must run at 127.0.0.1:5432 (see .ci/run); set REFERRAL_DESK_TEST_POSTGRES to use another");
-        sqlx::query(&format!("CREATE SCHEMA {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        let separator = if postgres_url().contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        let url = format!(
-            "{}{separator}options=-csearch_path%3D{name}",
-            postgres_url()
-        );
-        PgSchema { name, url }
-    }
-
-    pub async fn drop(self) {
-        let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-    }
-}
-
 /// Settings for a test app: loopback port 0 (metrics too), the small fixture catalogue,
 /// `db_url`, and no per-client question limit (tests ask many questions from one address;
 /// tests/hardening.rs switches it on).
@@ -182,4 +137,9 @@ where
 }
 pub mod bot_framework;
 pub mod dump;
+pub mod postgres;
+pub mod skip;
 pub mod web;
+
+#[allow(unused_imports)]
+pub use postgres::{PgSchema, postgres_url};
