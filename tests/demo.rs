@@ -650,3 +650,99 @@ async fn postgres_marks_seeded_rows_and_removes_exactly_them() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// A database seeded by an earlier version (rows told apart only by their `seed:` delivery
+/// ids, their referrals added to the load, a month published with them): the migration marks
+/// those rows, takes their referrals out of the load and drops the mixed month's table, so the
+/// real report is of the real rows alone.
+#[tokio::test]
+async fn the_migration_marks_rows_seeded_by_earlier_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    // the schema before this version: every migration but the demo one
+    let old = dir.path().join("migrations");
+    std::fs::create_dir(&old).unwrap();
+    for entry in std::fs::read_dir("deploy/migrations/sqlite").unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().contains("demo_data") {
+            std::fs::copy(&path, old.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("desk.db"))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let october = ms("2026-10-05", 9);
+    for (n, delivery) in ["seed:42:0", "seed:42:1", "slack:abc:Ev1"]
+        .iter()
+        .enumerate()
+    {
+        let n = n as i64 + 1;
+        sqlx::query(
+            "INSERT INTO inbox (id, delivery_id, channel, conversation, asker_key, received_ms, \
+             status) VALUES ($1, $2, 'slack', '', $3, $4, 'done')",
+        )
+        .bind(n)
+        .bind(delivery)
+        .bind(format!("asker{n}"))
+        .bind(october)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO conversations (inbox_id, received_ms, channel, asker_key, language, \
+             confidence, decision, latency_us, outcome, specialist) \
+             VALUES ($1, $2, 'slack', $3, 'en', 0.9, 'routed', 1, 'specialist', 'sanne_jansen')",
+        )
+        .bind(n)
+        .bind(october)
+        .bind(format!("asker{n}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO specialist_load VALUES ('sanne_jansen', 3, 5), ('daan_de_vries', 4, 6)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO report_releases VALUES ('2026-10', 1, '{}'), ('2026-09', 1, '{\"kept\":1}')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = store::connect(&settings(&url).database).await.unwrap();
+    assert_eq!(marked(&url).await, (2, 2), "the two seeded rows");
+    let after = dump(&url).await;
+    let load: Vec<(&str, &str)> = after["specialist_load"]
+        .iter()
+        .map(|r| (r[0].as_deref().unwrap(), r[1].as_deref().unwrap()))
+        .collect();
+    assert_eq!(load, [("daan_de_vries", "4"), ("sanne_jansen", "1")]);
+    assert_eq!(
+        store.report_release("2026-09", Rows::Real).await.unwrap(),
+        Some("{\"kept\":1}".to_string()),
+        "a month without seeded rows keeps its table"
+    );
+    assert_eq!(
+        store.report_release("2026-10", Rows::Real).await.unwrap(),
+        None,
+        "the mixed month is published again"
+    );
+    let mut visited = 0;
+    store
+        .scan_report_rows(october - 1, october + 1, Rows::Real, &mut |_| visited += 1)
+        .await
+        .unwrap();
+    assert_eq!(visited, 1, "the real report counts the real row only");
+}
