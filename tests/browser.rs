@@ -134,6 +134,7 @@ async fn the_reports_dashboard_renders_its_charts_in_a_real_browser() {
             days: 182,
             end,
             seed: 11,
+            force: false,
         },
         None,
     )
@@ -156,7 +157,9 @@ async fn the_reports_dashboard_renders_its_charts_in_a_real_browser() {
 async fn open_the_dashboard(browser: &WebDriver, app: &TestApp, end: chrono::NaiveDate) {
     let from = end - chrono::Duration::days(83);
     browser
-        .goto(&app.url(&format!("/reports?from={from}&to={end}&lang=en")))
+        .goto(&app.url(&format!(
+            "/reports?from={from}&to={end}&lang=en&include_demo=true"
+        )))
         .await;
     // the login page is answered with 401 (no session yet), which the console reports;
     // read the log now so only what happens after the login counts
@@ -190,13 +193,15 @@ async fn open_the_dashboard(browser: &WebDriver, app: &TestApp, end: chrono::Nai
     // the session cookie keeps the reader logged in
     browser
         .goto(&app.url(&format!(
-            "/reports?from={from}&to={end}&lang=nl&granularity=month"
+            "/reports?from={from}&to={end}&lang=nl&granularity=month&include_demo=true"
         )))
         .await;
     assert!(browser.find_all("svg").await.len() >= 2);
     if let Some(path) = std::env::var_os("REFERRAL_DESK_SCREENSHOT_REPORTS") {
         browser
-            .goto(&app.url(&format!("/reports?from={from}&to={end}&lang=en")))
+            .goto(&app.url(&format!(
+                "/reports?from={from}&to={end}&lang=en&include_demo=true"
+            )))
             .await;
         browser.set_window(1280, 2400).await;
         std::fs::write(&path, browser.screenshot().await).expect("the screenshot is written");

@@ -17,7 +17,7 @@ use referral_desk::analytics::{
 };
 use referral_desk::catalogue::Catalogue;
 use referral_desk::config::Settings;
-use referral_desk::store::{self, ConversationRecord, ConversationStore, NewInboxItem};
+use referral_desk::store::{self, ConversationRecord, ConversationStore, NewInboxItem, Rows};
 use serde_json::{Value, json};
 use support::{FIXTURE, PgSchema, TestApp, sqlite_url, test_settings};
 
@@ -139,7 +139,25 @@ fn month_request(from: &str, to: &str, by_department: bool) -> ReportRequest {
         to: day(to),
         granularity: Granularity::Month,
         by_department,
+        include_demo: false,
     }
+}
+
+/// As [`report_on`], including the demo data: for the tests over a seeded log (demo rows
+/// only, so the figures are the demo tables' own).
+async fn demo_report_on(
+    store: &dyn ConversationStore,
+    catalogue: &Catalogue,
+    from: &str,
+    to: &str,
+    by_department: bool,
+    today: &str,
+) -> Result<DemandReport, referral_desk::analytics::AnalyticsError> {
+    let request = ReportRequest {
+        include_demo: true,
+        ..month_request(from, to, by_department)
+    };
+    compute(store, catalogue, &policy(), &request, day(today)).await
 }
 
 /// The attacker of one report: every published table's arithmetic. A hidden figure is
@@ -640,6 +658,7 @@ async fn seed_until(
             days,
             end: day(end),
             seed: 7,
+            force: false,
         },
         None,
     )
@@ -680,7 +699,7 @@ async fn csv_json_and_html_carry_the_same_numbers() {
     ];
     let range = ["--from", "2026-08-01", "--to", "2026-10-31"];
     let run = |format: &str| {
-        let mut args = vec!["report"];
+        let mut args = vec!["report", "--include-demo"];
         args.extend(range);
         args.extend(["--format", format, "--lang", "en"]);
         cli(&args, &env)
@@ -754,7 +773,7 @@ async fn sqlite_and_postgresql_give_identical_reports() {
     let mut reports = Vec::new();
     for settings in [&sqlite, &postgres] {
         let store: Arc<dyn ConversationStore> = store::connect(&settings.database).await.unwrap();
-        let mut report = report_on(
+        let mut report = demo_report_on(
             store.as_ref(),
             &catalogue,
             "2026-10-01",
@@ -833,7 +852,7 @@ async fn emerging_topics_find_the_planted_clusters_and_drop_small_ones() {
     );
     let catalogue = Catalogue::load("intents").unwrap();
     let store = store::connect(&settings.database).await.unwrap();
-    let report = report_on(
+    let report = demo_report_on(
         store.as_ref(),
         &catalogue,
         "2026-09-01",
@@ -896,6 +915,7 @@ async fn suggested_intents_pass_the_catalogue_check() {
     let yaml = cli(
         &[
             "suggest-intents",
+            "--include-demo",
             "--from",
             "2026-08-24",
             "--to",
@@ -1334,7 +1354,7 @@ async fn item1_no_combination_of_reports_determines_a_hidden_figure() {
     let app = TestApp::spawn(settings).await;
     let get = |query: String| {
         app.client
-            .get(app.url(&format!("/api/v1/reports/demand?{query}")))
+            .get(app.url(&format!("/api/v1/reports/demand?{query}&include_demo=true")))
             .bearer_auth(TOKEN)
             .send()
     };
@@ -1792,8 +1812,28 @@ async fn due_months_are_published_once_without_anyone_asking() {
         .await
         .unwrap();
     assert_eq!(published, 11, "December 2025 to October 2026");
-    assert!(store.report_release("2026-10").await.unwrap().is_some());
-    assert!(store.report_release("2026-11").await.unwrap().is_none());
+    assert!(
+        store
+            .report_release("2026-10", Rows::Real)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .report_release("2026-11", Rows::Real)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // demo tables are published only when a report asks for demo data
+    assert!(
+        store
+            .report_release("2026-10", Rows::Demo)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let again = publish_due(store.as_ref(), &catalogue, &policy(), day("2026-12-04"))
         .await
         .unwrap();

@@ -12,6 +12,9 @@
 //!   when one of them is hidden; it counts conversations only (see [`Cell`]).
 //! - Asking for departments only shows rows that are in the tables anyway: the same figures
 //!   with or without the breakdown.
+//! - Demo data (`seed-demo`) is left out unless [`ReportRequest::include_demo`]: then each
+//!   month's real and demo tables are added up by [`release::combine`] and the report says so
+//!   ([`DemandReport::includes_demo`]).
 
 use std::collections::HashMap;
 
@@ -24,7 +27,7 @@ use super::release::{
 };
 use super::topics::{UnmetQuestion, cluster_unmet};
 use crate::catalogue::{Catalogue, Lang};
-use crate::store::{ConversationStore, StoreError};
+use crate::store::{ConversationStore, Rows, StoreError};
 
 /// Most months one report may cover.
 pub const MAX_MONTHS: usize = 36;
@@ -70,6 +73,10 @@ pub struct ReportRequest {
     pub to: NaiveDate,
     pub granularity: Granularity,
     pub by_department: bool,
+    /// Add the demo data (`seed-demo`) to the real figures. Off everywhere unless asked for
+    /// (`report --include-demo`, `include_demo=true`), so synthetic conversations never pass
+    /// for real demand.
+    pub include_demo: bool,
 }
 
 /// How the tables are made: the group size, what counts as a low-confidence answer, and how
@@ -191,7 +198,15 @@ pub async fn compute(
     }
     let mut wanted = previous_months.clone();
     wanted.extend(&months);
-    let mut tables = release::releases(store, catalogue, policy, &wanted).await?;
+    let mut tables = release::releases(store, catalogue, policy, &wanted, Rows::Real).await?;
+    if request.include_demo {
+        let demo = release::releases(store, catalogue, policy, &wanted, Rows::Demo).await?;
+        tables = tables
+            .iter()
+            .zip(&demo)
+            .map(|(real, demo)| release::combine(real, demo))
+            .collect();
+    }
     let current = tables.split_off(previous_months.len());
     let before = tables;
     let report = view(catalogue, policy, request, &current, &before, unpublished);
@@ -468,6 +483,7 @@ fn view(
         specialists,
         suppressed_small: 0,
         suppressed_complementary: 0,
+        includes_demo: request.include_demo,
     };
     let (small, other) = report.hidden_counts();
     report.suppressed_small = small;
@@ -477,7 +493,10 @@ fn view(
 
 /// The draft intents for the emerging topics of `[from, to]` (whole months): what
 /// `referral-desk suggest-intents` writes. Only texts and keywords used by at least
-/// `min_group_size` distinct askers appear in it (see [`super::suggest`]).
+/// `min_group_size` distinct askers appear in it (see [`super::suggest`]). Real questions
+/// only, unless `include_demo`: then the demo questions are clustered on their own and their
+/// topics follow the real ones (a real question never joins a synthetic topic, where the
+/// synthetic askers would lift it over the minimum group size).
 pub async fn suggest_from_log(
     store: &dyn ConversationStore,
     catalogue: &Catalogue,
@@ -485,31 +504,57 @@ pub async fn suggest_from_log(
     low_confidence: f32,
     from: NaiveDate,
     to: NaiveDate,
+    include_demo: bool,
 ) -> Result<String, AnalyticsError> {
     if from > to {
         return Err(AnalyticsError::EmptyRange { from, to });
     }
     let start = month_start(from);
     let end = next_month(month_start(to));
-    let mut rows = store
-        .unmet_questions(day_ms(start), day_ms(end), low_confidence)
-        .await?;
-    rows.sort_unstable_by(|a, b| {
-        (a.received_ms, &a.asker_key, &a.question).cmp(&(b.received_ms, &b.asker_key, &b.question))
-    });
-    let mut askers: HashMap<String, u32> = HashMap::new();
-    let unmet: Vec<UnmetQuestion> = rows
-        .into_iter()
-        .map(|u| {
-            let next = askers.len() as u32;
-            UnmetQuestion {
-                asker: *askers.entry(u.asker_key).or_insert(next),
-                period: 0,
-                text: u.question,
-            }
-        })
-        .collect();
-    let clusters = cluster_unmet(&unmet, min_group_size as usize);
+    let kinds: &[Rows] = if include_demo {
+        &[Rows::Real, Rows::Demo]
+    } else {
+        &[Rows::Real]
+    };
+    let mut unmet: Vec<UnmetQuestion> = Vec::new();
+    let mut clusters = Vec::new();
+    // askers are numbered across both kinds, so the two never share a number
+    let mut askers: HashMap<(Rows, String), u32> = HashMap::new();
+    for &kind in kinds {
+        let mut rows = store
+            .unmet_questions(day_ms(start), day_ms(end), low_confidence, kind)
+            .await?;
+        rows.sort_unstable_by(|a, b| {
+            (a.received_ms, &a.asker_key, &a.question).cmp(&(
+                b.received_ms,
+                &b.asker_key,
+                &b.question,
+            ))
+        });
+        let these: Vec<UnmetQuestion> = rows
+            .into_iter()
+            .map(|u| {
+                let next = askers.len() as u32;
+                UnmetQuestion {
+                    asker: *askers.entry((kind, u.asker_key)).or_insert(next),
+                    period: 0,
+                    text: u.question,
+                }
+            })
+            .collect();
+        let offset = unmet.len();
+        clusters.extend(
+            cluster_unmet(&these, min_group_size as usize)
+                .into_iter()
+                .map(|mut c| {
+                    for member in &mut c.members {
+                        *member += offset;
+                    }
+                    c
+                }),
+        );
+        unmet.extend(these);
+    }
     Ok(super::suggest::suggest_intents(
         &clusters,
         &unmet,
@@ -543,6 +588,7 @@ mod tests {
             to: to.parse().unwrap(),
             granularity,
             by_department: false,
+            include_demo: false,
         }
     }
 

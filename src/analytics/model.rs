@@ -259,6 +259,11 @@ pub struct DemandReport {
     /// hidden month).
     pub suppressed_small: usize,
     pub suppressed_complementary: usize,
+    /// The figures include demo data (synthetic conversations from `seed-demo`): every
+    /// output says so (a banner in the HTML, a `data,includes_demo` row in the CSV, this field
+    /// in the JSON). Reports leave demo data out unless asked.
+    #[serde(default)]
+    pub includes_demo: bool,
 }
 
 impl Series {

@@ -33,6 +33,19 @@
 //! Unauthenticated web chat sessions all count as one asker together (the store reads them
 //! so): anyone can open sessions at will, and must not be able to make one person look like
 //! k people.
+//!
+//! # Demo data
+//!
+//! Rows written by `seed-demo` are never counted with real ones. Each month has up to two
+//! tables, each over one kind of rows ([`Rows`]): the real table, which is what every report
+//! shows, and a demo table, published only when a report asks to include demo data and
+//! deleted by `seed-demo --remove`. A report that includes demo data adds the two up with
+//! [`combine`]: a figure is shown only where both parts are shown. Why not one table over
+//! both kinds: the demo rows are reproducible (the same seed gives the same rows, and the seed
+//! is printed), so anyone could subtract them from a mixed figure and recover a real figure
+//! the real table hides; with the rule of [`combine`] what can be subtracted out is a real
+//! figure the real table shows anyway. Demo tables may be published again after more seeding
+//! (`seed-demo` drops them): they hold nothing about people.
 
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
@@ -43,7 +56,7 @@ use super::model::{Cell, Hidden, Outcome};
 use super::suppress::{CellGrid, CellId, Relation};
 use super::topics::{UnmetQuestion, cluster_unmet};
 use crate::catalogue::Catalogue;
-use crate::store::ConversationStore;
+use crate::store::{ConversationStore, Rows};
 
 /// The id of the row for questions that matched no topic (and referrals to specialists no
 /// longer in the catalogue).
@@ -73,6 +86,12 @@ pub struct MonthRelease {
     /// Every catalogue specialist, then [`OTHER`].
     pub specialists: Vec<ReleasedSpecialist>,
     pub emerging: Vec<ReleasedCluster>,
+    /// No row of this table's kind at all in the month: every figure is 0, none has a person
+    /// behind it (a hidden 0 is not protected, see `super::suppress`). [`combine`] then takes
+    /// the other table as it is, so a database of demo data only shows its demo figures.
+    /// Tables published before this field existed read as `false`, which is the cautious side.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,17 +214,18 @@ pub async fn releases(
     catalogue: &Catalogue,
     policy: &ReportPolicy,
     months: &[NaiveDate],
+    kind: Rows,
 ) -> Result<Vec<MonthRelease>, AnalyticsError> {
     let mut departments: Option<Vec<String>> = None;
     let mut out = Vec::with_capacity(months.len());
     for &start in months {
         let label = month_label(start);
-        if let Some(stored) = load(store, &label).await? {
+        if let Some(stored) = load(store, &label, kind).await? {
             out.push(stored);
             continue;
         }
         if departments.is_none() {
-            departments = Some(store.report_departments().await?);
+            departments = Some(store.report_departments(kind).await?);
         }
         let release = compute_release(
             store,
@@ -213,18 +233,19 @@ pub async fn releases(
             policy,
             start,
             departments.as_deref().unwrap_or_default(),
+            kind,
         )
         .await?;
         let body = serde_json::to_string(&release)
             .map_err(|e| AnalyticsError::Internal(format!("serialising a release: {e}")))?;
         let stored = store
-            .save_report_release(&label, release.released_at.timestamp_millis(), &body)
+            .save_report_release(&label, kind, release.released_at.timestamp_millis(), &body)
             .await?;
         if stored {
-            tracing::info!(month = %label, "demand figures published");
+            tracing::info!(month = %label, ?kind, "demand figures published");
             out.push(release);
         } else {
-            let winner = load(store, &label).await?.ok_or_else(|| {
+            let winner = load(store, &label, kind).await?.ok_or_else(|| {
                 AnalyticsError::Internal(format!("the release of {label} vanished"))
             })?;
             out.push(winner);
@@ -233,8 +254,9 @@ pub async fn releases(
     Ok(out)
 }
 
-/// Publishes every month of the last year that is due on `today` and not published yet, and
-/// returns how many it published. The server runs this daily while reports are switched on,
+/// Publishes the real table of every month of the last year that is due on `today` and not
+/// published yet, and returns how many it published (demo tables are published only when a
+/// report asks for demo data). The server runs this daily while reports are switched on,
 /// so a month is frozen soon after it is due, while the texts behind its emerging topics are
 /// still kept (see `log.retention_days`), even when nobody opens a report.
 pub async fn publish_due(
@@ -253,19 +275,24 @@ pub async fn publish_due(
     }
     let mut missing = Vec::new();
     for month in months {
-        if store.report_release(&month_label(month)).await?.is_none() {
+        if store
+            .report_release(&month_label(month), Rows::Real)
+            .await?
+            .is_none()
+        {
             missing.push(month);
         }
     }
-    releases(store, catalogue, policy, &missing).await?;
+    releases(store, catalogue, policy, &missing, Rows::Real).await?;
     Ok(missing.len())
 }
 
 async fn load(
     store: &dyn ConversationStore,
     label: &str,
+    kind: Rows,
 ) -> Result<Option<MonthRelease>, AnalyticsError> {
-    let Some(body) = store.report_release(label).await? else {
+    let Some(body) = store.report_release(label, kind).await? else {
         return Ok(None);
     };
     serde_json::from_str(&body).map(Some).map_err(|e| {
@@ -523,14 +550,16 @@ fn outcome_index(outcome: Option<&str>) -> u8 {
     position.unwrap_or(OUTCOMES - 1) as u8
 }
 
-/// Counts, clusters and suppresses one month: the table as it will be published.
-#[tracing::instrument(skip_all, fields(month = %month_label(start)))]
+/// Counts, clusters and suppresses one month's rows of kind `kind`: the table as it will be
+/// published.
+#[tracing::instrument(skip_all, fields(month = %month_label(start), ?kind))]
 pub async fn compute_release(
     store: &dyn ConversationStore,
     catalogue: &Catalogue,
     policy: &ReportPolicy,
     start: NaiveDate,
     known_departments: &[String],
+    kind: Rows,
 ) -> Result<MonthRelease, AnalyticsError> {
     let started = std::time::Instant::now();
     let end = next_month(start);
@@ -590,7 +619,9 @@ pub async fn compute_release(
             handoff: row.handoff,
         });
     };
-    store.scan_report_rows(from_ms, to_ms, &mut visit).await?;
+    store
+        .scan_report_rows(from_ms, to_ms, kind, &mut visit)
+        .await?;
     let unknown_department = departments.id(UNKNOWN_DEPARTMENT) as u16;
     for row in &mut rows {
         if row.department == u16::MAX {
@@ -601,7 +632,7 @@ pub async fn compute_release(
     // emerging topics: the month's unmet questions, clustered on a blocking thread
     let min_group_size = policy.min_group_size as usize;
     let mut unmet_rows = store
-        .unmet_questions(from_ms, to_ms, policy.low_confidence)
+        .unmet_questions(from_ms, to_ms, policy.low_confidence, kind)
         .await?;
     let clusters = tokio::task::spawn_blocking(move || {
         // one order whatever the database returned, so clustering is the same on every backend
@@ -677,7 +708,9 @@ pub async fn compute_release(
         not_helpful: cell(layout.feedback(t, 2)),
         no_feedback: cell(layout.feedback(t, 3)),
     };
+    let empty = rows.is_empty();
     Ok(MonthRelease {
+        empty,
         month: month_label(start),
         start,
         end,
@@ -719,6 +752,150 @@ pub async fn compute_release(
             })
             .collect(),
     })
+}
+
+/// The month's figures over real and demo rows together, for a report that includes demo
+/// data: a figure is the sum of the two tables' shown figures, hidden ("protects others")
+/// when either part is hidden, and carries no asker count (people are not added up across
+/// the two). So whatever a reader subtracts out of it with the (reproducible) demo figures is
+/// a real figure the real table shows anyway. A table of a kind with no rows that month is
+/// all zeros, so the other is taken as it is. Rows one table lacks (a department only the
+/// demo data names) are zero there. Emerging topics are each table's own, never clustered
+/// across the two.
+pub fn combine(real: &MonthRelease, demo: &MonthRelease) -> MonthRelease {
+    if real.empty {
+        return demo.clone();
+    }
+    if demo.empty {
+        return real.clone();
+    }
+    let add = |a: Option<Cell>, b: Option<Cell>| match (a, b) {
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (Some(a), Some(b)) => match (a.conversations(), b.conversations()) {
+            (Some(x), Some(y)) => Cell::Shown {
+                askers: None,
+                conversations: x + y,
+            },
+            _ => Cell::hidden(Hidden::ProtectsOthers),
+        },
+        (None, None) => Cell::hidden(Hidden::ProtectsOthers),
+    };
+    let add_breakdown = |a: Option<&Breakdown>, b: Option<&Breakdown>| Breakdown {
+        outcomes: (0..OUTCOMES)
+            .map(|o| {
+                add(
+                    a.and_then(|a| a.outcomes.get(o).copied()),
+                    b.and_then(|b| b.outcomes.get(o).copied()),
+                )
+            })
+            .collect(),
+        feedback_given: add(a.map(|a| a.feedback_given), b.map(|b| b.feedback_given)),
+        helpful: add(a.map(|a| a.helpful), b.map(|b| b.helpful)),
+        not_helpful: add(a.map(|a| a.not_helpful), b.map(|b| b.not_helpful)),
+        no_feedback: add(a.map(|a| a.no_feedback), b.map(|b| b.no_feedback)),
+    };
+    // the real table's rows in its order, then those only the demo table has ("other" last)
+    let union = |first: Vec<&str>, second: Vec<&str>| -> Vec<String> {
+        let mut ids: Vec<String> = first
+            .iter()
+            .chain(&second)
+            .filter(|id| **id != OTHER)
+            .map(|id| id.to_string())
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
+        if first.contains(&OTHER) || second.contains(&OTHER) {
+            ids.push(OTHER.to_string());
+        }
+        ids
+    };
+    let topic_ids = union(
+        real.topics.iter().map(|t| t.intent.as_str()).collect(),
+        demo.topics.iter().map(|t| t.intent.as_str()).collect(),
+    );
+    let department_topic = |table: &MonthRelease, department: &str, intent: &str| {
+        let index = table.topics.iter().position(|t| t.intent == intent)?;
+        table.department(department)?.topics.get(index).copied()
+    };
+    let mut departments: Vec<String> = Vec::new();
+    for d in real.departments.iter().chain(&demo.departments) {
+        if d.department != UNKNOWN_DEPARTMENT && !departments.contains(&d.department) {
+            departments.push(d.department.clone());
+        }
+    }
+    departments.push(UNKNOWN_DEPARTMENT.to_string());
+    let specialist_ids = union(
+        real.specialists
+            .iter()
+            .map(|s| s.specialist.as_str())
+            .collect(),
+        demo.specialists
+            .iter()
+            .map(|s| s.specialist.as_str())
+            .collect(),
+    );
+    MonthRelease {
+        month: real.month.clone(),
+        start: real.start,
+        end: real.end,
+        min_group_size: real.min_group_size,
+        released_at: real.released_at.max(demo.released_at),
+        total: add(Some(real.total), Some(demo.total)),
+        topics: topic_ids
+            .iter()
+            .map(|id| {
+                let (a, b) = (real.topic(id), demo.topic(id));
+                ReleasedTopic {
+                    intent: id.clone(),
+                    figure: add(a.map(|t| t.figure), b.map(|t| t.figure)),
+                    breakdown: add_breakdown(a.map(|t| &t.breakdown), b.map(|t| &t.breakdown)),
+                }
+            })
+            .collect(),
+        all: add_breakdown(Some(&real.all), Some(&demo.all)),
+        departments: departments
+            .iter()
+            .map(|name| ReleasedDepartment {
+                department: name.clone(),
+                figure: add(
+                    real.department(name).map(|d| d.figure),
+                    demo.department(name).map(|d| d.figure),
+                ),
+                topics: topic_ids
+                    .iter()
+                    .map(|id| {
+                        add(
+                            department_topic(real, name, id),
+                            department_topic(demo, name, id),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+        specialists: specialist_ids
+            .iter()
+            .map(|id| {
+                let (a, b) = (real.specialist(id), demo.specialist(id));
+                ReleasedSpecialist {
+                    specialist: id.clone(),
+                    referrals: add(a.map(|s| s.referrals), b.map(|s| s.referrals)),
+                    handoffs: add(a.map(|s| s.handoffs), b.map(|s| s.handoffs)),
+                    without_handoff: add(
+                        a.map(|s| s.without_handoff),
+                        b.map(|s| s.without_handoff),
+                    ),
+                }
+            })
+            .collect(),
+        emerging: real
+            .emerging
+            .iter()
+            .chain(&demo.emerging)
+            .cloned()
+            .collect(),
+        empty: false,
+    }
 }
 
 #[cfg(test)]

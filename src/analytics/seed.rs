@@ -22,6 +22,15 @@
 //!   intents (`hybrid_work`, `supplier_management`); a handoff for about 15% of specialist
 //!   referrals. Routed questions with low confidence (0.39-0.5) are a few percent.
 //!
+//! **Demo data never mixes with real conversations** (issue 14). Every row written here is
+//! marked `demo = 1` (inbox and conversation log; the server never sets the column), reports
+//! leave marked rows out unless asked to include them (see `analytics::release`), and
+//! [`remove_demo`] deletes exactly them. Seeding refuses a database that holds real
+//! conversations unless [`SeedOptions::force`]. The referral load (`specialist_load`) is not
+//! touched: it steers which specialist gets the next real question, which synthetic
+//! referrals must not. Seeding drops the published demo tables, so they are published again
+//! over all demo rows; the real tables are never touched.
+//!
 //! Rows are written with multi-row INSERTs (1,000 rows and 18,000 bound parameters per
 //! statement, under SQLite's 32,766) in one transaction, on both backends with the same
 //! statements but for the dialect: ids are reserved up front and inserted explicitly (the
@@ -29,7 +38,8 @@
 //! database writes the previous one. Each conversation gets its `inbox` row (`done`, no text,
 //! delivery id `seed:<seed>:<n>`). Seeding again with a seed already in the database is
 //! refused before anything is written; another seed appends. While seeding, other writers
-//! wait (SQLite's write lock, PostgreSQL's table locks).
+//! wait (SQLite's write lock, PostgreSQL's table locks), so the check for real conversations
+//! and the writing see the same database.
 //!
 //! Measured on a shared 2-core machine (load average 5 from other builds): 1,000,000
 //! conversations into SQLite in 36 s wall-clock (24 s of CPU; the SQLite writer thread is the
@@ -65,6 +75,33 @@ pub struct SeedOptions {
     /// The day after the last seeded day (exclusive).
     pub end: NaiveDate,
     pub seed: u64,
+    /// Seed even though the database holds real conversations (`seed-demo --force`).
+    pub force: bool,
+}
+
+/// Why seeding refused a database. Carried inside the `anyhow` chain, so callers can
+/// `downcast_ref` it.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(
+        "the database {database} holds {conversations} real conversations and {waiting} real \
+         deliveries not yet answered; demo data would sit beside them, so nothing was added\n  \
+         hint: give the demo data a database of its own, e.g. \
+         REFERRAL_DESK__DATABASE__URL=sqlite://data/demo.db referral-desk seed-demo ... \
+         (and the same for serve and report), or pass --force to add it here anyway (it is \
+         marked, left out of reports unless --include-demo, and `seed-demo --remove` deletes it)"
+    )]
+    RealConversations {
+        database: String,
+        conversations: i64,
+        waiting: i64,
+    },
+    #[error(
+        "the database already holds {seeded} conversations seeded with --seed {seed} \
+         (delivery ids seed:{seed}:...); nothing was added\n  hint: use another --seed to add \
+         more conversations, or `seed-demo --remove` first to start over"
+    )]
+    SeedTaken { seeded: i64, seed: u64 },
 }
 
 /// What was seeded.
@@ -259,9 +296,12 @@ pub fn rising_intent(catalogue: &Catalogue) -> Option<&str> {
         .or_else(|| catalogue.intents.last().map(|i| i.id.as_str()))
 }
 
-/// Fills the configured database with `options.conversations` synthetic conversations.
-/// Connects with `store::connect` first (which migrates), then writes through a pool of its
-/// own. Refuses, before writing anything, a seed the database already holds.
+/// Fills the configured database with `options.conversations` synthetic conversations, each
+/// marked as demo data. Connects with `store::connect` first (which migrates), then writes
+/// through a pool of its own. Refuses, before writing anything, a database holding real
+/// conversations (unless `options.force`) and a seed the database already holds
+/// ([`SeedError`]).
+#[tracing::instrument(skip_all, fields(database = %settings.database.describe(), conversations = options.conversations, seed = options.seed))]
 pub async fn seed_demo(
     settings: &Settings,
     catalogue: &Catalogue,
@@ -305,7 +345,7 @@ pub async fn seed_demo(
             .connect_with(connect)
             .await
             .with_context(|| format!("opening the database {described}"))?;
-        let mut written = write_sqlite(&pool, generator, options.seed, progress).await;
+        let mut written = write_sqlite(&pool, generator, options, &described, progress).await;
         if written.is_ok() {
             // fold the write-ahead log into the database file, so its size is the data's
             if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -323,7 +363,7 @@ pub async fn seed_demo(
             .connect(url)
             .await
             .with_context(|| format!("opening the database {described}"))?;
-        let mut written = write_postgres(&pool, generator, options.seed, progress).await;
+        let mut written = write_postgres(&pool, generator, options, &described, progress).await;
         if written.is_ok() {
             // planner statistics now rather than when autovacuum gets to it
             if let Err(err) = sqlx::query("ANALYZE inbox, conversations")
@@ -336,7 +376,11 @@ pub async fn seed_demo(
         pool.close().await;
         written
     };
-    let stats = written.with_context(|| format!("seeding {described}"))?;
+    let stats = match written {
+        // the refusals say where already
+        Err(err) if err.is::<SeedError>() => return Err(err),
+        other => other.with_context(|| format!("seeding {described}"))?,
+    };
     Ok(SeedSummary {
         conversations: options.conversations,
         askers: stats.askers,
@@ -351,6 +395,21 @@ pub async fn seed_demo(
             })
             .collect(),
     })
+}
+
+/// `seed-demo --remove`: deletes every row seeding wrote and the published tables of demo
+/// rows, in one transaction, and returns `(table, rows deleted)` per table. Real rows and the
+/// real tables are not touched.
+#[tracing::instrument(skip_all, fields(database = %settings.database.describe()))]
+pub async fn remove_demo(settings: &Settings) -> anyhow::Result<Vec<(&'static str, u64)>> {
+    let described = settings.database.describe();
+    let store = crate::store::connect(&settings.database)
+        .await
+        .with_context(|| format!("opening the database {described}"))?;
+    store
+        .remove_demo()
+        .await
+        .with_context(|| format!("removing the demo data from {described}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -758,7 +817,6 @@ struct SpecialistPlan {
     quoted: String,
     away_until: Option<NaiveDate>,
     last_ms: i64,
-    referrals: i64,
 }
 
 impl SpecialistPlan {
@@ -794,8 +852,6 @@ struct DayPlan {
 struct Stats {
     askers: usize,
     planted_askers: Vec<BTreeSet<u32>>,
-    /// `(specialist id, referrals, last referred ms)`.
-    referrals: Vec<(Arc<str>, i64, i64)>,
 }
 
 struct Generator {
@@ -842,7 +898,6 @@ impl Generator {
                 quoted: json_str(&s.id),
                 away_until: s.away_until,
                 last_ms: 0,
-                referrals: 0,
             })
             .collect();
         let specialist_index = |id: &str| catalogue.specialists.iter().position(|s| s.id == id);
@@ -1193,12 +1248,6 @@ impl Generator {
         if !chunk.is_empty() && !send(chunk) {
             return;
         }
-        stats.referrals = self
-            .specialists
-            .iter()
-            .filter(|s| s.referrals > 0)
-            .map(|s| (s.id.clone(), s.referrals, s.last_ms))
-            .collect();
         let _ = chunks.blocking_send(Message::Done(stats));
     }
 
@@ -1265,7 +1314,6 @@ impl Generator {
                     available.truncate(2);
                     let first = &mut self.specialists[available[0]];
                     first.last_ms = received_ms.max(latest + 1);
-                    first.referrals += 1;
                     specialist = Some(first.id.clone());
                     let route = self
                         .routes
@@ -1485,17 +1533,22 @@ fn vary(text: &str, lang: Lang, rng: &mut StdRng, contact: bool) -> String {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+/// The last three are constants (see [`Statements::for_rows`]): `demo` is 1 on every row.
 const INBOX_COLUMNS: &str = "(id, delivery_id, channel, conversation, asker_key, department, \
-     received_ms, completed_ms, status, attempts)";
+     received_ms, completed_ms, status, attempts, demo)";
+/// The last one, `demo`, is the constant 1.
 const CONVERSATION_COLUMNS: &str = "(id, inbox_id, received_ms, channel, asker_key, department, \
      language, question, intent, confidence, decision, route, latency_us, feedback, \
-     feedback_ms, handoff, outcome, specialist)";
-/// Adds the seeded referrals to the referral load (the pipeline's rotation reads it).
-const ADD_REFERRALS: &str = "INSERT INTO specialist_load (specialist_id, referrals, \
-     last_referred_ms) VALUES ($1, $2, $3) ON CONFLICT (specialist_id) DO UPDATE SET \
-     referrals = specialist_load.referrals + excluded.referrals, last_referred_ms = CASE \
-     WHEN specialist_load.last_referred_ms > excluded.last_referred_ms \
-     THEN specialist_load.last_referred_ms ELSE excluded.last_referred_ms END";
+     feedback_ms, handoff, outcome, specialist, demo)";
+/// Real conversations, and real deliveries still waiting for an answer (they have no log row
+/// yet): seeding refuses a database with either unless forced. Both are index probes
+/// (`conversations_report` leads with `demo`, `inbox_pending` with `status`).
+const REAL_ROWS: &str = "SELECT (SELECT COUNT(*) FROM conversations WHERE demo = 0) AS real, \
+     (SELECT COUNT(*) FROM inbox WHERE status IN ('pending', 'processing', 'failed') \
+     AND demo = 0) AS waiting";
+/// The published demo tables no longer cover all demo rows once more are seeded: they are
+/// published again when a report asks (they hold nothing about people).
+const DROP_DEMO_RELEASES: &str = "DELETE FROM report_releases WHERE demo = 1";
 /// Seeded delivery ids of one seed: `seed:S:` up to (not including) `seed:S;`.
 const SEEDED: &str =
     "SELECT COUNT(*) AS seeded FROM inbox WHERE delivery_id >= $1 AND delivery_id < $2";
@@ -1543,11 +1596,11 @@ impl Statements {
             rows,
             inbox: format!(
                 "INSERT INTO inbox {INBOX_COLUMNS} {overriding}VALUES {}",
-                values(rows, 8, "'done', 1", numbered)
+                values(rows, 8, "'done', 1, 1", numbered)
             ),
             conversations: format!(
                 "INSERT INTO conversations {CONVERSATION_COLUMNS} {overriding}VALUES {}",
-                values(rows, 18, "", numbered)
+                values(rows, 18, "1", numbered)
             ),
         }
     }
@@ -1660,14 +1713,29 @@ macro_rules! writer {
         async fn $name(
             pool: &sqlx::Pool<$db>,
             generator: Generator,
-            seed: u64,
+            options: &SeedOptions,
+            database: &str,
             progress: Option<&indicatif::ProgressBar>,
         ) -> anyhow::Result<Stats> {
             let dialect: &Dialect = &$dialect;
+            let seed = options.seed;
             let prefix = seed_prefix(seed);
             let mut tx = pool.begin_with(dialect.begin).await?;
             if let Some(lock) = dialect.lock {
                 sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            if !options.force {
+                let real = sqlx::query(REAL_ROWS).fetch_one(&mut *tx).await?;
+                let (conversations, waiting): (i64, i64) =
+                    (real.try_get("real")?, real.try_get("waiting")?);
+                if conversations > 0 || waiting > 0 {
+                    return Err(SeedError::RealConversations {
+                        database: database.to_string(),
+                        conversations,
+                        waiting,
+                    }
+                    .into());
+                }
             }
             let seeded: i64 = sqlx::query(SEEDED)
                 .bind(&prefix)
@@ -1676,12 +1744,9 @@ macro_rules! writer {
                 .await?
                 .try_get("seeded")?;
             if seeded > 0 {
-                bail!(
-                    "the database already holds {seeded} conversations seeded with --seed {seed} \
-                     (delivery ids {prefix}...); nothing was added. Use another --seed to add \
-                     more conversations, or seed an empty database"
-                );
+                return Err(SeedError::SeedTaken { seeded, seed }.into());
             }
+            sqlx::query(DROP_DEMO_RELEASES).execute(&mut *tx).await?;
             let mut next = [0_i64; 2];
             for (slot, table) in next.iter_mut().zip(["inbox", "conversations"]) {
                 *slot = sqlx::query(&dialect.next_id.replace("{table}", table))
@@ -1739,14 +1804,6 @@ macro_rules! writer {
                         .execute(&mut *tx)
                         .await?;
                 }
-            }
-            for (id, referrals, last_ms) in &stats.referrals {
-                sqlx::query(ADD_REFERRALS)
-                    .bind(&**id)
-                    .bind(*referrals)
-                    .bind(*last_ms)
-                    .execute(&mut *tx)
-                    .await?;
             }
             tx.commit().await?;
             Ok(stats)
@@ -1807,6 +1864,7 @@ mod tests {
             days: 182,
             end: NaiveDate::from_ymd_opt(2026, 11, 27).expect("a date"),
             seed,
+            force: false,
         }
     }
 
@@ -1889,7 +1947,6 @@ mod tests {
         };
     }
     fetch_logged!(fetch_sqlite, sqlx::Sqlite);
-    fetch_logged!(fetch_postgres, sqlx::Postgres);
 
     async fn sqlite_pool(url: &str) -> sqlx::SqlitePool {
         sqlx::SqlitePool::connect(url)
@@ -2209,14 +2266,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(inbox, 5000);
-        let referrals: i64 = sqlx::query_scalar("SELECT SUM(referrals) FROM specialist_load")
+        // every row is marked, and the referral load of real questions is left alone
+        let marked: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM conversations WHERE demo = 1), \
+             (SELECT COUNT(*) FROM inbox WHERE demo = 1)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(marked, (5000, 5000));
+        let load: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM specialist_load")
             .fetch_one(&pool)
             .await
             .unwrap();
-        assert_eq!(
-            referrals as usize,
-            rows.iter().filter(|r| r.specialist.is_some()).count()
-        );
+        assert_eq!(load, 0);
         // the planted topics as a report would find them, in SQL
         for planted in &summary.planted {
             let like: Vec<String> = planted
@@ -2294,52 +2357,6 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(id, 1001);
-    }
-
-    #[tokio::test]
-    async fn seeds_postgres_too() {
-        let base = std::env::var("REFERRAL_DESK_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let schema = format!("rd_seed_{:016x}", rand::random::<u64>());
-        let admin = sqlx::PgPool::connect(&base)
-            .await
-            .expect("PostgreSQL must run at 127.0.0.1:5432 (see .ci/run)");
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
-        let catalogue = catalogue();
-        let options = options(3000, 5);
-        let seeded = seed_demo(&settings(&url), &catalogue, &options, None).await;
-        let checked = async {
-            let summary = seeded.expect("seeding PostgreSQL works");
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let rows = fetch_postgres(&pool).await;
-            check_seeded(&rows, &catalogue, &options, &summary);
-            let again = seed_demo(&settings(&url), &catalogue, &options, None).await;
-            assert!(format!("{:#}", again.unwrap_err()).contains("already holds 3000"));
-            // the identity columns carry on after the explicit ids
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO inbox (delivery_id, channel, conversation, asker_key, received_ms) \
-                 VALUES ('web:after', 'web', 'x', 'y', 0) RETURNING id",
-            )
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-            assert!(id > rows.iter().map(|r| r.inbox_id).max().unwrap());
-            pool.close().await;
-        };
-        let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(checked)).await;
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
     }
 
     #[test]

@@ -226,8 +226,16 @@ pub struct ReportQuery {
     pub to: Option<NaiveDate>,
     pub granularity: Option<Granularity>,
     pub by_department: Option<String>,
+    /// `true` (or `on`, `1`, `yes`): add the demo data (`seed-demo`) to the real figures; the
+    /// report then says so. Left out otherwise.
+    pub include_demo: Option<String>,
     pub lang: Option<String>,
     pub format: Option<String>,
+}
+
+/// A checkbox or flag parameter: `true`, `on` (what a ticked box sends), `1` or `yes`.
+fn is_set(value: Option<&str>) -> bool {
+    matches!(value, Some("true" | "on" | "1" | "yes"))
 }
 
 impl ReportQuery {
@@ -245,10 +253,8 @@ impl ReportQuery {
             from,
             to,
             granularity: self.granularity.unwrap_or_default(),
-            by_department: matches!(
-                self.by_department.as_deref(),
-                Some("true" | "on" | "1" | "yes")
-            ),
+            by_department: is_set(self.by_department.as_deref()),
+            include_demo: is_set(self.include_demo.as_deref()),
         }
     }
 
@@ -433,6 +439,9 @@ fn headers_path(query: &ReportQuery) -> String {
     if let Some(d) = &query.by_department {
         pairs.push(("by_department", d.clone()));
     }
+    if let Some(d) = &query.include_demo {
+        pairs.push(("include_demo", d.clone()));
+    }
     if let Some(l) = &query.lang {
         pairs.push(("lang", l.clone()));
     }
@@ -526,7 +535,7 @@ pub async fn logout(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// `GET /api/v1/reports/demand?from=&to=&granularity=&by_department=&format=json|csv`.
+/// `GET /api/v1/reports/demand?from=&to=&granularity=&by_department=&include_demo=&format=json|csv`.
 pub async fn demand(
     State(state): State<AppState>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -561,7 +570,7 @@ pub async fn demand(
     let Ok(Query(query)) = query else {
         return (
             StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({"error": "unknown or malformed report parameters: use from, to (YYYY-MM-DD), granularity (month), by_department, format (json, csv)"})),
+            axum::Json(serde_json::json!({"error": "unknown or malformed report parameters: use from, to (YYYY-MM-DD), granularity (month), by_department, include_demo, format (json, csv)"})),
         )
             .into_response();
     };

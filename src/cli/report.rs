@@ -38,6 +38,10 @@ pub struct ReportArgs {
     /// Add the breakdown per department (small departments mostly show "< k").
     #[arg(long)]
     pub by_department: bool,
+    /// Add the demo data (synthetic conversations from `seed-demo`) to the real figures; the
+    /// report then says so. Without it demo data is left out.
+    #[arg(long)]
+    pub include_demo: bool,
     #[arg(long, value_enum, default_value_t = Format::Html)]
     pub format: Format,
     /// Labels of the HTML report: nl or en.
@@ -63,6 +67,10 @@ pub struct SuggestArgs {
     /// Write the YAML here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also propose topics from the demo data (`seed-demo`), clustered apart from the real
+    /// questions. Without it demo data is left out.
+    #[arg(long)]
+    pub include_demo: bool,
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[arg(long, value_name = "DIR", default_value_os_t = default_catalogue_dir())]
@@ -109,6 +117,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
                 to: args.to,
                 granularity: args.granularity,
                 by_department: args.by_department,
+                include_demo: args.include_demo,
             },
             chrono::Utc::now().date_naive(),
         )
@@ -129,14 +138,19 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     write_out(args.out.as_ref(), &text)?;
     if let Some(path) = &args.out {
         eprintln!(
-            "wrote {} ({} to {}, {} months, {} figures hidden as fewer than {} askers, {} more hidden to protect them)",
+            "wrote {} ({} to {}, {} months, {} figures hidden as fewer than {} askers, {} more hidden to protect them{})",
             path.display(),
             report.from,
             report.to,
             report.periods.len(),
             report.suppressed_small,
             report.min_group_size,
-            report.suppressed_complementary
+            report.suppressed_complementary,
+            if report.includes_demo {
+                "; includes demo data"
+            } else {
+                ""
+            }
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -157,6 +171,7 @@ pub fn run_suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
             settings.analytics.low_confidence,
             args.from,
             args.to,
+            args.include_demo,
         )
         .await
         .map_err(anyhow::Error::from)

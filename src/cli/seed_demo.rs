@@ -1,7 +1,10 @@
 //! `referral-desk seed-demo`: fills the configured database with synthetic conversations, so a
-//! newcomer sees a populated dashboard and the reports can be benchmarked. The generating and
-//! writing is `analytics::seed`; this file reads the options, drives the progress bar and
-//! prints the one-line summary.
+//! newcomer sees a populated dashboard and the reports can be benchmarked; `--remove` takes
+//! them out again. The generating and writing is `analytics::seed`; this file reads the
+//! options, drives the progress bar and prints the one-line summary.
+//!
+//! Seeded rows are marked as demo data and left out of every report unless it is asked to
+//! include them; a database holding real conversations is refused unless `--force`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,14 +15,14 @@ use chrono::NaiveDate;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::analytics::seed::{SeedOptions, SeedSummary, seed_demo};
+use crate::analytics::seed::{SeedOptions, SeedSummary, remove_demo, seed_demo};
 use crate::config::Settings;
 
 #[derive(Debug, Args)]
 pub struct SeedDemoArgs {
     /// How many conversations to add (each with its inbox row).
-    #[arg(long, value_name = "N")]
-    pub conversations: usize,
+    #[arg(long, value_name = "N", required_unless_present = "remove")]
+    pub conversations: Option<usize>,
     /// Spread them over this many days before --end.
     #[arg(long, default_value_t = 182, value_name = "D")]
     pub days: u32,
@@ -37,10 +40,22 @@ pub struct SeedDemoArgs {
     /// Folder with the catalogue's YAML files: the intents, specialists and desks to route to.
     #[arg(long, value_name = "DIR", default_value_os_t = super::default_catalogue_dir())]
     pub catalogue: PathBuf,
+    /// Seed even though the database holds real conversations. The demo rows are marked,
+    /// left out of reports unless they ask for demo data, and `--remove` deletes them.
+    #[arg(long, conflicts_with = "remove")]
+    pub force: bool,
+    /// Delete every seeded row (and the published demo tables) instead of seeding; real
+    /// conversations are not touched. Prints how many rows per table.
+    #[arg(long, conflicts_with_all = ["conversations", "end", "seed"])]
+    pub remove: bool,
 }
 
 pub fn run(args: SeedDemoArgs) -> anyhow::Result<ExitCode> {
-    let line = seed(&args, true)?;
+    let line = if args.remove {
+        remove(&args)?
+    } else {
+        seed(&args, true)?
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}")?;
     Ok(ExitCode::SUCCESS)
@@ -49,7 +64,8 @@ pub fn run(args: SeedDemoArgs) -> anyhow::Result<ExitCode> {
 /// Seeds and returns the summary line; `show_progress` draws a bar on stderr (only when it is
 /// a terminal).
 fn seed(args: &SeedDemoArgs, show_progress: bool) -> anyhow::Result<String> {
-    if args.conversations == 0 {
+    let conversations = args.conversations.unwrap_or(0);
+    if conversations == 0 {
         bail!("--conversations must be at least 1");
     }
     if args.days == 0 {
@@ -58,15 +74,16 @@ fn seed(args: &SeedDemoArgs, show_progress: bool) -> anyhow::Result<String> {
     let settings = Settings::load(args.config.as_deref())?;
     let catalogue = super::load_catalogue(&args.catalogue)?;
     let options = SeedOptions {
-        conversations: args.conversations,
+        conversations,
         days: args.days,
         end: args
             .end
             .unwrap_or_else(|| chrono::Local::now().date_naive()),
         seed: args.seed,
+        force: args.force,
     };
     let bar = show_progress.then(|| {
-        let bar = ProgressBar::new(args.conversations as u64);
+        let bar = ProgressBar::new(conversations as u64);
         bar.set_style(
             ProgressStyle::with_template(
                 "{prefix:>10} [{bar:30}] {pos}/{len} conversations ({per_sec}, {eta} left)",
@@ -88,6 +105,29 @@ fn seed(args: &SeedDemoArgs, show_progress: bool) -> anyhow::Result<String> {
         &options,
         &settings.database.describe(),
     ))
+}
+
+/// `--remove`: deletes the demo data and returns one line with the rows deleted per table.
+fn remove(args: &SeedDemoArgs) -> anyhow::Result<String> {
+    let settings = Settings::load(args.config.as_deref())?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let removed = runtime.block_on(remove_demo(&settings))?;
+    Ok(removal_line(&removed, &settings.database.describe()))
+}
+
+/// `removed demo data from DB: 5000 conversations, 5000 inbox, 0 outbox, 2 report_releases`.
+pub fn removal_line(removed: &[(&str, u64)], database: &str) -> String {
+    let order = ["conversations", "inbox", "outbox", "report_releases"];
+    let mut parts: Vec<String> = Vec::new();
+    for table in order {
+        if let Some((_, n)) = removed.iter().find(|(t, _)| *t == table) {
+            parts.push(format!("{n} {table}"));
+        }
+    }
+    format!(
+        "removed the demo data from {database}: {} rows deleted (real conversations untouched)",
+        parts.join(", ")
+    )
 }
 
 /// One line: how many, by how many askers, where, how fast, and the planted topics.
@@ -175,6 +215,12 @@ mod tests {
         assert_eq!((rows, distinct), (400, askers));
 
         let again = seed(&args, false).expect_err("the same seed twice");
+        assert!(
+            again
+                .downcast_ref::<crate::analytics::seed::SeedError>()
+                .is_some(),
+            "{again:#}"
+        );
         assert!(format!("{again:#}").contains("--seed 9"), "{again:#}");
     }
 
@@ -182,8 +228,28 @@ mod tests {
     fn defaults_and_refusals() {
         let parsed = args(&["--conversations", "10"]);
         assert_eq!(
-            (parsed.days, parsed.seed, parsed.end, parsed.config),
-            (182, 42, None, None)
+            (
+                parsed.days,
+                parsed.seed,
+                parsed.end,
+                parsed.config,
+                parsed.force
+            ),
+            (182, 42, None, None, false)
+        );
+        assert!(args(&["--remove"]).remove);
+        assert!(
+            Cli::try_parse_from(["referral-desk", "seed-demo", "--remove", "--force"]).is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "referral-desk",
+                "seed-demo",
+                "--remove",
+                "--conversations",
+                "5"
+            ])
+            .is_err()
         );
         assert!(Cli::try_parse_from(["referral-desk", "seed-demo"]).is_err());
         assert!(

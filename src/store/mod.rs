@@ -12,6 +12,12 @@
 //! outbox holds the reply's payload only until it is sent or given up; a stored reply (for
 //! repeated deliveries) quotes no question. Retention ([`ConversationStore::purge_question_texts`])
 //! clears what is left of a question past its period in every table.
+//!
+//! Demo data (`referral-desk seed-demo`) lives in the same tables, every row marked
+//! `demo = 1` by the generator, which is the only writer of that column: nothing here ever
+//! sets it, so whatever the server logs is real. The report reads take a [`Rows`] and read
+//! one kind only, so no statement can count real and demo rows together;
+//! [`ConversationStore::remove_demo`] deletes exactly the marked rows.
 
 mod postgres;
 mod sql;
@@ -50,6 +56,29 @@ pub enum StoreError {
     WriterGone,
     #[error("reading the conversation log for a report failed: {0}")]
     Scan(String),
+}
+
+/// Which rows a report read sees: the real conversations or the demo rows (`seed-demo`),
+/// never both at once. Reports that include demo data read each kind on its own and add the
+/// published figures up (see `analytics::release`), so real figures are never suppressed
+/// together with synthetic ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rows {
+    /// Conversations the desk really had (`demo = 0`): what every report shows.
+    Real,
+    /// Synthetic conversations written by `seed-demo` (`demo = 1`).
+    Demo,
+}
+
+impl Rows {
+    /// The value of the `demo` column for this kind.
+    pub fn flag(self) -> i32 {
+        match self {
+            Rows::Real => 0,
+            Rows::Demo => 1,
+        }
+    }
 }
 
 /// A delivery to record before acknowledging it.
@@ -318,41 +347,55 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
     /// (keeping no text, context, payload or error of theirs). Returns how many rows changed.
     async fn purge_question_texts(&self, before_ms: i64) -> Result<u64, StoreError>;
 
-    /// Calls `visit` for every logged conversation received in `[from_ms, to_ms)`, with just
-    /// what the demand reports count (read from the covering index, never the texts). Returns
-    /// how many rows it visited.
+    /// Calls `visit` for every logged conversation of kind `rows` received in
+    /// `[from_ms, to_ms)`, with just what the demand reports count (read from the covering
+    /// index, never the texts). Returns how many rows it visited.
     async fn scan_report_rows(
         &self,
         from_ms: i64,
         to_ms: i64,
+        rows: Rows,
         visit: &mut (dyn for<'r> FnMut(ReportRow<'r>) + Send),
     ) -> Result<u64, StoreError>;
 
-    /// The (redacted) texts of questions the desk did not meet in `[from_ms, to_ms)`:
-    /// out of scope, routed with confidence below `low_confidence`, or marked not helpful.
-    /// Only rows whose text is still kept (see `log.retention_days`).
+    /// The (redacted) texts of questions of kind `rows` the desk did not meet in
+    /// `[from_ms, to_ms)`: out of scope, routed with confidence below `low_confidence`, or
+    /// marked not helpful. Only rows whose text is still kept (see `log.retention_days`).
     async fn unmet_questions(
         &self,
         from_ms: i64,
         to_ms: i64,
         low_confidence: f32,
+        rows: Rows,
     ) -> Result<Vec<UnmetRow>, StoreError>;
 
-    /// The published demand table of `month` (`2026-10`), as stored JSON.
-    async fn report_release(&self, month: &str) -> Result<Option<String>, StoreError>;
+    /// The published demand table of `month` (`2026-10`) over rows of kind `rows`, as
+    /// stored JSON.
+    async fn report_release(&self, month: &str, rows: Rows) -> Result<Option<String>, StoreError>;
 
-    /// Stores a month's published table unless one exists already (a table is never
-    /// revised); false when another was stored first.
+    /// Stores a month's published table of kind `rows` unless one exists already (a table
+    /// is never revised); false when another was stored first.
     async fn save_report_release(
         &self,
         month: &str,
+        rows: Rows,
         released_ms: i64,
         body: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Every department named in the log, so each published table lists the same rows
-    /// whether or not a department asked that month.
-    async fn report_departments(&self) -> Result<Vec<String>, StoreError>;
+    /// Every department named by rows of kind `rows`, so each published table lists the same
+    /// rows whether or not a department asked that month (and a real table never lists a
+    /// department only the demo data names).
+    async fn report_departments(&self, rows: Rows) -> Result<Vec<String>, StoreError>;
+
+    /// Whether the log holds any conversation of kind `rows` (`seed-demo` refuses a database
+    /// with real conversations).
+    async fn holds_conversations(&self, rows: Rows) -> Result<bool, StoreError>;
+
+    /// Deletes every row `seed-demo` wrote (outbox, conversations, inbox) and the published
+    /// tables of demo rows, in one transaction; real rows and real tables are not touched.
+    /// Returns `(table, rows deleted)` per table.
+    async fn remove_demo(&self) -> Result<Vec<(&'static str, u64)>, StoreError>;
 
     /// The log, oldest first, from conversation id `after_id` on (for reports and tests).
     async fn conversations(

@@ -43,9 +43,10 @@ impl PostgresStore {
         &self,
         from_ms: i64,
         to_ms: i64,
+        rows: super::Rows,
         visit: &mut (dyn for<'r> FnMut(super::ReportRow<'r>) + Send),
     ) -> Result<u64, StoreError> {
-        sql::stream_report_rows!(&self.reader, from_ms, to_ms, visit)
+        sql::stream_report_rows!(&self.reader, from_ms, to_ms, rows, visit)
     }
 
     async fn read_unmet_questions(
@@ -53,8 +54,9 @@ impl PostgresStore {
         from_ms: i64,
         to_ms: i64,
         low_confidence: f32,
+        rows: super::Rows,
     ) -> Result<Vec<super::UnmetRow>, StoreError> {
-        sql::fetch_unmet_questions!(&self.reader, from_ms, to_ms, low_confidence)
+        sql::fetch_unmet_questions!(&self.reader, from_ms, to_ms, low_confidence, rows)
     }
 
     /// One transaction per delivery: PostgreSQL takes concurrent writers on its own.

@@ -69,21 +69,47 @@ pub const CONVERSATIONS: &str = "SELECT id, received_ms, channel, asker_key, dep
 /// Columns in the covering index `conversations_report`, so the scan never reads texts.
 /// Web chat questions all count as one asker (`store::WEB_ASKERS`): their sessions are not
 /// people.
+///
+/// `$3` is the kind of rows ([`super::Rows::flag`]): real conversations (0) or demo rows (1),
+/// never both, so a real report cannot count a demo row; `demo` leads the index, so either
+/// kind of a range is one index range. (Parameters appear in number order: the SQLite scan
+/// binds through rusqlite, which numbers `$n` parameters by their order in the text.)
 pub const REPORT_ROWS: &str = "SELECT received_ms, \
      CASE WHEN channel = 'web' THEN 'web' ELSE asker_key END AS asker_key, department, intent, \
      outcome, specialist, feedback, handoff FROM conversations \
-     WHERE received_ms >= $1 AND received_ms < $2";
+     WHERE received_ms >= $1 AND received_ms < $2 AND demo = $3";
+/// `$4`: real conversations (0) or demo rows (1), as in [`REPORT_ROWS`].
 pub const UNMET_QUESTIONS: &str = "SELECT received_ms, \
      CASE WHEN channel = 'web' THEN 'web' ELSE asker_key END AS asker_key, question \
      FROM conversations \
      WHERE received_ms >= $1 AND received_ms < $2 AND question IS NOT NULL \
      AND (outcome = 'out_of_scope' OR (outcome IN ('specialist', 'knowledge', 'desk') \
-     AND confidence < $3) OR feedback = 'not_helpful')";
-pub const REPORT_RELEASE: &str = "SELECT body FROM report_releases WHERE month = $1";
-pub const SAVE_REPORT_RELEASE: &str = "INSERT INTO report_releases (month, released_ms, body) \
-     VALUES ($1, $2, $3) ON CONFLICT (month) DO NOTHING";
+     AND confidence < $3) OR feedback = 'not_helpful') AND demo = $4";
+/// Published tables are kept per month and per kind of rows (`demo`: 0 real, 1 demo only).
+pub const REPORT_RELEASE: &str = "SELECT body FROM report_releases WHERE month = $1 AND demo = $2";
+pub const SAVE_REPORT_RELEASE: &str = "INSERT INTO report_releases (month, demo, released_ms, \
+     body) VALUES ($1, $2, $3, $4) ON CONFLICT (month, demo) DO NOTHING";
 pub const REPORT_DEPARTMENTS: &str = "SELECT DISTINCT department FROM conversations \
-     WHERE department IS NOT NULL ORDER BY department";
+     WHERE demo = $1 AND department IS NOT NULL ORDER BY department";
+/// Whether the log holds a conversation of the kind `$1` (one probe of the report index).
+pub const ANY_CONVERSATION: &str =
+    "SELECT EXISTS (SELECT 1 FROM conversations WHERE demo = $1) AS found";
+/// `seed-demo --remove`, in this order (replies before their conversations, conversations
+/// before their inbox rows): exactly the rows the generator wrote, and the published tables
+/// of demo rows. Real rows have `demo = 0` and real tables `demo = 0`; none is touched.
+pub const REMOVE_DEMO: [(&str, &str); 4] = [
+    (
+        "outbox",
+        "DELETE FROM outbox WHERE conversation_id IN \
+         (SELECT id FROM conversations WHERE demo = 1)",
+    ),
+    ("conversations", "DELETE FROM conversations WHERE demo = 1"),
+    ("inbox", "DELETE FROM inbox WHERE demo = 1"),
+    (
+        "report_releases",
+        "DELETE FROM report_releases WHERE demo = 1",
+    ),
+];
 pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
 /// A sent reply's payload is dropped: it may carry the question as asked (for a handoff
 /// button), which is not kept once the reply is out.
@@ -172,12 +198,13 @@ pub(crate) use {bind_answered, bind_log};
 /// Streams [`REPORT_ROWS`] through sqlx into `visit` (PostgreSQL, and in-memory SQLite);
 /// a macro because the row types differ per backend.
 macro_rules! stream_report_rows {
-    ($pool:expr, $from_ms:expr, $to_ms:expr, $visit:expr) => {{
+    ($pool:expr, $from_ms:expr, $to_ms:expr, $rows:expr, $visit:expr) => {{
         use futures::TryStreamExt;
         use sqlx::Row;
         let mut rows = sqlx::query($crate::store::sql::REPORT_ROWS)
             .bind($from_ms)
             .bind($to_ms)
+            .bind($rows.flag())
             .fetch($pool);
         let mut visited = 0u64;
         while let Some(row) = rows.try_next().await? {
@@ -200,12 +227,13 @@ pub(crate) use stream_report_rows;
 
 /// Reads [`UNMET_QUESTIONS`] through sqlx (PostgreSQL, and in-memory SQLite).
 macro_rules! fetch_unmet_questions {
-    ($pool:expr, $from_ms:expr, $to_ms:expr, $low_confidence:expr) => {{
+    ($pool:expr, $from_ms:expr, $to_ms:expr, $low_confidence:expr, $rows:expr) => {{
         use sqlx::Row;
         let rows = sqlx::query($crate::store::sql::UNMET_QUESTIONS)
             .bind($from_ms)
             .bind($to_ms)
             .bind($low_confidence)
+            .bind($rows.flag())
             .fetch_all($pool)
             .await?;
         rows.iter()
@@ -479,9 +507,10 @@ macro_rules! impl_conversation_store {
                 &self,
                 from_ms: i64,
                 to_ms: i64,
+                rows: $crate::store::Rows,
                 visit: &mut (dyn for<'r> FnMut($crate::store::ReportRow<'r>) + Send),
             ) -> Result<u64, $crate::store::StoreError> {
-                self.scan_rows(from_ms, to_ms, visit).await
+                self.scan_rows(from_ms, to_ms, rows, visit).await
             }
 
             async fn unmet_questions(
@@ -489,18 +518,21 @@ macro_rules! impl_conversation_store {
                 from_ms: i64,
                 to_ms: i64,
                 low_confidence: f32,
+                rows: $crate::store::Rows,
             ) -> Result<Vec<$crate::store::UnmetRow>, $crate::store::StoreError> {
-                self.read_unmet_questions(from_ms, to_ms, low_confidence)
+                self.read_unmet_questions(from_ms, to_ms, low_confidence, rows)
                     .await
             }
 
             async fn report_release(
                 &self,
                 month: &str,
+                rows: $crate::store::Rows,
             ) -> Result<Option<String>, $crate::store::StoreError> {
                 use sqlx::Row;
                 let row = sqlx::query($crate::store::sql::REPORT_RELEASE)
                     .bind(month)
+                    .bind(rows.flag())
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(row.map(|r| r.try_get("body")).transpose()?)
@@ -509,11 +541,13 @@ macro_rules! impl_conversation_store {
             async fn save_report_release(
                 &self,
                 month: &str,
+                rows: $crate::store::Rows,
                 released_ms: i64,
                 body: &str,
             ) -> Result<bool, $crate::store::StoreError> {
                 let done = sqlx::query($crate::store::sql::SAVE_REPORT_RELEASE)
                     .bind(month)
+                    .bind(rows.flag())
                     .bind(released_ms)
                     .bind(body)
                     .execute(&self.pool)
@@ -521,14 +555,51 @@ macro_rules! impl_conversation_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn report_departments(&self) -> Result<Vec<String>, $crate::store::StoreError> {
+            async fn report_departments(
+                &self,
+                rows: $crate::store::Rows,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
                 use sqlx::Row;
-                let rows = sqlx::query($crate::store::sql::REPORT_DEPARTMENTS)
+                let found = sqlx::query($crate::store::sql::REPORT_DEPARTMENTS)
+                    .bind(rows.flag())
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter()
+                found
+                    .iter()
                     .map(|r| r.try_get("department").map_err(Into::into))
                     .collect()
+            }
+
+            #[tracing::instrument(skip(self), level = "debug")]
+            async fn holds_conversations(
+                &self,
+                rows: $crate::store::Rows,
+            ) -> Result<bool, $crate::store::StoreError> {
+                use sqlx::Row;
+                let row = sqlx::query($crate::store::sql::ANY_CONVERSATION)
+                    .bind(rows.flag())
+                    .fetch_one(&self.pool)
+                    .await?;
+                // SQLite answers an integer, PostgreSQL a boolean
+                Ok(match row.try_get::<bool, _>("found") {
+                    Ok(found) => found,
+                    Err(_) => row.try_get::<i64, _>("found")? != 0,
+                })
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn remove_demo(
+                &self,
+            ) -> Result<Vec<(&'static str, u64)>, $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut removed = Vec::new();
+                for (table, statement) in $crate::store::sql::REMOVE_DEMO {
+                    let done = sqlx::query(statement).execute(&mut *tx).await?;
+                    removed.push((table, done.rows_affected()));
+                }
+                tx.commit().await?;
+                tracing::info!(?removed, "demo data removed");
+                Ok(removed)
             }
 
             async fn conversations(

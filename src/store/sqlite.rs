@@ -150,11 +150,12 @@ impl SqliteStore {
         &self,
         from_ms: i64,
         to_ms: i64,
+        rows: super::Rows,
         visit: &mut (dyn for<'r> FnMut(super::ReportRow<'r>) + Send),
     ) -> Result<u64, StoreError> {
         match &self.file {
-            Some(file) => super::sqlite_scan::scan(file.clone(), from_ms, to_ms, visit).await,
-            None => sql::stream_report_rows!(&self.reader, from_ms, to_ms, visit),
+            Some(file) => super::sqlite_scan::scan(file.clone(), from_ms, to_ms, rows, visit).await,
+            None => sql::stream_report_rows!(&self.reader, from_ms, to_ms, rows, visit),
         }
     }
 
@@ -163,13 +164,22 @@ impl SqliteStore {
         from_ms: i64,
         to_ms: i64,
         low_confidence: f32,
+        rows: super::Rows,
     ) -> Result<Vec<super::UnmetRow>, StoreError> {
         match &self.file {
             Some(file) => {
-                super::sqlite_scan::unmet_questions(file.clone(), from_ms, to_ms, low_confidence)
-                    .await
+                super::sqlite_scan::unmet_questions(
+                    file.clone(),
+                    from_ms,
+                    to_ms,
+                    low_confidence,
+                    rows,
+                )
+                .await
             }
-            None => sql::fetch_unmet_questions!(&self.reader, from_ms, to_ms, low_confidence),
+            None => {
+                sql::fetch_unmet_questions!(&self.reader, from_ms, to_ms, low_confidence, rows)
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::mpsc;
 
 use super::sql::{REPORT_ROWS, UNMET_QUESTIONS};
-use super::{ReportRow, StoreError, UnmetRow};
+use super::{ReportRow, Rows, StoreError, UnmetRow};
 
 /// Rows per batch: large enough that channel hand-offs vanish, small enough to stay in cache.
 const BATCH_ROWS: usize = 4096;
@@ -95,13 +95,14 @@ pub(super) async fn scan(
     path: PathBuf,
     from_ms: i64,
     to_ms: i64,
+    rows: Rows,
     visit: &mut (dyn for<'r> FnMut(ReportRow<'r>) + Send),
 ) -> Result<u64, StoreError> {
     let (batches, mut received) = mpsc::channel::<Batch>(BATCHES_IN_FLIGHT);
-    let span = tracing::info_span!("sqlite_report_scan", from_ms, to_ms);
+    let span = tracing::info_span!("sqlite_report_scan", from_ms, to_ms, ?rows);
     let reader = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        read_batches(&path, from_ms, to_ms, &batches)
+        read_batches(&path, from_ms, to_ms, rows, &batches)
     });
     let mut visited = 0u64;
     while let Some(batch) = received.recv().await {
@@ -137,8 +138,9 @@ pub(super) async fn unmet_questions(
     from_ms: i64,
     to_ms: i64,
     low_confidence: f32,
+    kind: Rows,
 ) -> Result<Vec<UnmetRow>, StoreError> {
-    let span = tracing::info_span!("sqlite_unmet_questions", from_ms, to_ms);
+    let span = tracing::info_span!("sqlite_unmet_questions", from_ms, to_ms, rows = ?kind);
     let read = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
         let connection = open_reader(&path)?;
@@ -151,7 +153,7 @@ pub(super) async fn unmet_questions(
         };
         let mut statement = connection.prepare(&statement)?;
         let rows = statement.query_map(
-            rusqlite::params![from_ms, to_ms, f64::from(low_confidence)],
+            rusqlite::params![from_ms, to_ms, f64::from(low_confidence), kind.flag()],
             |row| {
                 Ok(UnmetRow {
                     received_ms: row.get(0)?,
@@ -212,11 +214,12 @@ fn read_batches(
     path: &std::path::Path,
     from_ms: i64,
     to_ms: i64,
+    kind: Rows,
     batches: &mpsc::Sender<Batch>,
 ) -> Result<(), ScanError> {
     let connection = open_reader(path)?;
     let mut statement = connection.prepare(REPORT_ROWS)?;
-    let mut rows = statement.query([from_ms, to_ms])?;
+    let mut rows = statement.query([from_ms, to_ms, i64::from(kind.flag())])?;
     let mut batch = Batch::default();
     while let Some(row) = rows.next()? {
         let mut texts = [Span::NULL; 6];

@@ -13,6 +13,11 @@
 //! | `emerging`         | cluster id              | keywords joined by a space  | the month's label                    |
 //! | `specialist`       | specialist id           | name                        | period label, `total`                |
 //! | `handoff`          | specialist id           | `handoffs`, `referrals`     | `total`                              |
+//! | `data`             | `includes_demo`         | what that means             | empty                                |
+//!
+//! The `data` row comes first, and only in a report that includes demo data (synthetic
+//! conversations from `seed-demo`, see [`DemandReport::includes_demo`]); its counts are empty
+//! and `suppressed` is `false`.
 //!
 //! A hidden figure has empty `askers` and `conversations`, `suppressed` = `true` and in
 //! `hidden` why: `fewer_than_k`, `protects_others` or `includes_hidden_month` (the JSON's
@@ -74,6 +79,19 @@ struct Rows<'r> {
 impl Rows<'_> {
     fn build(&mut self) {
         let report = self.report;
+        if report.includes_demo {
+            self.out.push([
+                "data".into(),
+                "includes_demo".into(),
+                "these figures include demo data: synthetic conversations from seed-demo".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "false".into(),
+                String::new(),
+                String::new(),
+            ]);
+        }
         self.series("totals", "all", "", &report.totals);
         for topic in &report.topics {
             self.topic("topic", &topic.intent, topic);

@@ -109,6 +109,8 @@ struct Labels {
     month_column: &'static str,
     legend: fn(u32) -> [String; 3],
     unpublished: &'static str,
+    /// The banner over a report that includes demo data.
+    demo_banner: &'static str,
     published_on: &'static str,
     askers_per_month: &'static str,
     departments: &'static str,
@@ -128,6 +130,7 @@ struct Labels {
     from: &'static str,
     to: &'static str,
     by_department: &'static str,
+    include_demo: &'static str,
     language: &'static str,
     show: &'static str,
     logout: &'static str,
@@ -249,6 +252,8 @@ static NL: Labels = Labels {
         ]
     },
     unpublished: "Nog niet gepubliceerd",
+    demo_banner: "Met demogegevens: deze cijfers tellen ook de verzonnen gesprekken van \
+                  seed-demo mee. Een cijfer is alleen te zien waar het echte cijfer te zien is.",
     published_on: "verschijnt op",
     askers_per_month: "Personen worden per maand geteld; totalen over meer maanden tellen \
                        alleen gesprekken.",
@@ -269,6 +274,7 @@ static NL: Labels = Labels {
     from: "Van",
     to: "Tot en met",
     by_department: "Per afdeling",
+    include_demo: "Met demogegevens",
     language: "Taal",
     show: "Tonen",
     logout: "Uitloggen",
@@ -362,6 +368,8 @@ static EN: Labels = Labels {
         ]
     },
     unpublished: "Not published yet",
+    demo_banner: "Includes demo data: these figures also count the synthetic conversations \
+                  of seed-demo. A figure is shown only where the real figure is shown.",
     published_on: "published on",
     askers_per_month: "People are counted per month; totals over several months count \
                        conversations only.",
@@ -383,6 +391,7 @@ static EN: Labels = Labels {
     from: "From",
     to: "To (inclusive)",
     by_department: "By department",
+    include_demo: "Include demo data",
     language: "Language",
     show: "Show",
     logout: "Log out",
@@ -631,6 +640,8 @@ struct FormView {
     to: String,
     languages: Vec<Choice>,
     by_department: bool,
+    /// The "include demo data" checkbox: ticked when this report includes it.
+    include_demo: bool,
 }
 
 #[derive(Template)]
@@ -641,6 +652,7 @@ struct ReportPage<'a> {
     style: &'static str,
     page_title: String,
     form: Option<FormView>,
+    includes_demo: bool,
     range: String,
     granularity: &'static str,
     generated_at: String,
@@ -709,6 +721,7 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
                 })
                 .collect(),
             by_department,
+            include_demo: report.includes_demo,
         }),
         HtmlMode::Standalone => None,
     };
@@ -882,6 +895,7 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         style: STYLE,
         page_title: l.title.to_owned(),
         form,
+        includes_demo: report.includes_demo,
         range: format!(
             "{} – {}",
             report.from.format("%Y-%m-%d"),

@@ -205,6 +205,7 @@ fn report() -> DemandReport {
         ],
         suppressed_small: 19,
         suppressed_complementary: 8,
+        includes_demo: false,
     }
 }
 
