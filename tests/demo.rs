@@ -520,7 +520,9 @@ async fn remove_leaves_exactly_the_real_rows_even_after_publishing() {
 /// restores every table.
 #[tokio::test]
 async fn postgres_marks_seeded_rows_and_removes_exactly_them() {
-    let schema = PgSchema::create().await;
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let sqlite = sqlite_url(dir.path());
     let catalogue = Catalogue::load("intents").unwrap();

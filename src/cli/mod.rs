@@ -37,7 +37,8 @@ pub enum Command {
     Eval(Box<eval::EvalArgs>),
     /// Run the chat server: web chat, JSON API, health and metrics.
     Serve(serve::ServeArgs),
-    /// Load-test POST /api/v1/ask on loopback (starts its own server unless --url is given).
+    /// Load-test the server on loopback: web questions, Slack events or Teams webhook messages
+    /// (starts its own server unless --url is given; prints the model and database).
     Bench(bench::BenchArgs),
     /// The anonymised demand report (HTML, CSV or JSON) for a range, from the conversation log.
     Report(report::ReportArgs),
