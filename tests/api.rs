@@ -314,10 +314,7 @@ async fn readiness_fails_when_the_database_is_gone() {
     app.ask_json(json!({"text": "laptop kapot"})).await;
     // Take the database away: terminate this app's connections and refuse new ones.
     let admin = support::postgres::connect(&schema.server).await;
-    sqlx::query(&format!("DROP SCHEMA {} CASCADE", schema.name))
-        .execute(&admin)
-        .await
-        .unwrap();
+    support::postgres::drop_schema(&admin, &schema.name).await;
     let response = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();

@@ -9,7 +9,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::process::Output;
 
-use chrono::NaiveDate;
 use referral_desk::analytics::seed::{SeedError, SeedOptions, remove_demo, seed_demo};
 use referral_desk::analytics::{ReportPolicy, ReportRequest, compute};
 use referral_desk::catalogue::Catalogue;
@@ -17,19 +16,7 @@ use referral_desk::config::Settings;
 use referral_desk::store::{self, ConversationRecord, ConversationStore, NewInboxItem, Rows};
 use serde_json::{Value, json};
 use sqlx::Row as _;
-use support::{PgSchema, TestApp, sqlite_url, test_settings};
-
-fn day(d: &str) -> NaiveDate {
-    d.parse().unwrap()
-}
-
-fn ms(date: &str, hour: u32) -> i64 {
-    day(date)
-        .and_hms_opt(hour, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_millis()
-}
+use support::{PgSchema, TestApp, day, ms, sqlite_url, test_settings};
 
 /// Settings over the shipped catalogue with reports on.
 fn settings(url: &str) -> Settings {

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use referral_desk::analytics::seed::{SeedOptions, SeedSummary, seed_demo};
 use referral_desk::analytics::{
     Cell, DemandReport, Granularity, Hidden, ReportPolicy, ReportRequest, compute,
@@ -19,22 +18,10 @@ use referral_desk::catalogue::Catalogue;
 use referral_desk::config::Settings;
 use referral_desk::store::{self, ConversationRecord, ConversationStore, NewInboxItem, Rows};
 use serde_json::{Value, json};
-use support::{FIXTURE, PgSchema, TestApp, sqlite_url, test_settings};
+use support::{FIXTURE, PgSchema, TestApp, day, ms, sqlite_url, test_settings};
 
 const TOKEN: &str = "report-token-0123456789abcdef";
 const K: u32 = 5;
-
-fn day(d: &str) -> NaiveDate {
-    d.parse().unwrap()
-}
-
-fn ms(date: &str, hour: u32) -> i64 {
-    day(date)
-        .and_hms_opt(hour, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_millis()
-}
 
 /// One logged Slack conversation (Slack users are authenticated askers); returns its id.
 #[allow(clippy::too_many_arguments)]

@@ -34,6 +34,20 @@ pub fn test_settings(db_url: &str) -> Settings {
     settings
 }
 
+/// A date written `YYYY-MM-DD`.
+pub fn day(d: &str) -> chrono::NaiveDate {
+    d.parse().unwrap()
+}
+
+/// Milliseconds since the epoch at `hour`:00 UTC on `date`, as the store keeps times.
+pub fn ms(date: &str, hour: u32) -> i64 {
+    day(date)
+        .and_hms_opt(hour, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis()
+}
+
 pub fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("desk.db").display())
 }

@@ -394,10 +394,29 @@ impl PgSchema {
 
     pub async fn drop(self) {
         let admin = connect(&self.server).await;
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
-            .execute(&admin)
-            .await
-            .unwrap();
+        drop_schema(&admin, &self.name).await;
         admin.close().await;
+    }
+}
+
+/// `DROP SCHEMA name CASCADE`, again after a deadlock: an app still writing (its start-up
+/// retention, a worker) holds row locks the drop's exclusive locks may cross, and PostgreSQL
+/// then cancels one of the two.
+pub async fn drop_schema(admin: &sqlx::PgPool, name: &str) {
+    let mut attempts = 0;
+    loop {
+        match sqlx::query(&format!("DROP SCHEMA {name} CASCADE"))
+            .execute(admin)
+            .await
+        {
+            Ok(_) => return,
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some("40P01") && attempts < 20 =>
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("cannot drop the test schema {name}: {error}"),
+        }
     }
 }
