@@ -434,6 +434,9 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     /// Connections in the pool (PostgreSQL; SQLite uses one writer and a few readers).
     pub max_connections: u32,
+    /// How long a request waits for a PostgreSQL connection before it gets 503 (Slack and
+    /// Teams then deliver again); short, so an outage is answered at once, not after a hang.
+    pub acquire_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -441,6 +444,7 @@ impl Default for DatabaseSettings {
         Self {
             url: SecretString::from("sqlite://./data/referral-desk.db"),
             max_connections: 8,
+            acquire_timeout_ms: 2000,
         }
     }
 }
@@ -641,6 +645,13 @@ impl Settings {
                     self.classifier.embedding_weight
                 ),
                 hint: "1.0 is the measured default; larger trusts the embedding more than the words",
+            });
+        }
+        if self.database.acquire_timeout_ms < 100 {
+            return Err(SettingsError::Key {
+                key: "database.acquire_timeout_ms",
+                problem: "must be at least 100 (milliseconds)".into(),
+                hint: "2000 answers an outage with 503 after 2 s",
             });
         }
         if self.server.workers == 0 {

@@ -123,7 +123,12 @@ pub enum AppError {
     BodyTimeout(Duration),
     /// No answer within `server.request_timeout_seconds`.
     TookTooLong,
+    /// The database cannot be reached or written just now; nothing was acknowledged.
+    StorageUnavailable(String),
 }
+
+/// `Retry-After` for a request refused while the database is unavailable.
+pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 2;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
@@ -161,6 +166,15 @@ impl IntoResponse for AppError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the answer is taking too long; please try again".to_string(),
             ),
+            AppError::StorageUnavailable(detail) => {
+                tracing::warn!(error = %detail, "database unavailable: request refused with 503");
+                retry_after = Some(STORAGE_RETRY_AFTER_SECONDS);
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the desk cannot store questions right now; please try again in a moment"
+                        .to_string(),
+                )
+            }
         };
         let mut response = (status, axum::Json(json!({ "error": message }))).into_response();
         if let Some(seconds) = retry_after {
@@ -517,9 +531,22 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// How long `/readyz` waits for the database: a load balancer must learn of an outage at once,
+/// not after the connection timeout.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
+
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.pipeline.store().ping().await {
-        Ok(()) => (
+    let checked = tokio::time::timeout(READINESS_TIMEOUT, state.pipeline.store().ping()).await;
+    let problem = match checked {
+        Ok(Ok(())) => None,
+        Ok(Err(err)) => Some(err.to_string()),
+        Err(_) => Some(format!(
+            "no answer within {} s",
+            READINESS_TIMEOUT.as_secs()
+        )),
+    };
+    match problem {
+        None => (
             StatusCode::OK,
             axum::Json(json!({
                 "status": "ready",
@@ -527,7 +554,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
             })),
         )
             .into_response(),
-        Err(err) => {
+        Some(err) => {
             tracing::warn!(error = %err, "readiness: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,

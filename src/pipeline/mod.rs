@@ -68,6 +68,14 @@ pub enum PipelineError {
     Departments { path: String, detail: String },
 }
 
+impl PipelineError {
+    /// The database is unreachable or cannot write just now (see
+    /// [`StoreError::is_unavailable`]): answer 503 and let the sender try again.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, PipelineError::Store(error) if error.is_unavailable())
+    }
+}
+
 /// Who asked, as the channel knows them. Held in memory only: the pipeline stores and logs a
 /// pseudonymous key instead.
 #[derive(Clone, PartialEq, Eq)]

@@ -58,6 +58,54 @@ pub enum StoreError {
     Scan(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or written just now (connection lost, no
+    /// free connection within `database.acquire_timeout_ms`, disk full, locked, shutting down),
+    /// as opposed to a bug or bad data. Such a request can be repeated later: clients get 503
+    /// with `Retry-After`, and Slack and Teams deliver again.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::WriterGone => true,
+            StoreError::Database(error) => sqlx_error_is_unavailable(error),
+            _ => false,
+        }
+    }
+}
+
+fn sqlx_error_is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => {
+            if let Some(pg) = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                // 08: connection exception; 53: insufficient resources (disk full, out of
+                // memory, too many connections); 57P01-03: shutting down or starting;
+                // 25006: a read-only server (a replica after failover)
+                let code = pg.code();
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
+            } else if database
+                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // primary result codes (extended codes keep them in the low byte): BUSY,
+                // LOCKED, READONLY, IOERR, FULL, CANTOPEN
+                database
+                    .code()
+                    .and_then(|code| code.parse::<i64>().ok())
+                    .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
 /// Which rows a report read sees: the real conversations or the demo rows (`seed-demo`),
 /// never both at once. Reports that include demo data read each kind on its own and add the
 /// published figures up (see `analytics::release`), so real figures are never suppressed
@@ -453,7 +501,12 @@ pub async fn connect(
         Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
     } else {
         Ok(std::sync::Arc::new(
-            PostgresStore::connect(url, settings.max_connections).await?,
+            PostgresStore::connect_with(
+                url,
+                settings.max_connections,
+                std::time::Duration::from_millis(settings.acquire_timeout_ms),
+            )
+            .await?,
         ))
     }
 }

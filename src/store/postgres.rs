@@ -24,9 +24,19 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://...`; `?options=-csearch_path%3DNAME` selects a schema)
     /// and migrates the database.
     pub async fn connect(url: &str, max_connections: u32) -> Result<PostgresStore, StoreError> {
+        Self::connect_with(url, max_connections, Duration::from_secs(2)).await
+    }
+
+    /// As [`Self::connect`], waiting at most `acquire_timeout` for a connection: when the
+    /// server is gone a request fails fast (503) instead of hanging.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<PostgresStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .connect(url)
             .await?;
         sqlx::migrate!("deploy/migrations/postgres")

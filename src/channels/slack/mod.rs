@@ -100,8 +100,11 @@ async fn event_callback(state: &AppState, slack: &SlackChannel, envelope: &Value
     };
     match state.pipeline.accept(&question).await {
         Ok(_) | Err(PipelineError::EmptyQuestion) => StatusCode::OK.into_response(),
+        // Slack retries on a non-2xx, so nothing is lost
+        Err(err) if err.is_unavailable() => {
+            crate::server::AppError::StorageUnavailable(err.to_string()).into_response()
+        }
         Err(err) => {
-            // Slack retries on a non-2xx, so nothing is lost.
             tracing::error!(error = %err, "could not record a Slack event");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }

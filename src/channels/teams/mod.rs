@@ -125,8 +125,11 @@ async fn message(state: &AppState, activity: &Value) -> Response {
     };
     match state.pipeline.accept(&question).await {
         Ok(_) | Err(PipelineError::EmptyQuestion) => StatusCode::OK.into_response(),
+        // Teams retries on a non-2xx, so nothing is lost
+        Err(err) if err.is_unavailable() => {
+            crate::server::AppError::StorageUnavailable(err.to_string()).into_response()
+        }
         Err(err) => {
-            // Teams retries on a non-2xx, so nothing is lost.
             tracing::error!(error = %err, "could not record a Teams activity");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }

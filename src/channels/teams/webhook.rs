@@ -110,6 +110,9 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
             "text": "?",
         }))
         .into_response(),
+        Err(err) if err.is_unavailable() => {
+            crate::server::AppError::StorageUnavailable(err.to_string()).into_response()
+        }
         Err(err) => {
             tracing::error!(error = %err, "could not answer a Teams outgoing-webhook message");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

@@ -188,6 +188,7 @@ async fn answer(
         Err(PipelineError::EmptyQuestion) => Err(AppError::BadRequest(
             "the question (`text`) is empty".into(),
         )),
+        Err(err) if err.is_unavailable() => Err(AppError::StorageUnavailable(err.to_string())),
         Err(err) => Err(AppError::Internal(err.to_string())),
     }
 }
