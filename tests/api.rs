@@ -295,12 +295,7 @@ async fn readiness_fails_when_the_database_is_gone() {
     let Some(schema) = PgSchema::create().await else {
         return;
     };
-    let mut settings = test_settings(&schema.url);
-    settings.privacy.pseudonym_key = Some(
-        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-            .to_string()
-            .into(),
-    );
+    let settings = schema.settings();
     let app = TestApp::spawn(settings).await;
     assert_eq!(
         app.client

@@ -392,12 +392,7 @@ async fn item16_a_request_that_takes_too_long_gets_503() {
     let Some(schema) = PgSchema::create().await else {
         return;
     };
-    let mut settings = test_settings(&schema.url);
-    settings.privacy.pseudonym_key = Some(
-        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-            .to_string()
-            .into(),
-    );
+    let mut settings = schema.settings();
     settings.server.request_timeout_seconds = 1;
     let app = TestApp::spawn(settings).await;
     // another session holds the log's tables: the question waits for the database

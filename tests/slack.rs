@@ -8,69 +8,18 @@ use std::time::Duration;
 use referral_desk::channels::slack::SlackVerifier;
 use referral_desk::config::Settings;
 use serde_json::{Value, json};
+use support::slack::{SECRET, dm, now, ok_slack, post_event, posted, signed_post, with_slack};
 use support::{TestApp, eventually, sqlite_url, test_settings};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SECRET: &str = "test-signing-secret";
-const TOKEN: &str = "xoxb-test-token";
 const FORM: &str = "application/x-www-form-urlencoded";
 
 fn slack_settings(dir: &std::path::Path, fake_slack: &MockServer) -> Settings {
-    let mut settings = test_settings(&sqlite_url(dir));
-    settings.slack.signing_secret = Some(SECRET.to_string().into());
-    settings.slack.bot_token = Some(TOKEN.to_string().into());
-    settings.slack.team_id = Some("T1".into());
-    settings.slack.api_base_url = fake_slack.uri();
+    let mut settings = with_slack(test_settings(&sqlite_url(dir)), fake_slack);
     settings.outbox.retry_base_ms = 100;
     settings.outbox.retry_max_seconds = 1;
     settings
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-/// Posts `raw` to `path` signed as Slack signs requests, now.
-async fn signed_post(
-    app: &TestApp,
-    path: &str,
-    content_type: &str,
-    raw: String,
-) -> reqwest::Response {
-    let timestamp = now();
-    let signature = SlackVerifier::new(SECRET).sign(timestamp, raw.as_bytes());
-    app.client
-        .post(app.url(path))
-        .header("X-Slack-Request-Timestamp", timestamp.to_string())
-        .header("X-Slack-Signature", signature)
-        .header("content-type", content_type)
-        .body(raw)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn post_event(app: &TestApp, body: &Value) -> reqwest::Response {
-    signed_post(app, "/slack/events", "application/json", body.to_string()).await
-}
-
-fn dm(event_id: &str, text: &str) -> Value {
-    json!({
-        "type": "event_callback", "team_id": "T1", "event_id": event_id, "event_time": now(),
-        "event": {"type": "message", "channel_type": "im", "user": "UASKER1", "channel": "D_ASKER", "ts": "1700000000.000100", "text": text}
-    })
-}
-
-async fn posted(fake_slack: &MockServer) -> Vec<Value> {
-    fake_slack
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.url.path() == "/chat.postMessage")
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect()
 }
 
 /// A fake Slack whose first `n` postMessage calls get `failure`, and later ones `{"ok": true}`.
@@ -87,17 +36,6 @@ async fn failing_slack(failure: ResponseTemplate, n: u64) -> MockServer {
         .and(path("/chat.postMessage"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
         .with_priority(2)
-        .mount(&fake_slack)
-        .await;
-    fake_slack
-}
-
-async fn ok_slack() -> MockServer {
-    let fake_slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": "1.2"})))
         .mount(&fake_slack)
         .await;
     fake_slack

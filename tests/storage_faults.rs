@@ -9,15 +9,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use referral_desk::channels::slack::SlackVerifier;
 use serde_json::json;
 use support::proxy::Proxy;
-use support::{PgSchema, TestApp, eventually, test_settings};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const SECRET: &str = "test-signing-secret";
+use support::slack::{dm, ok_slack, post_event, posted, with_slack};
+use support::{PgSchema, TestApp, eventually};
 
 /// `url` with its host and port replaced by `address`.
 fn through(url: &str, address: std::net::SocketAddr) -> String {
@@ -37,47 +32,17 @@ fn server_address(url: &str) -> std::net::SocketAddr {
         .unwrap()
 }
 
-async fn slack_event(app: &TestApp, event_id: &str) -> reqwest::Response {
-    let body = json!({
-        "type": "event_callback", "team_id": "T1", "event_id": event_id,
-        "event_time": chrono::Utc::now().timestamp(),
-        "event": {"type": "message", "channel_type": "im", "user": "UASKER1",
-                  "channel": "D_ASKER", "ts": "1700000000.000100", "text": "laptop kapot"}
-    })
-    .to_string();
-    let timestamp = chrono::Utc::now().timestamp();
-    app.client
-        .post(app.url("/slack/events"))
-        .header("X-Slack-Request-Timestamp", timestamp.to_string())
-        .header(
-            "X-Slack-Signature",
-            SlackVerifier::new(SECRET).sign(timestamp, body.as_bytes()),
-        )
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_postgres_outage_is_answered_with_503_at_once_and_heals_by_itself() {
     let Some(schema) = PgSchema::create().await else {
         return;
     };
     let proxy = Proxy::start(server_address(&schema.url)).await;
-    let fake_slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": "1.2"})))
-        .mount(&fake_slack)
-        .await;
-    let mut settings = test_settings(&through(&schema.url, proxy.address));
-    settings.privacy.pseudonym_key = Some(KEY.to_string().into());
-    settings.slack.signing_secret = Some(SECRET.to_string().into());
-    settings.slack.bot_token = Some("xoxb-test".to_string().into());
-    settings.slack.team_id = Some("T1".into());
-    settings.slack.api_base_url = fake_slack.uri();
+    let fake_slack = ok_slack().await;
+    let settings = with_slack(
+        schema.settings_at(&through(&schema.url, proxy.address)),
+        &fake_slack,
+    );
     let app = TestApp::spawn(settings).await;
     assert_eq!(app.ask(json!({"text": "laptop kapot"})).await.status(), 200);
 
@@ -97,7 +62,7 @@ async fn a_postgres_outage_is_answered_with_503_at_once_and_heals_by_itself() {
     // got 500
     assert!(waited < Duration::from_secs(6), "waited {waited:?}");
     // Slack: not acknowledged, so Slack delivers it again
-    let event = slack_event(&app, "EvOUTAGE").await;
+    let event = post_event(&app, &dm("EvOUTAGE", "laptop kapot")).await;
     assert_eq!(event.status(), 503);
     assert!(event.headers().contains_key("retry-after"));
     // the load balancer hears of it within about a second
@@ -124,17 +89,15 @@ async fn a_postgres_outage_is_answered_with_503_at_once_and_heals_by_itself() {
     );
     assert_eq!(app.ask(json!({"text": "laptop kapot"})).await.status(), 200);
     // Slack's retry of the refused event is taken and answered once
-    assert_eq!(slack_event(&app, "EvOUTAGE").await.status(), 200);
+    assert_eq!(
+        post_event(&app, &dm("EvOUTAGE", "laptop kapot"))
+            .await
+            .status(),
+        200
+    );
     assert!(
         eventually(Duration::from_secs(10), || async {
-            fake_slack
-                .received_requests()
-                .await
-                .unwrap_or_default()
-                .iter()
-                .filter(|r| r.url.path() == "/chat.postMessage")
-                .count()
-                == 1
+            posted(&fake_slack).await.len() == 1
         })
         .await,
         "the retried event is answered"

@@ -154,6 +154,7 @@ pub mod dump;
 pub mod postgres;
 pub mod proxy;
 pub mod skip;
+pub mod slack;
 pub mod web;
 
 #[allow(unused_imports)]

@@ -368,6 +368,10 @@ fn path_str(path: &Path) -> &str {
     path.to_str().expect("the target folder's path is UTF-8")
 }
 
+/// The pseudonymisation key of PostgreSQL test apps (required there, so replicas agree).
+pub const TEST_PSEUDONYM_KEY: &str =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 /// A schema of its own on the test server, dropped by [`PgSchema::drop`]. The URL selects it.
 pub struct PgSchema {
     pub name: String,
@@ -390,6 +394,18 @@ impl PgSchema {
         let separator = if server.contains('?') { '&' } else { '?' };
         let url = format!("{server}{separator}options=-csearch_path%3D{name}");
         Some(PgSchema { name, url, server })
+    }
+
+    /// Test app settings on this schema, with the pseudonym key PostgreSQL requires.
+    pub fn settings(&self) -> referral_desk::config::Settings {
+        self.settings_at(&self.url)
+    }
+
+    /// As [`PgSchema::settings`], reaching the schema through `url` (e.g. a proxy).
+    pub fn settings_at(&self, url: &str) -> referral_desk::config::Settings {
+        let mut settings = super::test_settings(url);
+        settings.privacy.pseudonym_key = Some(TEST_PSEUDONYM_KEY.to_string().into());
+        settings
     }
 
     pub async fn drop(self) {
