@@ -437,6 +437,10 @@ pub struct DatabaseSettings {
     /// How long a request waits for a PostgreSQL connection before it gets 503 (Slack and
     /// Teams then deliver again); short, so an outage is answered at once, not after a hang.
     pub acquire_timeout_ms: u64,
+    /// Largest size the SQLite file may grow to, in MiB (unset: as large as the disk allows).
+    /// At the cap the desk answers as on a full disk (503, `/readyz` not ready) and nothing
+    /// else on the disk runs out of space; deleting rows (retention) makes room again.
+    pub max_size_mb: Option<u32>,
 }
 
 impl Default for DatabaseSettings {
@@ -445,6 +449,7 @@ impl Default for DatabaseSettings {
             url: SecretString::from("sqlite://./data/referral-desk.db"),
             max_connections: 8,
             acquire_timeout_ms: 2000,
+            max_size_mb: None,
         }
     }
 }

@@ -532,11 +532,14 @@ async fn healthz() -> &'static str {
 }
 
 /// How long `/readyz` waits for the database: a load balancer must learn of an outage at once,
-/// not after the connection timeout.
+/// not after the connection timeout. The check writes (see
+/// [`crate::store::ConversationStore::check_writable`]): a database that answers but cannot
+/// store a question is not ready either.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let checked = tokio::time::timeout(READINESS_TIMEOUT, state.pipeline.store().ping()).await;
+    let checked =
+        tokio::time::timeout(READINESS_TIMEOUT, state.pipeline.store().check_writable()).await;
     let problem = match checked {
         Ok(Ok(())) => None,
         Ok(Err(err)) => Some(err.to_string()),
@@ -555,12 +558,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
             .into_response(),
         Some(err) => {
-            tracing::warn!(error = %err, "readiness: database unreachable");
+            tracing::warn!(error = %err, "readiness: the database cannot be written");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(json!({
                     "status": "not ready",
-                    "reason": "the database is not reachable",
+                    "reason": "the database is not reachable or cannot write",
                 })),
             )
                 .into_response()
@@ -757,7 +760,9 @@ impl Application {
                     max: Duration::from_secs(settings.outbox.retry_max_seconds),
                     max_attempts: settings.outbox.max_attempts,
                 },
-                lease: Duration::from_secs(60),
+                // the clients give up after 10 s; a crashed replica's replies wait this long
+                lease: Duration::from_secs(30),
+                wake: pipeline.replies_queued(),
             };
             workers.push(tokio::spawn(outbox.run(stop_rx.clone())));
         }

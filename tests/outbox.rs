@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use referral_desk::pipeline::OutgoingReply;
-use referral_desk::pipeline::outbox::{Backoff, OutboxWorker, ReplySender, SendError};
+use referral_desk::pipeline::outbox::{Attempt, Backoff, OutboxWorker, ReplySender, SendError};
 use referral_desk::store::{
     ConversationRecord, ConversationStore, Enqueued, NewInboxItem, SqliteStore,
 };
@@ -24,7 +24,7 @@ struct FlakySender {
 
 #[async_trait]
 impl ReplySender for FlakySender {
-    async fn send(&self, _reply: &OutgoingReply) -> Result<(), SendError> {
+    async fn send(&self, _reply: &OutgoingReply, _attempt: Attempt) -> Result<(), SendError> {
         if self.permanent {
             return Err(SendError::Permanent("400 bad request".into()));
         }
@@ -117,6 +117,7 @@ fn worker(store: Arc<SqliteStore>, sender: Arc<FlakySender>) -> OutboxWorker {
             max_attempts: 5,
         },
         lease: Duration::from_secs(30),
+        wake: Default::default(),
     }
 }
 

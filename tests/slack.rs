@@ -8,7 +8,10 @@ use std::time::Duration;
 use referral_desk::channels::slack::SlackVerifier;
 use referral_desk::config::Settings;
 use serde_json::{Value, json};
-use support::slack::{SECRET, dm, now, ok_slack, post_event, posted, signed_post, with_slack};
+use support::slack::{
+    RememberingSlack, SECRET, dm, now, ok_posted, ok_slack, post_event, posted, signed_post,
+    with_slack,
+};
 use support::{TestApp, eventually, sqlite_url, test_settings};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -1020,4 +1023,103 @@ async fn item10_slack_ids_are_gone_once_the_reply_is_sent() {
     .await;
     assert!(kept.is_empty(), "raw Slack ids kept: {kept:#?}");
     app.stop().await;
+}
+
+/// Slack stores the reply but its answer comes after the client's 10 s timeout: before, the
+/// retry posted it again. Now the retry looks for the reply's metadata first.
+#[tokio::test]
+async fn a_late_answer_from_slack_does_not_make_a_second_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fake_slack, stored) = RememberingSlack::start(|n| match n {
+        0 => ok_posted().set_delay(Duration::from_secs(12)),
+        _ => ok_posted(),
+    })
+    .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    assert_eq!(
+        post_event(&app, &dm("EvLATE", "laptop kapot"))
+            .await
+            .status(),
+        200
+    );
+    assert!(
+        eventually(Duration::from_secs(25), || async {
+            let Some(logged) = app.store().conversations(0, 10).await.unwrap().pop() else {
+                return false;
+            };
+            app.store()
+                .reply_status(logged.id)
+                .await
+                .unwrap()
+                .as_deref()
+                == Some("sent")
+        })
+        .await,
+        "the reply is recorded as sent once it was found"
+    );
+    let lookups = lookups_made(&fake_slack).await;
+    assert_eq!(stored.lock().unwrap().len(), 1, "posted once");
+    assert_eq!(lookups, 1, "one lookup, in the DM's history");
+    let message = stored.lock().unwrap()[0].clone();
+    assert_eq!(message["metadata"]["event_type"], "referral_desk_reply");
+    app.stop().await;
+}
+
+/// The process stops after Slack stored the reply and before the desk recorded it (here: the
+/// runtime is stopped while the answer hangs): before, the next start posted it a second time.
+#[tokio::test]
+async fn a_reply_posted_just_before_a_crash_is_not_posted_again_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fake_slack, stored) = RememberingSlack::start(|n| match n {
+        0 => ok_posted().set_delay(Duration::from_secs(60)),
+        _ => ok_posted(),
+    })
+    .await;
+    let settings = slack_settings(dir.path(), &fake_slack);
+    let app = TestApp::spawn(settings.clone()).await;
+    post_event(&app, &dm("EvCRASH", "laptop kapot")).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            stored.lock().unwrap().len() == 1
+        })
+        .await
+    );
+    // the grace period (2 s) ends with the send still in flight: the worker is dropped there
+    app.stop().await;
+    let id = {
+        let app = TestApp::spawn(settings).await;
+        let started = std::time::Instant::now();
+        let id = app.store().conversations(0, 10).await.unwrap()[0].id;
+        assert!(
+            eventually(Duration::from_secs(10), || async {
+                app.store().reply_status(id).await.unwrap().as_deref() == Some("sent")
+            })
+            .await,
+            "settled after the restart"
+        );
+        // released at start, not after the lease (30 s)
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{:?}",
+            started.elapsed()
+        );
+        app.stop().await;
+        id
+    };
+    assert_eq!(
+        stored.lock().unwrap().len(),
+        1,
+        "conversation {id} got one reply"
+    );
+    assert_eq!(lookups_made(&fake_slack).await, 1);
+}
+
+async fn lookups_made(fake_slack: &MockServer) -> usize {
+    fake_slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/conversations.history")
+        .count()
 }

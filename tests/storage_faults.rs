@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use support::proxy::Proxy;
 use support::slack::{dm, ok_slack, post_event, posted, with_slack};
-use support::{PgSchema, TestApp, eventually};
+use support::{PgSchema, TestApp, eventually, sqlite_url, test_settings};
 
 /// `url` with its host and port replaced by `address`.
 fn through(url: &str, address: std::net::SocketAddr) -> String {
@@ -104,5 +104,240 @@ async fn a_postgres_outage_is_answered_with_503_at_once_and_heals_by_itself() {
     );
     app.stop().await;
     drop(proxy);
+    schema.drop().await;
+}
+
+/// An independent connection to the app's SQLite file (no size cap), as an operator's would be.
+async fn open_beside(url: &str) -> sqlx::SqlitePool {
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .unwrap()
+        .busy_timeout(Duration::from_secs(5));
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap()
+}
+
+async fn logged_ids(pool: &sqlx::SqlitePool) -> std::collections::HashSet<i64> {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM conversations")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// Before: on a full SQLite file the writer stayed inside a transaction it could not roll back,
+/// and every later answer got 200 while nothing reached the file (lost at the next start, ids
+/// handed out twice, the file locked for everyone else, `/readyz` ready throughout).
+#[tokio::test]
+async fn a_full_sqlite_file_gets_503_acknowledges_only_what_it_wrote_and_heals_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let fake_slack = ok_slack().await;
+    let mut settings = with_slack(test_settings(&url), &fake_slack);
+    settings.database.max_size_mb = Some(1);
+    let app = TestApp::spawn(settings.clone()).await;
+    // most of the 1 MiB cap taken by something else, so a few hundred questions fill it
+    let beside = open_beside(&url).await;
+    sqlx::query("CREATE TABLE ballast (b BLOB)")
+        .execute(&beside)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO ballast VALUES (zeroblob(600000))")
+        .execute(&beside)
+        .await
+        .unwrap();
+
+    let mut acknowledged = Vec::new();
+    let mut refused_in_a_row = 0;
+    for n in 0..5000 {
+        let response = app
+            .ask(json!({"text": format!("mijn laptop is kapot, vraag {n}")}))
+            .await;
+        match response.status().as_u16() {
+            200 => {
+                let body: serde_json::Value = response.json().await.unwrap();
+                acknowledged.push(body["conversation_id"].as_i64().unwrap());
+                refused_in_a_row = 0;
+            }
+            503 => {
+                assert_eq!(response.headers()["retry-after"], "2");
+                refused_in_a_row += 1;
+                if refused_in_a_row == 20 {
+                    break;
+                }
+            }
+            other => panic!(
+                "a full database answered {other}: {:?}",
+                response.text().await
+            ),
+        }
+    }
+    assert_eq!(refused_in_a_row, 20, "the cap was reached");
+    assert!(
+        acknowledged.len() > 20,
+        "{} answered first",
+        acknowledged.len()
+    );
+    // a Slack event is acknowledged only if it was stored; otherwise Slack delivers it again
+    let event = post_event(&app, &dm("EvFULL", "laptop kapot")).await;
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE delivery_id LIKE '%EvFULL'")
+            .fetch_one(&beside)
+            .await
+            .unwrap();
+    match event.status().as_u16() {
+        503 => assert_eq!(stored, 0),
+        200 => assert_eq!(stored, 1),
+        other => panic!("a Slack event on a full database got {other}"),
+    }
+    // readiness says so at once
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+
+    // every acknowledged answer is in the file, each under its own id, as another reader sees
+    let distinct: std::collections::HashSet<i64> = acknowledged.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        acknowledged.len(),
+        "an id was handed out twice"
+    );
+    assert!(logged_ids(&beside).await.is_superset(&distinct));
+
+    // the file is not left locked: the operator frees space beside the running desk
+    sqlx::query("DROP TABLE ballast")
+        .execute(&beside)
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            app.client
+                .get(app.url("/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await,
+        "ready again once there is room"
+    );
+    let after = app.ask_json(json!({"text": "laptop kapot"})).await;
+    acknowledged.push(after["conversation_id"].as_i64().unwrap());
+    assert_eq!(
+        post_event(&app, &dm("EvFULL", "laptop kapot"))
+            .await
+            .status(),
+        200
+    );
+    app.stop().await;
+    beside.close().await;
+
+    // nothing acknowledged is lost at the next start
+    let app = TestApp::spawn(settings).await;
+    let logged: std::collections::HashSet<i64> = app
+        .store()
+        .conversations(0, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            logged.contains(id),
+            "acknowledged conversation {id} was lost"
+        );
+    }
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await,
+        "the Slack question is answered once"
+    );
+    app.stop().await;
+}
+
+/// `specialist_load.referrals` per specialist, read beside the app.
+async fn referral_load(url: &str) -> std::collections::BTreeMap<String, i64> {
+    const LOAD: &str = "SELECT specialist_id, referrals FROM specialist_load WHERE referrals > 0";
+    let rows: Vec<(String, i64)> = if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let rows = sqlx::query_as(LOAD).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let rows = sqlx::query_as(LOAD).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    };
+    rows.into_iter().collect()
+}
+
+/// Questions routed to specialists, each delivered several times at once (the same
+/// `message_id` from the same session, to every replica): before, every delivery recorded a
+/// referral (3,020 referrals for 2,750 answers), and on PostgreSQL a replica that found every
+/// candidate locked named someone without recording it.
+async fn referral_counts_equal_the_log(replicas: &[TestApp], url: &str) {
+    let ask =
+        |n: usize| json!({"text": "who can help me with power bi", "message_id": format!("m-{n}")});
+    let mut answered = 0;
+    for round in 0..8 {
+        // a session per question, whose cookie every replica accepts (one key)
+        let first = replicas[0].visitor();
+        assert_eq!(first.ask(ask(round * 10)).await.status(), 200);
+        let cookie = first.cookie().unwrap();
+        let visitors: Vec<_> = (0..10)
+            .map(|n| replicas[n % replicas.len()].visitor().with_cookie(&cookie))
+            .collect();
+        let deliveries = visitors
+            .iter()
+            .enumerate()
+            // five questions, each delivered twice at once
+            .map(|(n, visitor)| visitor.ask(ask(round * 10 + n / 2)));
+        for response in futures::future::join_all(deliveries).await {
+            assert_eq!(response.status(), 200);
+        }
+        answered += 5;
+    }
+    let logged = replicas[0].store().conversations(0, 10_000).await.unwrap();
+    assert_eq!(logged.len(), answered, "each question logged once");
+    let mut from_log = std::collections::BTreeMap::new();
+    for conversation in &logged {
+        if let Some(id) = conversation.record.referred_specialist() {
+            *from_log.entry(id.to_string()).or_insert(0i64) += 1;
+        }
+    }
+    assert_eq!(from_log.values().sum::<i64>(), answered as i64);
+    assert_eq!(referral_load(url).await, from_log);
+    // the rotation still spreads them: both Power BI people were referred
+    assert_eq!(from_log.len(), 2, "{from_log:?}");
+}
+
+#[tokio::test]
+async fn referral_counts_equal_the_log_on_sqlite_despite_repeated_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let app = TestApp::spawn(test_settings(&url)).await;
+    referral_counts_equal_the_log(std::slice::from_ref(&app), &url).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn referral_counts_equal_the_log_on_postgres_with_two_replicas() {
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    let replicas = vec![
+        TestApp::spawn(schema.settings()).await,
+        TestApp::spawn(schema.settings()).await,
+    ];
+    referral_counts_equal_the_log(&replicas, &schema.url).await;
+    for app in replicas {
+        app.stop().await;
+    }
     schema.drop().await;
 }

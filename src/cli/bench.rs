@@ -2,6 +2,12 @@
 //! and time. Without `--url` it starts the server in-process on a temporary SQLite database,
 //! so the figure includes durable inbox writes and conversation logging.
 //!
+//! `--endpoint slack-events` measures what a Slack user gets, not only the acknowledgement:
+//! the in-process server replies to the bench's own fake Web API (answering after
+//! `--api-latency-ms`), and an event counts as fully handled when its reply was accepted there.
+//! The report gives the fully handled rate and how long after the last acknowledgement the
+//! last reply arrived.
+//!
 //! All requests come from one address, which the per-client question limit
 //! (`web.rate_limit_per_minute`) exists to stop: the in-process server runs with the limit
 //! off, and against a real server the operator must raise it (429s are counted apart and
@@ -64,6 +70,23 @@ pub struct BenchArgs {
     /// messages (answered synchronously).
     #[arg(long, value_enum, default_value_t = Endpoint::Ask)]
     pub endpoint: Endpoint,
+    /// `--endpoint slack-events`: how long the fake Slack Web API takes to answer each call
+    /// (the real one answers in about 100 ms).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub api_latency_ms: u64,
+    /// `--endpoint slack-events`: distinct askers, each in their own DM channel (default: one
+    /// per event). Slack takes about one message a second per channel, so few channels make
+    /// replies wait their turn.
+    #[arg(long, value_name = "N")]
+    pub channels: Option<usize>,
+    /// The in-process server's database instead of a fresh temporary SQLite file, e.g. a
+    /// PostgreSQL test database (`postgres://...`; the bench's conversations stay in it, so
+    /// never point this at production).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// `--endpoint slack-events`: how long to wait for the last replies after the load.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub drain_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,15 +124,39 @@ pub struct BenchReport {
     pub latency_ms_p90: f64,
     pub latency_ms_p99: f64,
     pub latency_ms_max: f64,
+    /// Slack events: replies the fake Web API accepted (each event's reply, once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replies_delivered: Option<usize>,
+    /// Slack events: events acknowledged and answered (reply accepted) per second, from the
+    /// first request to the last reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handled_per_second: Option<f64>,
+    /// Slack events: the last reply's arrival after the last acknowledgement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_lag_ms: Option<f64>,
+    /// Slack events: the fake Web API's answer time and the distinct DM channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_latency_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<usize>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.concurrency == 0 || args.requests == 0 {
         bail!("--concurrency and --requests must be at least 1");
     }
+    if args.channels == Some(0) {
+        bail!("--channels must be at least 1");
+    }
+    if args.endpoint == Endpoint::SlackEvents && args.url.is_some() {
+        eprintln!(
+            "note: against --url the replies go to that server's Slack API, not the bench's: only acknowledgements are measured"
+        );
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
         let mut _temp = None;
+        let mut fake_api = None;
         let (url, server, model, database) = match &args.url {
             Some(url) => (
                 url.trim_end_matches('/').to_string(),
@@ -132,7 +179,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     settings.slack.signing_secret = Some(BENCH_SLACK_SECRET.to_string().into());
                     settings.slack.bot_token = Some("xoxb-bench".to_string().into());
                     settings.slack.team_id = Some("TBENCH".into());
-                    settings.slack.api_base_url = fake_slack().await?;
+                    let fake =
+                        FakeSlackApi::start(Duration::from_millis(args.api_latency_ms)).await?;
+                    settings.slack.api_base_url = fake.url.clone();
+                    fake_api = Some(fake);
                 }
                 if args.endpoint == Endpoint::TeamsWebhook {
                     use base64::Engine;
@@ -142,8 +192,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                             .into(),
                     );
                 }
-                settings.database.url =
-                    format!("sqlite://{}", temp.path().join("bench.db").display()).into();
+                let database = match &args.database_url {
+                    Some(url) => {
+                        settings.database.url = url.clone().into();
+                        if !settings.database.is_sqlite()
+                            && settings.privacy.pseudonym_key.is_none()
+                        {
+                            // PostgreSQL needs a configured key; a bench's conversations need none
+                            // that outlives it
+                            settings.privacy.pseudonym_key =
+                                Some(hex::encode(rand::random::<[u8; 32]>()).into());
+                        }
+                        settings.database.describe()
+                    }
+                    None => {
+                        settings.database.url =
+                            format!("sqlite://{}", temp.path().join("bench.db").display()).into();
+                        "SQLite (a fresh temporary file)".to_string()
+                    }
+                };
                 let model_dir = settings.classifier.model_dir.clone();
                 let app = Application::build(settings).await?;
                 let kind = app.state().pipeline.model();
@@ -158,13 +225,34 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     let _ = stop_rx.await;
                 }));
                 _temp = Some(temp);
-                let database = "SQLite (a fresh temporary file)".to_string();
                 (url, Some((stop_tx, handle)), model, database)
             }
         };
-        let mut report = drive(&url, &args).await?;
+        let started = Instant::now();
+        let (mut report, last_ack) = drive(&url, &args).await?;
         report.model = model;
         report.database = database;
+        if let Some(fake) = &fake_api {
+            let expected = report.requests - report.errors;
+            let drain = Instant::now() + Duration::from_secs(args.drain_seconds);
+            while fake.delivered() < expected && Instant::now() < drain {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let delivered = fake.delivered();
+            let last_reply = fake.last_reply().unwrap_or(started);
+            report.replies_delivered = Some(delivered);
+            report.handled_per_second = Some(
+                delivered as f64
+                    / last_reply
+                        .max(last_ack)
+                        .duration_since(started)
+                        .as_secs_f64(),
+            );
+            report.reply_lag_ms = (delivered >= expected)
+                .then(|| last_reply.saturating_duration_since(last_ack).as_secs_f64() * 1000.0);
+            report.api_latency_ms = Some(args.api_latency_ms);
+            report.channels = Some(args.channels.unwrap_or(args.requests));
+        }
         if let Some((stop, handle)) = server {
             let _ = stop.send(());
             let _ = handle.await;
@@ -198,6 +286,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             report.latency_ms_p99,
             report.latency_ms_max
         );
+        if let Some(delivered) = report.replies_delivered {
+            println!(
+                "replies accepted by the fake Slack API (answering in {} ms, {} DM channels): {delivered}; fully handled {:.0} events/s; last reply {} after the last acknowledgement",
+                report.api_latency_ms.unwrap_or(0),
+                report.channels.unwrap_or(0),
+                report.handled_per_second.unwrap_or(0.0),
+                match report.reply_lag_ms {
+                    Some(lag) => format!("{lag:.0} ms"),
+                    None => format!(
+                        "never: {} replies missing after --drain-seconds",
+                        report.requests - report.errors - delivered
+                    ),
+                }
+            );
+        }
     }
     Ok(if report.errors == 0 {
         ExitCode::SUCCESS
@@ -206,31 +309,71 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A local stand-in for the Slack Web API that accepts every message.
-async fn fake_slack() -> anyhow::Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let app = axum::Router::new().fallback(axum::routing::post(|| async {
-        axum::Json(serde_json::json!({"ok": true}))
-    }));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(format!("http://{address}"))
+/// A local stand-in for the Slack Web API that accepts every message after `latency`, and
+/// counts the `chat.postMessage` calls it accepted and when the last one came.
+struct FakeSlackApi {
+    url: String,
+    seen: Arc<ApiSeen>,
 }
 
-/// A direct message event, signed as Slack signs it, with a unique event id.
+#[derive(Default)]
+struct ApiSeen {
+    delivered: AtomicUsize,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl FakeSlackApi {
+    async fn start(latency: Duration) -> anyhow::Result<FakeSlackApi> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let seen = Arc::new(ApiSeen::default());
+        let counted = seen.clone();
+        let app = axum::Router::new().fallback(axum::routing::post(move |uri: axum::http::Uri| {
+            let seen = counted.clone();
+            async move {
+                if !latency.is_zero() {
+                    tokio::time::sleep(latency).await;
+                }
+                if uri.path() == "/chat.postMessage" {
+                    seen.delivered.fetch_add(1, Ordering::Relaxed);
+                    *seen.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+                }
+                axum::Json(serde_json::json!({"ok": true, "ts": "1.2", "messages": []}))
+            }
+        }));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeSlackApi {
+            url: format!("http://{address}"),
+            seen,
+        })
+    }
+
+    fn delivered(&self) -> usize {
+        self.seen.delivered.load(Ordering::Relaxed)
+    }
+
+    fn last_reply(&self) -> Option<Instant> {
+        *self.seen.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A direct message event, signed as Slack signs it, with a unique event id, from asker
+/// `n % channels` in their own DM channel.
 fn signed_event(
     client: &reqwest::Client,
     endpoint: &str,
     n: usize,
-    session: &str,
+    channels: usize,
 ) -> reqwest::RequestBuilder {
     let now = chrono::Utc::now().timestamp();
+    let asker = n % channels;
     let body = serde_json::json!({
         "type": "event_callback", "team_id": "TBENCH", "event_id": format!("EvBench{n}"),
         "event_time": now,
-        "event": {"type": "message", "channel_type": "im", "user": session, "channel": "DBENCH",
+        "event": {"type": "message", "channel_type": "im", "user": format!("UBENCH{asker}"),
+                  "channel": format!("DBENCH{asker}"),
                   "ts": format!("{now}.{n:06}"), "text": QUESTIONS[n % QUESTIONS.len()]}
     })
     .to_string();
@@ -274,7 +417,8 @@ fn signed_webhook_message(
         .body(body)
 }
 
-async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
+/// Runs the load; the report and when the last answer (acknowledgement) came.
+async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<(BenchReport, Instant)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(10))
@@ -288,6 +432,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let issued = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
+    let channels = args.channels.unwrap_or(args.requests);
     let mut tasks = Vec::new();
     for connection in 0..args.concurrency {
         let client = client.clone();
@@ -299,6 +444,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
             let mut errors = 0usize;
             let mut rate_limited = 0usize;
             let session = format!("bench-{connection}");
+            let mut last = started;
             loop {
                 let n = issued.fetch_add(1, Ordering::Relaxed);
                 if n >= limit || Instant::now() >= deadline {
@@ -309,7 +455,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
                         "text": QUESTIONS[n % QUESTIONS.len()],
                         "session": session,
                     })),
-                    Endpoint::SlackEvents => signed_event(&client, &endpoint, n, &session),
+                    Endpoint::SlackEvents => signed_event(&client, &endpoint, n, channels),
                     Endpoint::TeamsWebhook => {
                         signed_webhook_message(&client, &endpoint, n, &session)
                     }
@@ -326,18 +472,21 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
                 };
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
                 errors += usize::from(!ok);
+                last = last.max(Instant::now());
             }
-            (latencies, errors, rate_limited)
+            (latencies, errors, rate_limited, last)
         }));
     }
     let mut latencies = Vec::new();
     let mut errors = 0;
     let mut rate_limited = 0;
+    let mut last_answer = started;
     for task in tasks {
-        let (l, e, r) = task.await?;
+        let (l, e, r, last) = task.await?;
         latencies.extend(l);
         errors += e;
         rate_limited += r;
+        last_answer = last_answer.max(last);
     }
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
@@ -347,7 +496,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
             .copied()
             .unwrap_or(0.0)
     };
-    Ok(BenchReport {
+    let report = BenchReport {
         model: String::new(),
         database: String::new(),
         requests: latencies.len(),
@@ -360,5 +509,11 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<BenchReport> {
         latency_ms_p90: at(0.90),
         latency_ms_p99: at(0.99),
         latency_ms_max: latencies.last().copied().unwrap_or(0.0),
-    })
+        replies_delivered: None,
+        handled_per_second: None,
+        reply_lag_ms: None,
+        api_latency_ms: None,
+        channels: None,
+    };
+    Ok((report, last_answer))
 }

@@ -55,6 +55,9 @@ use crate::telemetry::Metrics;
 pub const MAX_CLASSIFIED_CHARS: usize = 2_000;
 /// How long a worker may hold an item before another may take it over.
 pub const LEASE: Duration = Duration::from_secs(60);
+
+/// Most inbox items one worker claims and processes at once.
+const WORKER_BATCH: i64 = 32;
 /// Attempts before an item that keeps failing is parked as `failed`.
 pub const MAX_ATTEMPTS: i32 = 5;
 
@@ -144,6 +147,8 @@ pub struct Pipeline {
     arrivals: Notify,
     /// Channels whose replies go through the outbox (not answered inline).
     outbox_channels: Vec<String>,
+    /// Wakes the outbox dispatcher when a reply is queued.
+    replies: Arc<Notify>,
 }
 
 /// Milliseconds since the epoch, the store's time unit.
@@ -182,6 +187,7 @@ impl Pipeline {
             metrics,
             arrivals: Notify::new(),
             outbox_channels,
+            replies: Arc::new(Notify::new()),
         }
     }
 
@@ -233,6 +239,12 @@ impl Pipeline {
     /// Which classifier model answers, for `bench` and logs to name what was measured.
     pub fn model(&self) -> crate::nlu::ModelKind {
         self.classifier.kind()
+    }
+
+    /// Notified whenever a reply is queued in the outbox, for the dispatcher
+    /// ([`outbox::OutboxWorker::wake`]): replies go out at once, without polling.
+    pub fn replies_queued(&self) -> Arc<Notify> {
+        self.replies.clone()
     }
 
     pub fn store(&self) -> &Arc<dyn ConversationStore> {
@@ -376,6 +388,9 @@ impl Pipeline {
             .await?;
         if let Completion::Logged(_) = completion {
             self.count_decision(&reply);
+        }
+        if outgoing.is_some() {
+            self.replies.notify_one();
         }
         reply.conversation_id = Some(completion.conversation_id());
         Ok(reply)
@@ -669,14 +684,23 @@ impl Pipeline {
                     break;
                 }
                 let now = now_ms();
-                match self.store.claim_next(now, now + LEASE.as_millis() as i64).await {
-                    Ok(Some(item)) => {
-                        if let Err(err) = self.process(item).await {
+                let claimed = self
+                    .store
+                    .claim_batch(now, now + LEASE.as_millis() as i64, WORKER_BATCH)
+                    .await;
+                match claimed {
+                    Ok(items) if !items.is_empty() => {
+                        // processed together, so their log writes share transactions (SQLite
+                        // group commit); each item's steps stay in order
+                        let done =
+                            futures::future::join_all(items.into_iter().map(|item| self.process(item)))
+                                .await;
+                        for err in done.into_iter().filter_map(Result::err) {
                             tracing::warn!(error = %err, "processing an inbox item failed; it will be retried");
                         }
                         continue;
                     }
-                    Ok(None) => {}
+                    Ok(_) => {}
                     Err(err) => tracing::warn!(error = %err, "claiming inbox items failed"),
                 }
                 tokio::select! {

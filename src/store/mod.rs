@@ -50,8 +50,12 @@ pub enum StoreError {
     },
     #[error("stored data is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("writing a batch of answers failed: {0}")]
-    Batch(String),
+    #[error("writing a batch of answers failed: {reason}")]
+    Batch {
+        reason: String,
+        /// What [`StoreError::is_unavailable`] said of the error that failed the batch.
+        unavailable: bool,
+    },
     #[error("the database writer has stopped")]
     WriterGone,
     #[error("reading the conversation log for a report failed: {0}")]
@@ -66,6 +70,7 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::WriterGone => true,
+            StoreError::Batch { unavailable, .. } => *unavailable,
             StoreError::Database(error) => sqlx_error_is_unavailable(error),
             _ => false,
         }
@@ -302,6 +307,9 @@ pub struct OutboxItem {
     pub channel: String,
     pub payload: serde_json::Value,
     pub attempts: i32,
+    /// An earlier attempt may have reached the platform (it was claimed while `sending`, or
+    /// its last attempt timed out): the sender looks for it before posting again.
+    pub unsure: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -315,6 +323,13 @@ pub struct InboxStats {
 pub trait ConversationStore: Send + Sync + std::fmt::Debug {
     /// Cheap round trip, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Whether a write can be committed now, for readiness: a database that answers but
+    /// cannot write (full disk, size cap, read-only file) must not be sent questions. The
+    /// default is [`ConversationStore::ping`]; PostgreSQL reports a full disk on its own.
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        self.ping().await
+    }
 
     /// Records a delivery; a repeated delivery id is reported, not stored twice. With
     /// `leased_until_ms` the new item is claimed by the caller at once (answered inline), so
@@ -330,14 +345,27 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
         &self,
         now_ms: i64,
         lease_until_ms: i64,
-    ) -> Result<Option<InboxItem>, StoreError>;
+    ) -> Result<Option<InboxItem>, StoreError> {
+        Ok(self.claim_batch(now_ms, lease_until_ms, 1).await?.pop())
+    }
+
+    /// Leases up to `limit` of the oldest pending items (or ones whose lease ran out) until
+    /// `lease_until_ms`, oldest first: one statement for a worker's next batch.
+    async fn claim_batch(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<InboxItem>, StoreError>;
 
     /// Makes sure every specialist has a referral-load row (run at start), so choosing one
     /// needs no writes beyond the referral itself.
     async fn register_specialists(&self, ids: &[String]) -> Result<(), StoreError>;
 
-    /// Returns leased items to pending. Only safe where no other process can hold a lease
-    /// (SQLite: one process per database file), so it runs at start.
+    /// Returns leased inbox items to pending, and replies being sent to due at once as unsure
+    /// (they may have gone out just before the previous process stopped). Only safe where no
+    /// other process can hold a lease (SQLite: one process per database file), so it runs at
+    /// start: a crashed process's items do not wait out their leases.
     async fn release_leases(&self) -> Result<u64, StoreError>;
 
     /// Orders `candidates` least recently referred first (ties: the given order) and records a
@@ -452,21 +480,26 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> Result<Vec<LoggedConversation>, StoreError>;
 
-    /// Leases the oldest due reply until `lease_until_ms`.
-    async fn claim_reply(
+    /// Leases up to `limit` due replies (oldest due first) until `lease_until_ms`. A reply
+    /// still `sending` (its lease ran out: a crashed process) comes back unsure.
+    async fn claim_replies(
         &self,
         now_ms: i64,
         lease_until_ms: i64,
-    ) -> Result<Option<OutboxItem>, StoreError>;
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
 
-    async fn mark_reply_sent(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
+    /// Records replies as sent (and drops their payloads), in one statement.
+    async fn mark_replies_sent(&self, ids: &[i64], now_ms: i64) -> Result<(), StoreError>;
 
-    /// Schedules another attempt at `next_attempt_ms`, or gives up (`failed`) when `None`.
+    /// Schedules another attempt at `next_attempt_ms`, or gives up (`failed`) when `None`;
+    /// `unsure` when this attempt may have reached the platform.
     async fn reschedule_reply(
         &self,
         id: i64,
         next_attempt_ms: Option<i64>,
         error: &str,
+        unsure: bool,
     ) -> Result<(), StoreError>;
 
     /// Status of the reply of a conversation, if it went through the outbox.
@@ -498,7 +531,9 @@ pub async fn connect(
     use secrecy::ExposeSecret;
     let url = settings.url.expose_secret();
     if settings.is_sqlite() {
-        Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+        Ok(std::sync::Arc::new(
+            SqliteStore::connect_with(url, settings.max_size_mb).await?,
+        ))
     } else {
         Ok(std::sync::Arc::new(
             PostgresStore::connect_with(

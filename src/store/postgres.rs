@@ -100,6 +100,31 @@ impl PostgresStore {
         Ok(Answered::Logged(id))
     }
 
+    async fn write_enqueue(
+        &self,
+        item: &NewInboxItem,
+        leased_until_ms: Option<i64>,
+    ) -> Result<super::Enqueued, StoreError> {
+        sql::enqueue_on!(&self.pool, item, leased_until_ms).await
+    }
+
+    async fn write_completion(
+        &self,
+        inbox_id: i64,
+        record: &ConversationRecord,
+        reply: &serde_json::Value,
+        outbox: Option<&serde_json::Value>,
+        now_ms: i64,
+    ) -> Result<super::Completion, StoreError> {
+        sql::complete_on!(&self.pool, inbox_id, record, reply, outbox, now_ms).await
+    }
+
+    /// PostgreSQL refuses a write it cannot make with an error of its own (disk full is
+    /// class 53), which the requests see; readiness checks that the server answers.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        ConversationStore::ping(self).await
+    }
+
     /// Referral load lives in the database, shared by all replicas.
     async fn refer(&self, candidates: &[String], now_ms: i64) -> Result<Vec<String>, StoreError> {
         let loads = load_of(candidates.len());
@@ -123,16 +148,25 @@ impl PostgresStore {
             }
             break;
         }
-        let refer = refer_least_recent(candidates.len());
-        let mut query = sqlx::query(&refer).bind(now_ms);
-        for id in candidates {
-            query = query.bind(id);
+        // SKIP LOCKED lets a concurrent replica take the next person instead of waiting for
+        // the same one; when every candidate is locked it finds none, and then waits for one
+        // (naming someone without stamping them would skew the rotation).
+        let mut chosen: Option<String> = None;
+        for skip_locked in [true, false] {
+            let refer = refer_least_recent(candidates.len(), skip_locked);
+            let mut query = sqlx::query(&refer).bind(now_ms);
+            for id in candidates {
+                query = query.bind(id);
+            }
+            chosen = query
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| row.try_get("specialist_id"))
+                .transpose()?;
+            if chosen.is_some() {
+                break;
+            }
         }
-        let chosen: Option<String> = query
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| row.try_get("specialist_id"))
-            .transpose()?;
         Ok(least_recent_first(candidates, &last, chosen))
     }
 }
@@ -140,17 +174,17 @@ impl PostgresStore {
 impl_conversation_store!(
     PostgresStore,
     Postgres,
-    claim_next: "UPDATE inbox SET status = 'processing', attempts = attempts + 1, \
-        lease_until_ms = $1 WHERE id = (SELECT id FROM inbox WHERE status = 'pending' \
-        OR (status = 'processing' AND lease_until_ms < $2) ORDER BY id LIMIT 1 \
+    claim_inbox: "UPDATE inbox SET status = 'processing', attempts = attempts + 1, \
+        lease_until_ms = $1 WHERE id IN (SELECT id FROM inbox WHERE status = 'pending' \
+        OR (status = 'processing' AND lease_until_ms < $2) ORDER BY id LIMIT $3 \
         FOR UPDATE SKIP LOCKED) \
         RETURNING id, delivery_id, channel, conversation, asker_key, department, text, \
         context, received_ms, attempts",
-    claim_reply: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
-        next_attempt_ms = $1 WHERE id = (SELECT id FROM outbox WHERE status IN \
-        ('pending', 'sending') AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT 1 \
-        FOR UPDATE SKIP LOCKED) \
-        RETURNING id, conversation_id, channel, payload, attempts",
+    claim_replies: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
+        next_attempt_ms = $1, unsure = CASE WHEN status = 'sending' THEN 1 ELSE unsure END \
+        WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending') \
+        AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+        RETURNING id, conversation_id, channel, payload, attempts, unsure",
 
 );
 
@@ -171,20 +205,22 @@ fn placeholders(first: usize, n: usize) -> String {
 }
 
 /// One statement that picks the least recently referred of the `n` candidates (`$2..`; ties
-/// in the given order), records the referral at `$1` or just after the candidates' latest, and
-/// returns the id. It is atomic on its own; `SKIP LOCKED` lets a concurrent replica take the
-/// next person instead of waiting for the same one.
-fn refer_least_recent(n: usize) -> String {
+/// in the given order), stamps them as chosen at `$1` or just after the candidates' latest, and
+/// returns the id. It is atomic on its own. The referral itself is counted by the log row
+/// (a trigger, migration `20261211000001_delivery_faults`), so a question logged twice or not
+/// at all cannot disagree with the count.
+fn refer_least_recent(n: usize, skip_locked: bool) -> String {
     let ids = placeholders(2, n);
     let order: String = (2..2 + n).map(|i| format!(" WHEN ${i} THEN {i}")).collect();
     format!(
-        "UPDATE specialist_load SET referrals = referrals + 1, last_referred_ms = \
+        "UPDATE specialist_load SET last_referred_ms = \
          GREATEST($1, (SELECT COALESCE(MAX(last_referred_ms), 0) + 1 FROM specialist_load \
          WHERE specialist_id IN ({ids}))) \
          WHERE specialist_id = (SELECT specialist_id FROM specialist_load \
          WHERE specialist_id IN ({ids}) \
          ORDER BY last_referred_ms, CASE specialist_id{order} END LIMIT 1 \
-         FOR UPDATE SKIP LOCKED) \
-         RETURNING specialist_id"
+         FOR UPDATE{}) \
+         RETURNING specialist_id",
+        if skip_locked { " SKIP LOCKED" } else { "" }
     )
 }

@@ -10,6 +10,9 @@ pub const ENQUEUE: &str = "INSERT INTO inbox \
 pub const INBOX_ID_BY_DELIVERY: &str = "SELECT id FROM inbox WHERE delivery_id = $1";
 pub const RELEASE_LEASES: &str =
     "UPDATE inbox SET status = 'pending', lease_until_ms = NULL WHERE status = 'processing'";
+/// Replies a previous process was sending: due at once, and looked for before posting again.
+pub const RELEASE_REPLIES: &str = "UPDATE outbox SET status = 'pending', unsure = 1, \
+     next_attempt_ms = 0 WHERE status = 'sending'";
 pub const LOG_CONVERSATION: &str = "INSERT INTO conversations \
      (inbox_id, received_ms, channel, asker_key, department, language, question, intent, \
       confidence, decision, route, latency_us, outcome, specialist) \
@@ -111,14 +114,22 @@ pub const REMOVE_DEMO: [(&str, &str); 4] = [
     ),
 ];
 pub const ENSURE_LOAD_ROW: &str = "INSERT INTO specialist_load (specialist_id) VALUES ($1) ON CONFLICT (specialist_id) DO NOTHING";
-/// A sent reply's payload is dropped: it may carry the question as asked (for a handoff
-/// button), which is not kept once the reply is out.
-pub const MARK_SENT: &str =
-    "UPDATE outbox SET status = 'sent', sent_ms = $1, payload = '{}' WHERE id = $2";
-/// As [`MARK_SENT`], a reply given up (`failed`) keeps no payload.
+/// Records `n` replies (`$2..`) sent at `$1`. A sent reply's payload is dropped: it may carry
+/// the question as asked (for a handoff button), which is not kept once the reply is out.
+pub fn mark_sent(n: usize) -> String {
+    format!(
+        "UPDATE outbox SET status = 'sent', sent_ms = $1, payload = '{{}}', unsure = 0, \
+         last_error = NULL WHERE id IN ({})",
+        (2..2 + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+/// As [`mark_sent`], a reply given up (`failed`) keeps no payload.
 pub const RESCHEDULE: &str = "UPDATE outbox SET status = $1, next_attempt_ms = $2, \
-     last_error = $3, payload = CASE WHEN $1 = 'failed' THEN '{}' ELSE payload END \
-     WHERE id = $4";
+     last_error = $3, payload = CASE WHEN $1 = 'failed' THEN '{}' ELSE payload END, \
+     unsure = $5 WHERE id = $4";
 pub const REPLY_STATUS: &str = "SELECT status FROM outbox WHERE conversation_id = $1";
 
 /// `INSERT INTO inbox ... VALUES` for `n` inline-answered deliveries, `$1..` numbered row by
@@ -191,9 +202,124 @@ macro_rules! bind_log {
 
 pub(crate) use {bind_answered, bind_log};
 
-/// Implements `ConversationStore` for `$store` (a struct with `pool: sqlx::Pool<$db>` and an
-/// inherent `async fn refer(&self, candidates, now_ms)` for the referral load, which differs per
-/// backend), given the backend's statements that claim the next inbox item and the next due
+/// Runs `$body` (an async block using `$tx`, a transaction on a connection of `$pool`) and
+/// commits it. After any error the connection is closed instead of going back to the pool:
+/// when SQLite cannot roll back (a full disk), sqlx's SQLite worker would keep the failed
+/// transaction open on it, and every later "commit" would only release a savepoint inside it,
+/// so answers would be acknowledged while nothing reached the file. The pool opens a fresh
+/// connection for the next write. (PostgreSQL resets a connection on its own; closing one
+/// after an error costs a reconnect and is harmless.)
+macro_rules! in_transaction {
+    ($pool:expr, |$tx:ident| $body:expr) => {{
+        let mut connection = $pool.acquire().await?;
+        let outcome = async {
+            let mut $tx = sqlx::Connection::begin(&mut *connection).await?;
+            let value = $body.await?;
+            $tx.commit().await?;
+            Ok::<_, $crate::store::StoreError>(value)
+        }
+        .await;
+        if outcome.is_err() {
+            connection.close_on_drop();
+        }
+        outcome
+    }};
+}
+pub(crate) use in_transaction;
+
+/// Records a delivery in the inbox on `$exec` (a pool, or a connection inside the SQLite batch
+/// writer's transaction): see [`super::ConversationStore::enqueue`]. Macros because the
+/// executor types differ per backend.
+macro_rules! enqueue_on {
+    ($exec:expr, $item:expr, $leased_until_ms:expr) => {
+        async {
+            use sqlx::Row;
+            let (status, attempts) = match $leased_until_ms {
+                Some(_) => ("processing", 1),
+                None => ("pending", 0),
+            };
+            let inserted = sqlx::query($crate::store::sql::ENQUEUE)
+                .bind(&$item.delivery_id)
+                .bind(&$item.channel)
+                .bind(&$item.conversation)
+                .bind(&$item.asker_key)
+                .bind(&$item.department)
+                .bind(&$item.text)
+                .bind($item.context.to_string())
+                .bind($item.received_ms)
+                .bind(status)
+                .bind(attempts)
+                .bind($leased_until_ms)
+                .fetch_optional($exec)
+                .await?;
+            if let Some(row) = inserted {
+                return Ok::<_, $crate::store::StoreError>($crate::store::Enqueued::New(
+                    row.try_get("id")?,
+                ));
+            }
+            let row = sqlx::query($crate::store::sql::INBOX_ID_BY_DELIVERY)
+                .bind(&$item.delivery_id)
+                .fetch_one($exec)
+                .await?;
+            Ok($crate::store::Enqueued::Duplicate(row.try_get("id")?))
+        }
+    };
+}
+pub(crate) use enqueue_on;
+
+/// Writes a processed item's log row, queued reply and finished inbox row on `$exec`: see
+/// [`super::ConversationStore::complete`].
+macro_rules! complete_on {
+    ($exec:expr, $inbox_id:expr, $record:expr, $reply:expr, $outbox:expr, $now_ms:expr) => {
+        async {
+            use sqlx::Row;
+            // Three idempotent steps in this order, each atomic on its own (PostgreSQL runs
+            // them on the pool, SQLite in its batch writer's transaction): after a crash
+            // between them the item is still leased, is processed again, finds its log row
+            // (AlreadyLogged) and completes the remaining steps: one log row, one queued
+            // reply.
+            let inserted = $crate::store::sql::bind_log!(
+                sqlx::query($crate::store::sql::LOG_CONVERSATION),
+                $inbox_id,
+                $record
+            )
+            .fetch_optional($exec)
+            .await?;
+            let completion = match inserted {
+                Some(row) => $crate::store::Completion::Logged(row.try_get("id")?),
+                None => $crate::store::Completion::AlreadyLogged(
+                    sqlx::query($crate::store::sql::CONVERSATION_BY_INBOX)
+                        .bind($inbox_id)
+                        .fetch_one($exec)
+                        .await?
+                        .try_get("id")?,
+                ),
+            };
+            if let Some(payload) = $outbox {
+                sqlx::query($crate::store::sql::ADD_OUTBOX)
+                    .bind(completion.conversation_id())
+                    .bind(&$record.channel)
+                    .bind(payload.to_string())
+                    .bind($now_ms)
+                    .execute($exec)
+                    .await?;
+            }
+            sqlx::query($crate::store::sql::FINISH_INBOX)
+                .bind($reply.to_string())
+                .bind($now_ms)
+                .bind($inbox_id)
+                .execute($exec)
+                .await?;
+            Ok::<_, $crate::store::StoreError>(completion)
+        }
+    };
+}
+pub(crate) use complete_on;
+
+/// Implements `ConversationStore` for `$store` (a struct with `pool: sqlx::Pool<$db>` and
+/// inherent `async fn refer(&self, candidates, now_ms)` for the referral load,
+/// `async fn probe_write(&self)` for readiness, and `write_enqueue`/`write_completion` (straight
+/// to the pool, or through SQLite's batch writer), which differ per backend), given the backend's statements that claim the next inbox item and the next due
 /// reply.
 /// Streams [`REPORT_ROWS`] through sqlx into `visit` (PostgreSQL, and in-memory SQLite);
 /// a macro because the row types differ per backend.
@@ -250,7 +376,7 @@ macro_rules! fetch_unmet_questions {
 pub(crate) use fetch_unmet_questions;
 
 macro_rules! impl_conversation_store {
-    ($store:ty, $db:ty, claim_next: $claim_next:expr, claim_reply: $claim_reply:expr $(,)?) => {
+    ($store:ty, $db:ty, claim_inbox: $claim_inbox:expr, claim_replies: $claim_replies:expr $(,)?) => {
         #[async_trait::async_trait]
         impl $crate::store::ConversationStore for $store {
             #[tracing::instrument(skip(self), level = "debug")]
@@ -262,75 +388,69 @@ macro_rules! impl_conversation_store {
                 Ok(())
             }
 
+            #[tracing::instrument(skip(self), level = "debug")]
+            async fn check_writable(&self) -> Result<(), $crate::store::StoreError> {
+                self.probe_write().await
+            }
+
             #[tracing::instrument(skip_all, fields(delivery_id = %item.delivery_id))]
             async fn enqueue(
                 &self,
                 item: &$crate::store::NewInboxItem,
                 leased_until_ms: Option<i64>,
             ) -> Result<$crate::store::Enqueued, $crate::store::StoreError> {
-                use sqlx::Row;
-                let (status, attempts) = match leased_until_ms {
-                    Some(_) => ("processing", 1),
-                    None => ("pending", 0),
-                };
-                let inserted = sqlx::query($crate::store::sql::ENQUEUE)
-                    .bind(&item.delivery_id)
-                    .bind(&item.channel)
-                    .bind(&item.conversation)
-                    .bind(&item.asker_key)
-                    .bind(&item.department)
-                    .bind(&item.text)
-                    .bind(item.context.to_string())
-                    .bind(item.received_ms)
-                    .bind(status)
-                    .bind(attempts)
-                    .bind(leased_until_ms)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                if let Some(row) = inserted {
-                    return Ok($crate::store::Enqueued::New(row.try_get("id")?));
-                }
-                let row = sqlx::query($crate::store::sql::INBOX_ID_BY_DELIVERY)
-                    .bind(&item.delivery_id)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok($crate::store::Enqueued::Duplicate(row.try_get("id")?))
+                self.write_enqueue(item, leased_until_ms).await
             }
 
             #[tracing::instrument(skip(self), level = "debug")]
-            async fn claim_next(
+            async fn claim_batch(
                 &self,
                 now_ms: i64,
                 lease_until_ms: i64,
-            ) -> Result<Option<$crate::store::InboxItem>, $crate::store::StoreError> {
-                let row = sqlx::query($claim_next)
+                limit: i64,
+            ) -> Result<Vec<$crate::store::InboxItem>, $crate::store::StoreError> {
+                let rows = sqlx::query($claim_inbox)
                     .bind(lease_until_ms)
                     .bind(now_ms)
-                    .fetch_optional(&self.pool)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
                     .await?;
-                row.map(|r| inbox_item(&r)).transpose()
+                let mut items = rows
+                    .iter()
+                    .map(inbox_item)
+                    .collect::<Result<Vec<_>, $crate::store::StoreError>>()?;
+                // RETURNING gives no order
+                items.sort_by_key(|item| item.id);
+                Ok(items)
             }
 
             async fn register_specialists(
                 &self,
                 ids: &[String],
             ) -> Result<(), $crate::store::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                for id in ids {
-                    sqlx::query($crate::store::sql::ENSURE_LOAD_ROW)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                $crate::store::sql::in_transaction!(self.pool, |tx| async {
+                    for id in ids {
+                        sqlx::query($crate::store::sql::ENSURE_LOAD_ROW)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Ok::<_, $crate::store::StoreError>(())
+                })
             }
 
             async fn release_leases(&self) -> Result<u64, $crate::store::StoreError> {
-                Ok(sqlx::query($crate::store::sql::RELEASE_LEASES)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
+                let mut released = 0;
+                for statement in [
+                    $crate::store::sql::RELEASE_LEASES,
+                    $crate::store::sql::RELEASE_REPLIES,
+                ] {
+                    released += sqlx::query(statement)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                }
+                Ok(released)
             }
 
             #[tracing::instrument(skip(self), level = "debug")]
@@ -354,44 +474,8 @@ macro_rules! impl_conversation_store {
                 outbox: Option<&serde_json::Value>,
                 now_ms: i64,
             ) -> Result<$crate::store::Completion, $crate::store::StoreError> {
-                use sqlx::Row;
-                // Three idempotent steps in this order, each atomic on its own: after a crash
-                // between them the item is still leased, is processed again, finds its log row
-                // (AlreadyLogged) and completes the remaining steps. Fewer round trips than a
-                // transaction, with the same outcome: one log row, one queued reply.
-                let inserted = $crate::store::sql::bind_log!(
-                    sqlx::query($crate::store::sql::LOG_CONVERSATION),
-                    inbox_id,
-                    record
-                )
-                .fetch_optional(&self.pool)
-                .await?;
-                let completion = match inserted {
-                    Some(row) => $crate::store::Completion::Logged(row.try_get("id")?),
-                    None => $crate::store::Completion::AlreadyLogged(
-                        sqlx::query($crate::store::sql::CONVERSATION_BY_INBOX)
-                            .bind(inbox_id)
-                            .fetch_one(&self.pool)
-                            .await?
-                            .try_get("id")?,
-                    ),
-                };
-                if let Some(payload) = outbox {
-                    sqlx::query($crate::store::sql::ADD_OUTBOX)
-                        .bind(completion.conversation_id())
-                        .bind(&record.channel)
-                        .bind(payload.to_string())
-                        .bind(now_ms)
-                        .execute(&self.pool)
-                        .await?;
-                }
-                sqlx::query($crate::store::sql::FINISH_INBOX)
-                    .bind(reply.to_string())
-                    .bind(now_ms)
-                    .bind(inbox_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(completion)
+                self.write_completion(inbox_id, record, reply, outbox, now_ms)
+                    .await
             }
 
             async fn log_answered(
@@ -485,22 +569,22 @@ macro_rules! impl_conversation_store {
                 &self,
                 before_ms: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                let mut purged = 0;
-                for statement in [
-                    $crate::store::sql::PURGE_TEXTS,
-                    $crate::store::sql::PURGE_REPLIES,
-                    $crate::store::sql::PURGE_UNFINISHED,
-                    $crate::store::sql::PURGE_OUTBOX,
-                ] {
-                    purged += sqlx::query(statement)
-                        .bind(before_ms)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                tx.commit().await?;
-                Ok(purged)
+                $crate::store::sql::in_transaction!(self.pool, |tx| async {
+                    let mut purged = 0;
+                    for statement in [
+                        $crate::store::sql::PURGE_TEXTS,
+                        $crate::store::sql::PURGE_REPLIES,
+                        $crate::store::sql::PURGE_UNFINISHED,
+                        $crate::store::sql::PURGE_OUTBOX,
+                    ] {
+                        purged += sqlx::query(statement)
+                            .bind(before_ms)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                    }
+                    Ok::<_, $crate::store::StoreError>(purged)
+                })
             }
 
             async fn scan_report_rows(
@@ -591,13 +675,14 @@ macro_rules! impl_conversation_store {
             async fn remove_demo(
                 &self,
             ) -> Result<Vec<(&'static str, u64)>, $crate::store::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                let mut removed = Vec::new();
-                for (table, statement) in $crate::store::sql::REMOVE_DEMO {
-                    let done = sqlx::query(statement).execute(&mut *tx).await?;
-                    removed.push((table, done.rows_affected()));
-                }
-                tx.commit().await?;
+                let removed = $crate::store::sql::in_transaction!(self.pool, |tx| async {
+                    let mut removed = Vec::new();
+                    for (table, statement) in $crate::store::sql::REMOVE_DEMO {
+                        let done = sqlx::query(statement).execute(&mut *tx).await?;
+                        removed.push((table, done.rows_affected()));
+                    }
+                    Ok::<_, $crate::store::StoreError>(removed)
+                })?;
                 tracing::info!(?removed, "demo data removed");
                 Ok(removed)
             }
@@ -638,40 +723,52 @@ macro_rules! impl_conversation_store {
                     .collect()
             }
 
-            async fn claim_reply(
+            async fn claim_replies(
                 &self,
                 now_ms: i64,
                 lease_until_ms: i64,
-            ) -> Result<Option<$crate::store::OutboxItem>, $crate::store::StoreError> {
+                limit: i64,
+            ) -> Result<Vec<$crate::store::OutboxItem>, $crate::store::StoreError> {
                 use sqlx::Row;
-                let Some(row) = sqlx::query($claim_reply)
+                let rows = sqlx::query($claim_replies)
                     .bind(lease_until_ms)
                     .bind(now_ms)
-                    .fetch_optional(&self.pool)
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                let payload: String = row.try_get("payload")?;
-                Ok(Some($crate::store::OutboxItem {
-                    id: row.try_get("id")?,
-                    conversation_id: row.try_get("conversation_id")?,
-                    channel: row.try_get("channel")?,
-                    payload: serde_json::from_str(&payload)?,
-                    attempts: row.try_get("attempts")?,
-                }))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut items = rows
+                    .iter()
+                    .map(|row| {
+                        let payload: String = row.try_get("payload")?;
+                        Ok($crate::store::OutboxItem {
+                            id: row.try_get("id")?,
+                            conversation_id: row.try_get("conversation_id")?,
+                            channel: row.try_get("channel")?,
+                            payload: serde_json::from_str(&payload)?,
+                            attempts: row.try_get("attempts")?,
+                            unsure: row.try_get::<i32, _>("unsure")? != 0,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, $crate::store::StoreError>>()?;
+                // RETURNING gives no order; the dispatcher sends in this one
+                items.sort_by_key(|item| item.id);
+                Ok(items)
             }
 
-            async fn mark_reply_sent(
+            #[tracing::instrument(skip(self, ids), fields(replies = ids.len()), level = "debug")]
+            async fn mark_replies_sent(
                 &self,
-                id: i64,
+                ids: &[i64],
                 now_ms: i64,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($crate::store::sql::MARK_SENT)
-                    .bind(now_ms)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
+                for chunk in ids.chunks(500) {
+                    let statement = $crate::store::sql::mark_sent(chunk.len());
+                    let mut query = sqlx::query(&statement).bind(now_ms);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    query.execute(&self.pool).await?;
+                }
                 Ok(())
             }
 
@@ -680,6 +777,7 @@ macro_rules! impl_conversation_store {
                 id: i64,
                 next_attempt_ms: Option<i64>,
                 error: &str,
+                unsure: bool,
             ) -> Result<(), $crate::store::StoreError> {
                 let (status, next) = match next_attempt_ms {
                     Some(next) => ("pending", next),
@@ -690,6 +788,7 @@ macro_rules! impl_conversation_store {
                     .bind(next)
                     .bind(error)
                     .bind(id)
+                    .bind(i32::from(unsure))
                     .execute(&self.pool)
                     .await?;
                 Ok(())

@@ -16,17 +16,20 @@ use sqlx::{Pool, Row, Sqlite};
 
 use super::sql::{self, impl_conversation_store};
 use super::{
-    Answered, ConversationRecord, ConversationStore, NewInboxItem, StoreError, least_recent_first,
+    Answered, Completion, ConversationRecord, ConversationStore, Enqueued, NewInboxItem,
+    StoreError, least_recent_first,
 };
 
-/// Adds referrals; `max` keeps the latest stamp whatever order the writes arrive in.
+/// Stamps when a specialist was last chosen (the rotation); `max` keeps the latest stamp
+/// whatever order the writes arrive in. The referral count is the log's: a trigger adds one
+/// per log row that names a specialist (migration `20261211000001_delivery_faults`).
 const PERSIST_REFERRALS: &str = "INSERT INTO specialist_load \
-     (specialist_id, referrals, last_referred_ms) VALUES ($1, $3, $2) \
-     ON CONFLICT (specialist_id) DO UPDATE SET referrals = specialist_load.referrals + $3, \
+     (specialist_id, last_referred_ms) VALUES ($1, $2) \
+     ON CONFLICT (specialist_id) DO UPDATE SET \
      last_referred_ms = max(specialist_load.last_referred_ms, $2)";
 
 /// Most inline answers written in one transaction.
-const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -36,7 +39,7 @@ pub struct SqliteStore {
     /// writer without blocking the chat.
     reader: Pool<Sqlite>,
     /// The referral load, mirrored in memory. A SQLite file has one server process, so the
-    /// mirror is authoritative; referrals are written with the next batch.
+    /// mirror is authoritative; its stamps are written with the next batch.
     load: Arc<Mutex<LoadMirror>>,
     writes: mpsc::UnboundedSender<Write>,
     /// The database file, which report scans open directly; `None` in memory.
@@ -46,16 +49,35 @@ pub struct SqliteStore {
 #[derive(Debug, Default)]
 struct LoadMirror {
     last: HashMap<String, i64>,
-    /// Referrals not yet written: latest stamp and how many.
-    unwritten: HashMap<String, (i64, i64)>,
+    /// Stamps not yet written, per specialist.
+    unwritten: HashMap<String, i64>,
 }
 
 /// Work for the batch writer.
 #[derive(Debug)]
 enum Write {
     Answer(Box<PendingAnswer>),
-    /// Write unwritten referrals.
+    Enqueue(Box<PendingEnqueue>),
+    Complete(Box<PendingCompletion>),
+    /// Write the unwritten stamps of the rotation.
     Flush,
+}
+
+#[derive(Debug)]
+struct PendingEnqueue {
+    item: NewInboxItem,
+    leased_until_ms: Option<i64>,
+    done: oneshot::Sender<Result<Enqueued, StoreError>>,
+}
+
+#[derive(Debug)]
+struct PendingCompletion {
+    inbox_id: i64,
+    record: ConversationRecord,
+    reply: serde_json::Value,
+    outbox: Option<serde_json::Value>,
+    now_ms: i64,
+    done: oneshot::Sender<Result<Completion, StoreError>>,
 }
 
 #[derive(Debug)]
@@ -91,12 +113,26 @@ fn create_private(file: &std::path::Path) -> Result<(), StoreError> {
 impl SqliteStore {
     /// Opens (creating when missing) the database at `url` (`sqlite://PATH`) and migrates it.
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        Self::connect_with(url, None).await
+    }
+
+    /// As [`Self::connect`], with the file capped at `max_size_mb` MiB (`database.max_size_mb`;
+    /// SQLite's `max_page_count`, set on every connection): at the cap writes fail as on a
+    /// full disk.
+    pub async fn connect_with(
+        url: &str,
+        max_size_mb: Option<u32>,
+    ) -> Result<SqliteStore, StoreError> {
+        let mut options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        if let Some(mb) = max_size_mb {
+            // page_size is SQLite's default 4096 (never changed here)
+            options = options.pragma("max_page_count", (u64::from(mb) * 256).to_string());
+        }
         let path = options.get_filename();
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let file = (!in_memory).then(|| path.to_path_buf());
@@ -183,6 +219,27 @@ impl SqliteStore {
         }
     }
 
+    /// Writes and deletes a row bigger than a page in one committed transaction: fails when
+    /// the file cannot grow (full disk, `database.max_size_mb`) or cannot be written at all.
+    /// Run as its own task, so a caller that stops waiting (readiness answers within 1 s)
+    /// never leaves the writer inside a transaction.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            sql::in_transaction!(pool, |tx| async {
+                sqlx::query("INSERT INTO write_probe (data) VALUES (zeroblob(8192))")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM write_probe")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .map_err(|_| StoreError::WriterGone)?
+    }
+
     fn mirror(&self) -> std::sync::MutexGuard<'_, LoadMirror> {
         self.load
             .lock()
@@ -200,12 +257,53 @@ impl SqliteStore {
                 .copied();
             let stamp = now_ms.max(latest.unwrap_or(0) + 1);
             mirror.last.insert(ordered[0].clone(), stamp);
-            let entry = mirror.unwritten.entry(ordered[0].clone()).or_insert((0, 0));
-            *entry = (entry.0.max(stamp), entry.1 + 1);
+            let entry = mirror.unwritten.entry(ordered[0].clone()).or_insert(0);
+            *entry = (*entry).max(stamp);
             ordered
         };
         let _ = self.writes.send(Write::Flush);
         Ok(ordered)
+    }
+
+    /// Through the batch writer, like [`Self::answered`]: acknowledging a Slack or Teams
+    /// delivery waits for a commit shared with whatever else is being written.
+    async fn write_enqueue(
+        &self,
+        item: &NewInboxItem,
+        leased_until_ms: Option<i64>,
+    ) -> Result<Enqueued, StoreError> {
+        let (done, outcome) = oneshot::channel();
+        self.writes
+            .send(Write::Enqueue(Box::new(PendingEnqueue {
+                item: item.clone(),
+                leased_until_ms,
+                done,
+            })))
+            .map_err(|_| StoreError::WriterGone)?;
+        outcome.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Through the batch writer: the workers' completions share transactions.
+    async fn write_completion(
+        &self,
+        inbox_id: i64,
+        record: &ConversationRecord,
+        reply: &serde_json::Value,
+        outbox: Option<&serde_json::Value>,
+        now_ms: i64,
+    ) -> Result<Completion, StoreError> {
+        let (done, outcome) = oneshot::channel();
+        self.writes
+            .send(Write::Complete(Box::new(PendingCompletion {
+                inbox_id,
+                record: record.clone(),
+                reply: reply.clone(),
+                outbox: outbox.cloned(),
+                now_ms,
+                done,
+            })))
+            .map_err(|_| StoreError::WriterGone)?;
+        outcome.await.map_err(|_| StoreError::WriterGone)?
     }
 
     /// Queued for the batch writer: under load many answers share one transaction (group
@@ -247,51 +345,139 @@ async fn write_batches(
     mut queue: mpsc::UnboundedReceiver<Write>,
 ) {
     while let Some(first) = queue.recv().await {
-        let mut answers = Vec::new();
+        let mut batch = Batch::default();
         let mut next = Some(first);
         while let Some(write) = next {
-            if let Write::Answer(answer) = write {
-                answers.push(*answer);
+            match write {
+                Write::Answer(answer) => batch.answers.push(*answer),
+                Write::Enqueue(enqueue) => batch.enqueues.push(*enqueue),
+                Write::Complete(completion) => batch.completions.push(*completion),
+                Write::Flush => {}
             }
-            next = if answers.len() < MAX_BATCH {
+            next = if batch.len() < MAX_BATCH {
                 queue.try_recv().ok()
             } else {
                 None
             };
         }
-        let referrals: Vec<(String, (i64, i64))> = {
+        let stamps: Vec<(String, i64)> = {
             let mut mirror = load.lock().unwrap_or_else(|p| p.into_inner());
             mirror.unwritten.drain().collect()
         };
-        match write_batch(&pool, &answers, &referrals).await {
-            Ok(outcomes) => {
-                for (answer, outcome) in answers.into_iter().zip(outcomes) {
+        match write_batch(&pool, &batch, &stamps).await {
+            Ok(written) => {
+                for (answer, outcome) in batch.answers.into_iter().zip(written.answers) {
                     let _ = answer.done.send(Ok(outcome));
+                }
+                for (enqueue, outcome) in batch.enqueues.into_iter().zip(written.enqueued) {
+                    let _ = enqueue.done.send(Ok(outcome));
+                }
+                for (completion, outcome) in batch.completions.into_iter().zip(written.completions)
+                {
+                    let _ = completion.done.send(Ok(outcome));
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, answers = answers.len(), "writing a batch failed");
+                tracing::error!(error = %err, writes = batch.len(), "writing a batch failed");
                 let mut mirror = load.lock().unwrap_or_else(|p| p.into_inner());
-                for (id, (stamp, count)) in referrals {
-                    let entry = mirror.unwritten.entry(id).or_insert((0, 0));
-                    *entry = (entry.0.max(stamp), entry.1 + count);
+                for (id, stamp) in stamps {
+                    let entry = mirror.unwritten.entry(id).or_insert(0);
+                    *entry = (*entry).max(stamp);
                 }
                 drop(mirror);
-                let message = err.to_string();
-                for answer in answers {
-                    let _ = answer.done.send(Err(StoreError::Batch(message.clone())));
+                let failed = || StoreError::Batch {
+                    reason: err.to_string(),
+                    unavailable: err.is_unavailable(),
+                };
+                for answer in batch.answers {
+                    let _ = answer.done.send(Err(failed()));
+                }
+                for enqueue in batch.enqueues {
+                    let _ = enqueue.done.send(Err(failed()));
+                }
+                for completion in batch.completions {
+                    let _ = completion.done.send(Err(failed()));
                 }
             }
         }
     }
 }
 
+/// What the writer took from its queue for one transaction.
+#[derive(Default)]
+struct Batch {
+    answers: Vec<PendingAnswer>,
+    enqueues: Vec<PendingEnqueue>,
+    completions: Vec<PendingCompletion>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.answers.len() + self.enqueues.len() + self.completions.len()
+    }
+}
+
+/// What one transaction wrote, in the order of the [`Batch`].
+struct Written {
+    answers: Vec<Option<i64>>,
+    enqueued: Vec<Enqueued>,
+    completions: Vec<Completion>,
+}
+
 async fn write_batch(
     pool: &Pool<Sqlite>,
+    batch: &Batch,
+    stamps: &[(String, i64)],
+) -> Result<Written, StoreError> {
+    sql::in_transaction!(pool, |tx| async {
+        let mut enqueued = Vec::with_capacity(batch.enqueues.len());
+        for e in &batch.enqueues {
+            enqueued.push(sql::enqueue_on!(&mut *tx, &e.item, e.leased_until_ms).await?);
+        }
+        let (inbox_ids, conversation_ids) = write_answers(&mut tx, &batch.answers, stamps).await?;
+        let mut completions = Vec::with_capacity(batch.completions.len());
+        for c in &batch.completions {
+            completions.push(
+                sql::complete_on!(
+                    &mut *tx,
+                    c.inbox_id,
+                    &c.record,
+                    &c.reply,
+                    c.outbox.as_ref(),
+                    c.now_ms
+                )
+                .await?,
+            );
+        }
+        let mut claimed = HashSet::new();
+        let answers = batch
+            .answers
+            .iter()
+            .map(|a| {
+                let id = &a.item.delivery_id;
+                inbox_ids
+                    .get(id)
+                    .and_then(|inbox| conversation_ids.get(inbox))
+                    .filter(|_| claimed.insert(id.as_str()))
+                    .copied()
+            })
+            .collect();
+        Ok::<_, StoreError>(Written {
+            answers,
+            enqueued,
+            completions,
+        })
+    })
+}
+
+/// Inbox id per new delivery id, and conversation id per inbox id.
+type WrittenIds = (HashMap<String, i64>, HashMap<i64, i64>);
+
+async fn write_answers(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
     answers: &[PendingAnswer],
-    referrals: &[(String, (i64, i64))],
-) -> Result<Vec<Option<i64>>, StoreError> {
-    let mut tx = pool.begin().await?;
+    stamps: &[(String, i64)],
+) -> Result<WrittenIds, StoreError> {
     // The first answer per delivery id is new; later ones in the batch are duplicates.
     let mut seen = HashSet::new();
     let fresh: Vec<&PendingAnswer> = answers
@@ -306,7 +492,7 @@ async fn write_batch(
         for a in &fresh {
             query = sql::bind_answered!(query, a.item, a.reply, a.now_ms);
         }
-        for row in query.fetch_all(&mut *tx).await? {
+        for row in query.fetch_all(&mut **tx).await? {
             inbox_ids.insert(row.try_get("delivery_id")?, row.try_get("id")?);
         }
         let logged: Vec<(&PendingAnswer, i64)> = fresh
@@ -319,46 +505,33 @@ async fn write_batch(
             for (a, inbox_id) in &logged {
                 query = sql::bind_log!(query, *inbox_id, a.record);
             }
-            for row in query.fetch_all(&mut *tx).await? {
+            for row in query.fetch_all(&mut **tx).await? {
                 conversation_ids.insert(row.try_get("inbox_id")?, row.try_get("id")?);
             }
         }
     }
-    for (id, (stamp, count)) in referrals {
+    for (id, stamp) in stamps {
         sqlx::query(PERSIST_REFERRALS)
             .bind(id)
             .bind(stamp)
-            .bind(count)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
-
-    let mut claimed = HashSet::new();
-    Ok(answers
-        .iter()
-        .map(|a| {
-            let id = &a.item.delivery_id;
-            inbox_ids
-                .get(id)
-                .and_then(|inbox| conversation_ids.get(inbox))
-                .filter(|_| claimed.insert(id.as_str()))
-                .copied()
-        })
-        .collect())
+    Ok((inbox_ids, conversation_ids))
 }
 
 impl_conversation_store!(
     SqliteStore,
     Sqlite,
-    claim_next: "UPDATE inbox SET status = 'processing', attempts = attempts + 1, \
-        lease_until_ms = $1 WHERE id = (SELECT id FROM inbox WHERE status = 'pending' \
-        OR (status = 'processing' AND lease_until_ms < $2) ORDER BY id LIMIT 1) \
+    claim_inbox: "UPDATE inbox SET status = 'processing', attempts = attempts + 1, \
+        lease_until_ms = $1 WHERE id IN (SELECT id FROM inbox WHERE status = 'pending' \
+        OR (status = 'processing' AND lease_until_ms < $2) ORDER BY id LIMIT $3) \
         RETURNING id, delivery_id, channel, conversation, asker_key, department, text, \
         context, received_ms, attempts",
-    claim_reply: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
-        next_attempt_ms = $1 WHERE id = (SELECT id FROM outbox WHERE status IN \
-        ('pending', 'sending') AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT 1) \
-        RETURNING id, conversation_id, channel, payload, attempts",
+    claim_replies: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
+        next_attempt_ms = $1, unsure = CASE WHEN status = 'sending' THEN 1 ELSE unsure END \
+        WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending') \
+        AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT $3) \
+        RETURNING id, conversation_id, channel, payload, attempts, unsure",
 
 );

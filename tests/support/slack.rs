@@ -81,3 +81,92 @@ pub async fn ok_slack() -> MockServer {
         .await;
     fake_slack
 }
+
+/// How the remembering fake answers the `n`th `chat.postMessage` (from 0) after storing it.
+pub type PostAnswer = dyn Fn(usize) -> ResponseTemplate + Send + Sync;
+
+/// A fake Slack Web API that keeps what is posted, as Slack does: `chat.postMessage` stores the
+/// message with its metadata (then answers as told: an error or a late answer after storing is
+/// what makes the outcome unknown to the desk), and `conversations.history` (form-encoded, as
+/// Slack reads it) returns a channel's latest messages, newest first, with their metadata when
+/// `include_all_metadata` is set.
+pub struct RememberingSlack {
+    pub stored: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    answer: Box<PostAnswer>,
+}
+
+impl RememberingSlack {
+    pub async fn start(
+        answer: impl Fn(usize) -> ResponseTemplate + Send + Sync + 'static,
+    ) -> (MockServer, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+        let fake = RememberingSlack {
+            stored: Default::default(),
+            answer: Box::new(answer),
+        };
+        let stored = fake.stored.clone();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .respond_with(fake)
+            .mount(&server)
+            .await;
+        (server, stored)
+    }
+}
+
+fn form_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    body.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+impl wiremock::Respond for RememberingSlack {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        match request.url.path() {
+            "/chat.postMessage" => {
+                let mut message: Value = serde_json::from_slice(&request.body).unwrap();
+                let n = {
+                    let mut stored = self.stored.lock().unwrap();
+                    message["ts"] = json!(format!("1700000000.{:06}", stored.len() + 1));
+                    stored.push(message);
+                    stored.len() - 1
+                };
+                (self.answer)(n)
+            }
+            "/conversations.history" | "/conversations.replies" => {
+                let body = String::from_utf8_lossy(&request.body).to_string();
+                let channel = form_field(&body, "channel").unwrap_or_default();
+                let with_metadata = form_field(&body, "include_all_metadata") == Some("true");
+                let limit: usize = form_field(&body, "limit")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(100);
+                let messages: Vec<Value> = self
+                    .stored
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .rev()
+                    .filter(|m| m["channel"] == channel)
+                    .take(limit)
+                    .map(|m| {
+                        let mut shown =
+                            json!({"type": "message", "ts": m["ts"], "text": m["text"]});
+                        if with_metadata && !m["metadata"].is_null() {
+                            shown["metadata"] = m["metadata"].clone();
+                        }
+                        shown
+                    })
+                    .collect();
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"ok": true, "messages": messages, "has_more": false}))
+            }
+            _ => ResponseTemplate::new(404),
+        }
+    }
+}
+
+/// `{"ok": true}` as Slack answers a stored message.
+pub fn ok_posted() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": "1.2"}))
+}

@@ -1,7 +1,10 @@
 //! The Slack Web API client: `chat.postMessage` and friends over reqwest, with the bot token
 //! and a configurable base URL (tests use a local fake Slack). Failures are sorted into "try
 //! again" (HTTP 429 with `Retry-After`, 5xx, timeouts, `ratelimited`) and "give up"
-//! (`channel_not_found`, `invalid_auth`, ...) for the outbox's retry logic.
+//! (`channel_not_found`, `invalid_auth`, ...) for the outbox's retry logic, and "may have been
+//! posted" (a timeout or lost connection after the request went out, 5xx): a reply posted by
+//! the outbox carries its outbox id in the message metadata, so the next attempt looks for it
+//! (`conversations.history`/`replies` with `include_all_metadata`) before posting again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +18,25 @@ use super::blocks::{fallback_text, reply_blocks};
 use crate::channels::describe_request_error;
 use crate::config::SlackSettings;
 use crate::pipeline::OutgoingReply;
-use crate::pipeline::outbox::{ReplySender, SendError};
+use crate::pipeline::outbox::{Attempt, ReplySender, SendError};
 use crate::telemetry::Metrics;
 
 /// Error codes in `{"ok": false, "error": ...}` answers that are worth retrying.
+/// The metadata `event_type` of replies the outbox posts (their payload holds `outbox_id`).
+pub const REPLY_EVENT: &str = "referral_desk_reply";
+
+/// How many recent messages a lookup reads: Slack gives apps outside the Marketplace at most
+/// 15 per `conversations.history` call. A reply in doubt was posted moments ago, so it is
+/// among them unless the asker wrote more than that since.
+const LOOKUP_MESSAGES: &str = "15";
+
+/// A request body: JSON for methods that write, a form for the read methods (Slack's
+/// `conversations.*` methods do not read JSON bodies).
+enum Body<'a> {
+    Json(&'a Value),
+    Form(&'a [(&'a str, &'a str)]),
+}
+
 const TEMPORARY_ERRORS: &[&str] = &[
     "ratelimited",
     "internal_error",
@@ -57,22 +75,32 @@ impl SlackClient {
     }
 
     /// Calls a Web API method with a JSON body; the answer when `ok` is true.
-    #[tracing::instrument(skip(self, body), fields(method))]
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SendError> {
-        let response = self
+        self.request(method, Body::Json(body)).await
+    }
+
+    #[tracing::instrument(skip(self, body), fields(method))]
+    async fn request(&self, method: &str, body: Body<'_>) -> Result<Value, SendError> {
+        let request = self
             .http
             .post(format!("{}/{method}", self.base_url))
-            .bearer_auth(self.token.expose_secret())
-            .json(body)
-            .send()
-            .await
-            .map_err(|err| SendError::Retry {
-                after: None,
-                reason: format!(
-                    "Slack {method} unreachable: {}",
-                    describe_request_error(&err)
-                ),
-            })?;
+            .bearer_auth(self.token.expose_secret());
+        let request = match body {
+            Body::Json(body) => request.json(body),
+            Body::Form(fields) => request.form(fields),
+        };
+        let response = request.send().await.map_err(|err| {
+            let reason = format!("Slack {method}: {}", describe_request_error(&err));
+            if err.is_connect() {
+                // refused before anything was sent
+                SendError::Retry {
+                    after: None,
+                    reason,
+                }
+            } else {
+                SendError::Unknown(reason)
+            }
+        })?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             let after = crate::channels::retry_after(response.headers());
@@ -82,22 +110,19 @@ impl SlackClient {
             });
         }
         if status.is_server_error() {
-            return Err(SendError::Retry {
-                after: None,
-                reason: format!("Slack {method}: HTTP {status}"),
-            });
+            // a proxy or Slack itself may have failed after the message was stored
+            return Err(SendError::Unknown(format!("Slack {method}: HTTP {status}")));
         }
         if !status.is_success() {
             return Err(SendError::Permanent(format!(
                 "Slack {method}: HTTP {status}"
             )));
         }
-        let answer: Value = response.json().await.map_err(|err| SendError::Retry {
-            after: None,
-            reason: format!(
+        let answer: Value = response.json().await.map_err(|err| {
+            SendError::Unknown(format!(
                 "Slack {method}: unreadable answer: {}",
                 describe_request_error(&err)
-            ),
+            ))
         })?;
         if answer["ok"].as_bool() == Some(true) {
             return Ok(answer);
@@ -136,6 +161,60 @@ impl SlackClient {
             "unfurl_links": false,
         });
         self.post("chat.postMessage", body, thread_ts).await
+    }
+
+    /// Posts an outbox reply, tagged with its outbox id in the message metadata so that a
+    /// later attempt can find it ([`SlackClient::find_reply`]).
+    pub async fn post_reply(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Value,
+        outbox_id: i64,
+    ) -> Result<(), SendError> {
+        let body = json!({
+            "channel": channel,
+            "text": text,
+            "blocks": blocks,
+            "unfurl_links": false,
+            "metadata": {
+                "event_type": REPLY_EVENT,
+                "event_payload": { "outbox_id": outbox_id },
+            },
+        });
+        self.post("chat.postMessage", body, thread_ts).await
+    }
+
+    /// Whether the reply with `outbox_id` is among the latest messages of `channel` (or of the
+    /// thread `thread_ts`). An error means the question is still open.
+    pub async fn find_reply(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        outbox_id: i64,
+    ) -> Result<bool, SendError> {
+        let mut fields = vec![
+            ("channel", channel),
+            ("include_all_metadata", "true"),
+            ("limit", LOOKUP_MESSAGES),
+        ];
+        let method = match thread_ts {
+            Some(ts) => {
+                fields.push(("ts", ts));
+                "conversations.replies"
+            }
+            None => "conversations.history",
+        };
+        let answer = self.request(method, Body::Form(&fields)).await?;
+        let found = answer["messages"].as_array().is_some_and(|messages| {
+            messages.iter().any(|message| {
+                let metadata = &message["metadata"];
+                metadata["event_type"] == REPLY_EVENT
+                    && metadata["event_payload"]["outbox_id"].as_i64() == Some(outbox_id)
+            })
+        });
+        Ok(found)
     }
 
     /// Posts a message only `user` sees in `channel` (`chat.postEphemeral`); in a thread when
@@ -178,7 +257,7 @@ pub struct SlackSender {
 
 #[async_trait]
 impl ReplySender for SlackSender {
-    async fn send(&self, reply: &OutgoingReply) -> Result<(), SendError> {
+    async fn send(&self, reply: &OutgoingReply, attempt: Attempt) -> Result<(), SendError> {
         let context = &reply.context;
         let channel = context["channel"].as_str().unwrap_or(&reply.conversation);
         let thread_ts = context["thread_ts"].as_str();
@@ -191,15 +270,43 @@ impl ReplySender for SlackSender {
         let text = fallback_text(&reply.reply);
         let blocks = super::with_handoff_source(reply_blocks(&reply.reply), &source);
         match context["ephemeral_user"].as_str() {
-            // a follow-up on an answer only the asker saw is only for them too
+            // a follow-up on an answer only the asker saw is only for them too (an ephemeral
+            // message cannot be looked up: an unsure one is posted again)
             Some(user) => {
                 self.client
                     .post_ephemeral(channel, user, thread_ts, &text, blocks)
                     .await
             }
             None => {
+                if attempt.unsure {
+                    match self
+                        .client
+                        .find_reply(channel, thread_ts, attempt.outbox_id)
+                        .await
+                    {
+                        Ok(true) => {
+                            tracing::info!(
+                                outbox_id = attempt.outbox_id,
+                                "the reply had been posted already"
+                            );
+                            return Ok(());
+                        }
+                        Ok(false) => {}
+                        // a lookup Slack will never answer (a scope missing, the method
+                        // refused): posting again risks a duplicate, not posting loses the reply
+                        Err(SendError::Permanent(reason)) => tracing::warn!(
+                            %reason,
+                            "cannot look for an earlier attempt (the app needs im:history, channels:history and groups:history); posting again"
+                        ),
+                        Err(err) => {
+                            return Err(SendError::Unknown(format!(
+                                "looking for an earlier attempt: {err}"
+                            )));
+                        }
+                    }
+                }
                 self.client
-                    .post_message(channel, thread_ts, &text, blocks)
+                    .post_reply(channel, thread_ts, &text, blocks, attempt.outbox_id)
                     .await
             }
         }

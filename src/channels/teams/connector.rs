@@ -22,7 +22,7 @@ use super::cards::{self, CardMode};
 use crate::channels::{describe_request_error, retry_after};
 use crate::config::TeamsSettings;
 use crate::pipeline::OutgoingReply;
-use crate::pipeline::outbox::{ReplySender, SendError};
+use crate::pipeline::outbox::{Attempt, ReplySender, SendError};
 use crate::telemetry::Metrics;
 
 /// The audience of the bot's outgoing tokens.
@@ -320,12 +320,17 @@ impl ConnectorClient {
                 .json(body)
                 .send()
                 .await
-                .map_err(|err| SendError::Retry {
-                    after: None,
-                    reason: format!(
-                        "Bot Framework connector unreachable: {}",
-                        describe_request_error(&err)
-                    ),
+                .map_err(|err| {
+                    let reason =
+                        format!("Bot Framework connector: {}", describe_request_error(&err));
+                    if err.is_connect() {
+                        SendError::Retry {
+                            after: None,
+                            reason,
+                        }
+                    } else {
+                        SendError::Unknown(reason)
+                    }
                 })?;
             let status = response.status();
             if status.is_success() {
@@ -437,7 +442,9 @@ pub struct TeamsSender {
 
 #[async_trait]
 impl ReplySender for TeamsSender {
-    async fn send(&self, reply: &OutgoingReply) -> Result<(), SendError> {
+    /// The Bot Connector has no way to look a sent activity up: an unsure reply is sent
+    /// again (see the README on when a Teams reply can appear twice).
+    async fn send(&self, reply: &OutgoingReply, _attempt: Attempt) -> Result<(), SendError> {
         let context = &reply.context;
         let (Some(service_url), Some(activity_id)) = (
             context["service_url"].as_str(),
