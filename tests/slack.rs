@@ -1123,3 +1123,58 @@ async fn lookups_made(fake_slack: &MockServer) -> usize {
         .filter(|r| r.url.path() == "/conversations.history")
         .count()
 }
+
+/// A direct message event from `user` in their own DM channel `D{user}`.
+fn dm_from(user: &str, event_id: &str, text: &str) -> Value {
+    let mut event = dm(event_id, text);
+    event["event"]["user"] = json!(user);
+    event["event"]["channel"] = json!(format!("D{user}"));
+    event
+}
+
+/// A 429 limits the app's use of `chat.postMessage`, not one reply: before, other replies
+/// kept calling it inside the `Retry-After` window (12 and 65 calls in two runs), which in
+/// production draws more 429s.
+#[tokio::test]
+async fn a_rate_limit_pauses_every_reply_until_its_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = failing_slack(
+        ResponseTemplate::new(429).insert_header("Retry-After", "2"),
+        1,
+    )
+    .await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    post_event(&app, &dm_from("UFIRST", "EvRL0", "laptop kapot")).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await
+    );
+    let limited = std::time::Instant::now();
+    for n in 1..=5 {
+        let event = dm_from(&format!("UOTHER{n}"), &format!("EvRL{n}"), "laptop kapot");
+        assert_eq!(post_event(&app, &event).await.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(1200).saturating_sub(limited.elapsed())).await;
+    assert_eq!(
+        posted(&fake_slack).await.len(),
+        1,
+        "nothing is posted inside the Retry-After window"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            posted(&fake_slack).await.len() == 7
+        })
+        .await,
+        "then all six replies go out, the refused one once more"
+    );
+    let channels: std::collections::BTreeSet<String> = posted(&fake_slack)
+        .await
+        .iter()
+        .skip(1)
+        .map(|m| m["channel"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(channels.len(), 6, "one reply per asker: {channels:?}");
+    app.stop().await;
+}

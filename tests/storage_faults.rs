@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::proxy::Proxy;
-use support::slack::{dm, ok_slack, post_event, posted, with_slack};
+use support::slack::{RememberingSlack, dm, ok_posted, ok_slack, post_event, posted, with_slack};
 use support::{PgSchema, TestApp, eventually, sqlite_url, test_settings};
 
 /// `url` with its host and port replaced by `address`.
@@ -339,5 +339,94 @@ async fn referral_counts_equal_the_log_on_postgres_with_two_replicas() {
     for app in replicas {
         app.stop().await;
     }
+    schema.drop().await;
+}
+
+/// Slack events keep coming while PostgreSQL goes away for 3 s and comes back: every event
+/// Slack had to deliver again (503) is taken on a later delivery, and every asker gets exactly
+/// one reply, although replies were being sent and recorded when the connection went.
+#[tokio::test]
+async fn slack_events_under_load_survive_a_postgres_outage_with_one_reply_each() {
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    let proxy = Proxy::start(server_address(&schema.url)).await;
+    let (fake_slack, stored) = RememberingSlack::start(|_| ok_posted()).await;
+    let mut settings = with_slack(
+        schema.settings_at(&through(&schema.url, proxy.address)),
+        &fake_slack,
+    );
+    settings.outbox.retry_base_ms = 100;
+    settings.outbox.retry_max_seconds = 1;
+    let app = TestApp::spawn(settings).await;
+    const ASKERS: usize = 120;
+    let deliver = |n: usize| {
+        let app = &app;
+        async move {
+            let mut event = dm(&format!("EvLOAD{n}"), "laptop kapot");
+            event["event"]["user"] = json!(format!("ULOAD{n}"));
+            event["event"]["channel"] = json!(format!("DLOAD{n}"));
+            // as Slack does: deliver again until acknowledged
+            let mut refused = 0;
+            loop {
+                match post_event(app, &event).await.status().as_u16() {
+                    200 => return refused,
+                    503 => {
+                        refused += 1;
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    other => panic!("event {n} got {other}"),
+                }
+            }
+        }
+    };
+    let load = async {
+        let mut refused = 0;
+        for wave in 0..ASKERS / 8 {
+            let waves = (0..8).map(|i| deliver(wave * 8 + i));
+            refused += futures::future::join_all(waves).await.iter().sum::<usize>();
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        refused
+    };
+    let outage = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        proxy.cut();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        proxy.restore();
+    };
+    let (refused, ()) = tokio::join!(load, outage);
+    assert!(refused > 0, "the outage fell inside the load");
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            stored.lock().unwrap().len() >= ASKERS
+        })
+        .await,
+        "{} of {ASKERS} answered",
+        stored.lock().unwrap().len()
+    );
+    // a late duplicate would come within a retry or two
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut per_channel = std::collections::HashMap::new();
+    for message in stored.lock().unwrap().iter() {
+        *per_channel
+            .entry(message["channel"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(per_channel.len(), ASKERS);
+    assert!(
+        per_channel.values().all(|n| *n == 1),
+        "one reply each: {:?}",
+        per_channel
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        app.store().conversations(0, 1000).await.unwrap().len(),
+        ASKERS
+    );
+    app.stop().await;
+    drop(proxy);
     schema.drop().await;
 }

@@ -142,6 +142,26 @@ pub fn answered_inbox(n: usize) -> String {
     )
 }
 
+/// `INSERT INTO inbox ... VALUES` for `n` deliveries, bound as [`ENQUEUE`] binds one (11
+/// values each); repeated delivery ids are skipped.
+pub fn enqueue_rows(n: usize) -> String {
+    format!(
+        "INSERT INTO inbox (delivery_id, channel, conversation, asker_key, department, text, \
+         context, received_ms, status, attempts, lease_until_ms) VALUES {} \
+         ON CONFLICT (delivery_id) DO NOTHING RETURNING id, delivery_id",
+        rows(n, 11, "")
+    )
+}
+
+/// `INSERT INTO outbox ... VALUES` for `n` replies (4 values each, as [`ADD_OUTBOX`]).
+pub fn outbox_rows(n: usize) -> String {
+    format!(
+        "INSERT INTO outbox (conversation_id, channel, payload, next_attempt_ms) VALUES {} \
+         ON CONFLICT (conversation_id) DO NOTHING",
+        rows(n, 4, "")
+    )
+}
+
 /// `INSERT INTO conversations ... VALUES` for `n` log rows, bound by [`bind_log!`].
 pub fn log_rows(n: usize) -> String {
     format!(
@@ -227,9 +247,9 @@ macro_rules! in_transaction {
 }
 pub(crate) use in_transaction;
 
-/// Records a delivery in the inbox on `$exec` (a pool, or a connection inside the SQLite batch
-/// writer's transaction): see [`super::ConversationStore::enqueue`]. Macros because the
-/// executor types differ per backend.
+/// Records a delivery in the inbox on `$exec` (an executor expression, evaluated at each
+/// statement): see [`super::ConversationStore::enqueue`]. PostgreSQL runs it on its pool;
+/// SQLite's batch writer does the same for a whole batch in one statement (`sqlite.rs`).
 macro_rules! enqueue_on {
     ($exec:expr, $item:expr, $leased_until_ms:expr) => {
         async {

@@ -430,25 +430,9 @@ async fn write_batch(
     stamps: &[(String, i64)],
 ) -> Result<Written, StoreError> {
     sql::in_transaction!(pool, |tx| async {
-        let mut enqueued = Vec::with_capacity(batch.enqueues.len());
-        for e in &batch.enqueues {
-            enqueued.push(sql::enqueue_on!(&mut *tx, &e.item, e.leased_until_ms).await?);
-        }
+        let enqueued = write_enqueues(&mut tx, &batch.enqueues).await?;
         let (inbox_ids, conversation_ids) = write_answers(&mut tx, &batch.answers, stamps).await?;
-        let mut completions = Vec::with_capacity(batch.completions.len());
-        for c in &batch.completions {
-            completions.push(
-                sql::complete_on!(
-                    &mut *tx,
-                    c.inbox_id,
-                    &c.record,
-                    &c.reply,
-                    c.outbox.as_ref(),
-                    c.now_ms
-                )
-                .await?,
-            );
-        }
+        let completions = write_completions(&mut tx, &batch.completions).await?;
         let mut claimed = HashSet::new();
         let answers = batch
             .answers
@@ -468,6 +452,132 @@ async fn write_batch(
             completions,
         })
     })
+}
+
+/// The batch's deliveries in one statement: the first of a delivery id is new, any later
+/// one (in this batch or before) a duplicate.
+async fn write_enqueues(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    enqueues: &[PendingEnqueue],
+) -> Result<Vec<Enqueued>, StoreError> {
+    if enqueues.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = sql::enqueue_rows(enqueues.len());
+    let mut query = sqlx::query(&statement);
+    for e in enqueues {
+        let (status, attempts) = match e.leased_until_ms {
+            Some(_) => ("processing", 1),
+            None => ("pending", 0),
+        };
+        query = query
+            .bind(&e.item.delivery_id)
+            .bind(&e.item.channel)
+            .bind(&e.item.conversation)
+            .bind(&e.item.asker_key)
+            .bind(&e.item.department)
+            .bind(&e.item.text)
+            .bind(e.item.context.to_string())
+            .bind(e.item.received_ms)
+            .bind(status)
+            .bind(attempts)
+            .bind(e.leased_until_ms);
+    }
+    let mut inserted: HashMap<String, i64> = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        inserted.insert(row.try_get("delivery_id")?, row.try_get("id")?);
+    }
+    let mut outcomes = Vec::with_capacity(enqueues.len());
+    for e in enqueues {
+        let id = &e.item.delivery_id;
+        outcomes.push(match inserted.remove(id) {
+            Some(new) => Enqueued::New(new),
+            None => Enqueued::Duplicate(
+                sqlx::query(sql::INBOX_ID_BY_DELIVERY)
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get("id")?,
+            ),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// The batch's completions: their log rows and queued replies in one statement each (a log
+/// row that exists already, from an earlier attempt, is found instead), then each inbox row
+/// finished. The same steps as `sql::complete_on!`, batched.
+async fn write_completions(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    completions: &[PendingCompletion],
+) -> Result<Vec<Completion>, StoreError> {
+    if completions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = sql::log_rows(completions.len());
+    let mut query = sqlx::query(&statement);
+    for c in completions {
+        query = sql::bind_log!(query, c.inbox_id, c.record);
+    }
+    let mut logged: HashMap<i64, i64> = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        logged.insert(row.try_get("inbox_id")?, row.try_get("id")?);
+    }
+    let mut outcomes = Vec::with_capacity(completions.len());
+    for c in completions {
+        outcomes.push(match logged.remove(&c.inbox_id) {
+            Some(id) => Completion::Logged(id),
+            None => Completion::AlreadyLogged(
+                sqlx::query(sql::CONVERSATION_BY_INBOX)
+                    .bind(c.inbox_id)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get("id")?,
+            ),
+        });
+    }
+    let replies: Vec<(&PendingCompletion, i64)> = completions
+        .iter()
+        .zip(&outcomes)
+        .filter(|(c, _)| c.outbox.is_some())
+        .map(|(c, outcome)| (c, outcome.conversation_id()))
+        .collect();
+    if !replies.is_empty() {
+        let statement = sql::outbox_rows(replies.len());
+        let mut query = sqlx::query(&statement);
+        for (c, conversation_id) in &replies {
+            query = query
+                .bind(conversation_id)
+                .bind(&c.record.channel)
+                .bind(c.outbox.as_ref().map(|p| p.to_string()))
+                .bind(c.now_ms);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    let statement = finish_rows(completions.len());
+    let mut query = sqlx::query(&statement);
+    for c in completions {
+        query = query
+            .bind(c.inbox_id)
+            .bind(c.reply.to_string())
+            .bind(c.now_ms);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(outcomes)
+}
+
+/// [`sql::FINISH_INBOX`] for `n` items in one statement (`UPDATE ... FROM VALUES`): inbox id,
+/// stored reply and completion time per item.
+fn finish_rows(n: usize) -> String {
+    let values = (0..n)
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE inbox SET status = 'done', text = NULL, reply = v.column2, \
+         completed_ms = v.column3, lease_until_ms = NULL, conversation = '', context = '{{}}', \
+         last_error = NULL FROM (VALUES {values}) AS v WHERE inbox.id = v.column1"
+    )
 }
 
 /// Inbox id per new delivery id, and conversation id per inbox id.
