@@ -32,6 +32,18 @@ fn server_address(url: &str) -> std::net::SocketAddr {
         .unwrap()
 }
 
+/// Whether `/readyz` says ready within `timeout`.
+async fn ready_within(app: &TestApp, timeout: Duration) -> bool {
+    eventually(timeout, || async {
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_postgres_outage_is_answered_with_503_at_once_and_heals_by_itself() {
     let Some(schema) = PgSchema::create().await else {
@@ -77,14 +89,7 @@ async fn a_postgres_outage_is_answered_with_503_at_once_and_heals_by_itself() {
 
     proxy.restore();
     assert!(
-        eventually(Duration::from_secs(15), || async {
-            app.client
-                .get(app.url("/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-        })
-        .await,
+        ready_within(&app, Duration::from_secs(15)).await,
         "ready again once the database is back"
     );
     assert_eq!(app.ask(json!({"text": "laptop kapot"})).await.status(), 200);
@@ -213,14 +218,7 @@ async fn a_full_sqlite_file_gets_503_acknowledges_only_what_it_wrote_and_heals_b
         .await
         .unwrap();
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            app.client
-                .get(app.url("/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-        })
-        .await,
+        ready_within(&app, Duration::from_secs(10)).await,
         "ready again once there is room"
     );
     let after = app.ask_json(json!({"text": "laptop kapot"})).await;

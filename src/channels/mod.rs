@@ -6,6 +6,7 @@ pub mod slack;
 pub mod teams;
 pub mod web;
 
+use crate::pipeline::outbox::SendError;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -33,6 +34,21 @@ pub(crate) fn describe_request_error(err: &reqwest::Error) -> String {
         text = text.replace(url.as_str(), "");
     }
     text.replace(" ()", "").trim().to_string()
+}
+
+/// A request to a platform that failed without an answer: refused before anything was sent
+/// (worth retrying), or lost on the way (the message may have been delivered: the next
+/// attempt is unsure, see `pipeline::outbox`).
+pub(crate) fn request_failed(service: &str, err: &reqwest::Error) -> SendError {
+    let reason = format!("{service}: {}", describe_request_error(err));
+    if err.is_connect() {
+        SendError::Retry {
+            after: None,
+            reason,
+        }
+    } else {
+        SendError::Unknown(reason)
+    }
 }
 
 #[cfg(test)]

@@ -89,18 +89,10 @@ impl SlackClient {
             Body::Json(body) => request.json(body),
             Body::Form(fields) => request.form(fields),
         };
-        let response = request.send().await.map_err(|err| {
-            let reason = format!("Slack {method}: {}", describe_request_error(&err));
-            if err.is_connect() {
-                // refused before anything was sent
-                SendError::Retry {
-                    after: None,
-                    reason,
-                }
-            } else {
-                SendError::Unknown(reason)
-            }
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|err| crate::channels::request_failed(&format!("Slack {method}"), &err))?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             let after = crate::channels::retry_after(response.headers());
@@ -154,13 +146,12 @@ impl SlackClient {
         text: &str,
         blocks: Value,
     ) -> Result<(), SendError> {
-        let body = json!({
-            "channel": channel,
-            "text": text,
-            "blocks": blocks,
-            "unfurl_links": false,
-        });
-        self.post("chat.postMessage", body, thread_ts).await
+        self.post(
+            "chat.postMessage",
+            message(channel, text, blocks),
+            thread_ts,
+        )
+        .await
     }
 
     /// Posts an outbox reply, tagged with its outbox id in the message metadata so that a
@@ -173,15 +164,10 @@ impl SlackClient {
         blocks: Value,
         outbox_id: i64,
     ) -> Result<(), SendError> {
-        let body = json!({
-            "channel": channel,
-            "text": text,
-            "blocks": blocks,
-            "unfurl_links": false,
-            "metadata": {
-                "event_type": REPLY_EVENT,
-                "event_payload": { "outbox_id": outbox_id },
-            },
+        let mut body = message(channel, text, blocks);
+        body["metadata"] = json!({
+            "event_type": REPLY_EVENT,
+            "event_payload": { "outbox_id": outbox_id },
         });
         self.post("chat.postMessage", body, thread_ts).await
     }
@@ -247,6 +233,16 @@ impl SlackClient {
         }
         self.call(method, &body).await.map(|_| ())
     }
+}
+
+/// A `chat.postMessage` body (links are not unfurled: answers link intranet pages).
+fn message(channel: &str, text: &str, blocks: Value) -> Value {
+    json!({
+        "channel": channel,
+        "text": text,
+        "blocks": blocks,
+        "unfurl_links": false,
+    })
 }
 
 /// Sends outbox replies for the `slack` channel.
