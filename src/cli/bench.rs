@@ -84,6 +84,11 @@ pub struct BenchArgs {
     /// never point this at production).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// `--endpoint slack-events --url URL`: where to read how many replies the server's Slack
+    /// API accepted (`GET` answering `{"delivered": N}`, as `benches/bolt/fake_slack_api.py`
+    /// does), to measure any Slack app, Referral Desk or another, against the same fake API.
+    #[arg(long, value_name = "URL", requires = "url")]
+    pub replies_from: Option<String>,
     /// `--endpoint slack-events`: how long to wait for the last replies after the load.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub drain_seconds: u64,
@@ -148,7 +153,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.channels == Some(0) {
         bail!("--channels must be at least 1");
     }
-    if args.endpoint == Endpoint::SlackEvents && args.url.is_some() {
+    if args.endpoint == Endpoint::SlackEvents && args.url.is_some() && args.replies_from.is_none() {
         eprintln!(
             "note: against --url the replies go to that server's Slack API, not the bench's: only acknowledgements are measured"
         );
@@ -228,8 +233,32 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 (url, Some((stop_tx, handle)), model, database)
             }
         };
+        let counter = match &args.replies_from {
+            Some(from) => Some(RepliesCounter::new(from).await?),
+            None => None,
+        };
         let started = Instant::now();
         let (mut report, last_ack) = drive(&url, &args).await?;
+        if let Some(counter) = &counter {
+            let expected = report.requests - report.errors;
+            let drain = Instant::now() + Duration::from_secs(args.drain_seconds);
+            let mut last_reply = None;
+            let mut delivered = counter.delivered().await?;
+            while delivered < expected && Instant::now() < drain {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                delivered = counter.delivered().await?;
+            }
+            if delivered >= expected {
+                last_reply = Some(Instant::now());
+            }
+            let end = last_reply.unwrap_or_else(Instant::now);
+            report.replies_delivered = Some(delivered);
+            report.handled_per_second =
+                Some(delivered as f64 / end.max(last_ack).duration_since(started).as_secs_f64());
+            report.reply_lag_ms =
+                last_reply.map(|at| at.saturating_duration_since(last_ack).as_secs_f64() * 1000.0);
+            report.channels = Some(args.channels.unwrap_or(args.requests));
+        }
         report.model = model;
         report.database = database;
         if let Some(fake) = &fake_api {
@@ -288,8 +317,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some(delivered) = report.replies_delivered {
             println!(
-                "replies accepted by the fake Slack API (answering in {} ms, {} DM channels): {delivered}; fully handled {:.0} events/s; last reply {} after the last acknowledgement",
-                report.api_latency_ms.unwrap_or(0),
+                "replies accepted by the fake Slack API ({}, {} DM channels): {delivered}; fully handled {:.0} events/s; last reply {} after the last acknowledgement",
+                match report.api_latency_ms {
+                    Some(ms) => format!("the bench's own, answering in {ms} ms"),
+                    None => "the external one of --replies-from".to_string(),
+                },
                 report.channels.unwrap_or(0),
                 report.handled_per_second.unwrap_or(0.0),
                 match report.reply_lag_ms {
@@ -307,6 +339,46 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Reads an external fake Slack API's count of accepted replies (`--replies-from`), counting
+/// from the moment the bench starts.
+struct RepliesCounter {
+    client: reqwest::Client,
+    url: String,
+    before: usize,
+}
+
+impl RepliesCounter {
+    async fn new(url: &str) -> anyhow::Result<RepliesCounter> {
+        let mut counter = RepliesCounter {
+            client: reqwest::Client::new(),
+            url: url.to_string(),
+            before: 0,
+        };
+        counter.before = counter.read().await?;
+        Ok(counter)
+    }
+
+    async fn read(&self) -> anyhow::Result<usize> {
+        let answer: serde_json::Value = self
+            .client
+            .get(&self.url)
+            .send()
+            .await
+            .with_context(|| format!("reading the reply count at {}", self.url))?
+            .json()
+            .await
+            .with_context(|| format!("{} did not answer JSON", self.url))?;
+        answer["delivered"]
+            .as_u64()
+            .map(|n| n as usize)
+            .with_context(|| format!("{} answered no \"delivered\" count", self.url))
+    }
+
+    async fn delivered(&self) -> anyhow::Result<usize> {
+        Ok(self.read().await?.saturating_sub(self.before))
+    }
 }
 
 /// A local stand-in for the Slack Web API that accepts every message after `latency`, and
@@ -359,18 +431,19 @@ impl FakeSlackApi {
     }
 }
 
-/// A direct message event, signed as Slack signs it, with a unique event id, from asker
+/// A direct message event, signed as Slack signs it, with an event id unique to this bench
+/// run (`run`; a server that already saw an id answers it as a repeated delivery), from asker
 /// `n % channels` in their own DM channel.
 fn signed_event(
     client: &reqwest::Client,
     endpoint: &str,
-    n: usize,
+    (run, n): (u32, usize),
     channels: usize,
 ) -> reqwest::RequestBuilder {
     let now = chrono::Utc::now().timestamp();
     let asker = n % channels;
     let body = serde_json::json!({
-        "type": "event_callback", "team_id": "TBENCH", "event_id": format!("EvBench{n}"),
+        "type": "event_callback", "team_id": "TBENCH", "event_id": format!("EvBench{run:08x}{n}"),
         "event_time": now,
         "event": {"type": "message", "channel_type": "im", "user": format!("UBENCH{asker}"),
                   "channel": format!("DBENCH{asker}"),
@@ -433,6 +506,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<(BenchReport, Inst
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
     let channels = args.channels.unwrap_or(args.requests);
+    let run: u32 = rand::random();
     let mut tasks = Vec::new();
     for connection in 0..args.concurrency {
         let client = client.clone();
@@ -455,7 +529,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<(BenchReport, Inst
                         "text": QUESTIONS[n % QUESTIONS.len()],
                         "session": session,
                     })),
-                    Endpoint::SlackEvents => signed_event(&client, &endpoint, n, channels),
+                    Endpoint::SlackEvents => signed_event(&client, &endpoint, (run, n), channels),
                     Endpoint::TeamsWebhook => {
                         signed_webhook_message(&client, &endpoint, n, &session)
                     }
