@@ -320,18 +320,7 @@ impl ConnectorClient {
                 .json(body)
                 .send()
                 .await
-                .map_err(|err| {
-                    let reason =
-                        format!("Bot Framework connector: {}", describe_request_error(&err));
-                    if err.is_connect() {
-                        SendError::Retry {
-                            after: None,
-                            reason,
-                        }
-                    } else {
-                        SendError::Unknown(reason)
-                    }
-                })?;
+                .map_err(|err| crate::channels::request_failed("Bot Framework connector", &err))?;
             let status = response.status();
             if status.is_success() {
                 return Ok(response.json().await.unwrap_or(Value::Null));
