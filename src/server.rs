@@ -665,7 +665,7 @@ impl Application {
             if released > 0 {
                 tracing::info!(
                     released,
-                    "unfinished inbox items from the previous run will be processed"
+                    "unfinished inbox items and replies from the previous run will be processed"
                 );
             }
         }

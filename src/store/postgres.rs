@@ -100,14 +100,42 @@ impl PostgresStore {
         Ok(Answered::Logged(id))
     }
 
+    /// Records a delivery in the inbox: see [`ConversationStore::enqueue`].
     async fn write_enqueue(
         &self,
         item: &NewInboxItem,
         leased_until_ms: Option<i64>,
     ) -> Result<super::Enqueued, StoreError> {
-        sql::enqueue_on!(&self.pool, item, leased_until_ms).await
+        let (status, attempts) = match leased_until_ms {
+            Some(_) => ("processing", 1),
+            None => ("pending", 0),
+        };
+        let inserted = sqlx::query(sql::ENQUEUE)
+            .bind(&item.delivery_id)
+            .bind(&item.channel)
+            .bind(&item.conversation)
+            .bind(&item.asker_key)
+            .bind(&item.department)
+            .bind(&item.text)
+            .bind(item.context.to_string())
+            .bind(item.received_ms)
+            .bind(status)
+            .bind(attempts)
+            .bind(leased_until_ms)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = inserted {
+            return Ok(super::Enqueued::New(row.try_get("id")?));
+        }
+        let row = sqlx::query(sql::INBOX_ID_BY_DELIVERY)
+            .bind(&item.delivery_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(super::Enqueued::Duplicate(row.try_get("id")?))
     }
 
+    /// Writes a processed item's log row, queued reply and finished inbox row: see
+    /// [`ConversationStore::complete`].
     async fn write_completion(
         &self,
         inbox_id: i64,
@@ -116,7 +144,40 @@ impl PostgresStore {
         outbox: Option<&serde_json::Value>,
         now_ms: i64,
     ) -> Result<super::Completion, StoreError> {
-        sql::complete_on!(&self.pool, inbox_id, record, reply, outbox, now_ms).await
+        // Three idempotent steps in this order, each atomic on its own (PostgreSQL runs
+        // them on the pool, SQLite in its batch writer's transaction): after a crash
+        // between them the item is still leased, is processed again, finds its log row
+        // (AlreadyLogged) and completes the remaining steps: one log row, one queued
+        // reply.
+        let inserted = sql::bind_log!(sqlx::query(sql::LOG_CONVERSATION), inbox_id, record)
+            .fetch_optional(&self.pool)
+            .await?;
+        let completion = match inserted {
+            Some(row) => super::Completion::Logged(row.try_get("id")?),
+            None => super::Completion::AlreadyLogged(
+                sqlx::query(sql::CONVERSATION_BY_INBOX)
+                    .bind(inbox_id)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("id")?,
+            ),
+        };
+        if let Some(payload) = outbox {
+            sqlx::query(sql::ADD_OUTBOX)
+                .bind(completion.conversation_id())
+                .bind(&record.channel)
+                .bind(payload.to_string())
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+        }
+        sqlx::query(sql::FINISH_INBOX)
+            .bind(reply.to_string())
+            .bind(now_ms)
+            .bind(inbox_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(completion)
     }
 
     /// PostgreSQL refuses a write it cannot make with an error of its own (disk full is

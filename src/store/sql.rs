@@ -247,99 +247,10 @@ macro_rules! in_transaction {
 }
 pub(crate) use in_transaction;
 
-/// Records a delivery in the inbox on `$exec` (an executor expression, evaluated at each
-/// statement): see [`super::ConversationStore::enqueue`]. PostgreSQL runs it on its pool;
-/// SQLite's batch writer does the same for a whole batch in one statement (`sqlite.rs`).
-macro_rules! enqueue_on {
-    ($exec:expr, $item:expr, $leased_until_ms:expr) => {
-        async {
-            use sqlx::Row;
-            let (status, attempts) = match $leased_until_ms {
-                Some(_) => ("processing", 1),
-                None => ("pending", 0),
-            };
-            let inserted = sqlx::query($crate::store::sql::ENQUEUE)
-                .bind(&$item.delivery_id)
-                .bind(&$item.channel)
-                .bind(&$item.conversation)
-                .bind(&$item.asker_key)
-                .bind(&$item.department)
-                .bind(&$item.text)
-                .bind($item.context.to_string())
-                .bind($item.received_ms)
-                .bind(status)
-                .bind(attempts)
-                .bind($leased_until_ms)
-                .fetch_optional($exec)
-                .await?;
-            if let Some(row) = inserted {
-                return Ok::<_, $crate::store::StoreError>($crate::store::Enqueued::New(
-                    row.try_get("id")?,
-                ));
-            }
-            let row = sqlx::query($crate::store::sql::INBOX_ID_BY_DELIVERY)
-                .bind(&$item.delivery_id)
-                .fetch_one($exec)
-                .await?;
-            Ok($crate::store::Enqueued::Duplicate(row.try_get("id")?))
-        }
-    };
-}
-pub(crate) use enqueue_on;
-
-/// Writes a processed item's log row, queued reply and finished inbox row on `$exec`: see
-/// [`super::ConversationStore::complete`].
-macro_rules! complete_on {
-    ($exec:expr, $inbox_id:expr, $record:expr, $reply:expr, $outbox:expr, $now_ms:expr) => {
-        async {
-            use sqlx::Row;
-            // Three idempotent steps in this order, each atomic on its own (PostgreSQL runs
-            // them on the pool, SQLite in its batch writer's transaction): after a crash
-            // between them the item is still leased, is processed again, finds its log row
-            // (AlreadyLogged) and completes the remaining steps: one log row, one queued
-            // reply.
-            let inserted = $crate::store::sql::bind_log!(
-                sqlx::query($crate::store::sql::LOG_CONVERSATION),
-                $inbox_id,
-                $record
-            )
-            .fetch_optional($exec)
-            .await?;
-            let completion = match inserted {
-                Some(row) => $crate::store::Completion::Logged(row.try_get("id")?),
-                None => $crate::store::Completion::AlreadyLogged(
-                    sqlx::query($crate::store::sql::CONVERSATION_BY_INBOX)
-                        .bind($inbox_id)
-                        .fetch_one($exec)
-                        .await?
-                        .try_get("id")?,
-                ),
-            };
-            if let Some(payload) = $outbox {
-                sqlx::query($crate::store::sql::ADD_OUTBOX)
-                    .bind(completion.conversation_id())
-                    .bind(&$record.channel)
-                    .bind(payload.to_string())
-                    .bind($now_ms)
-                    .execute($exec)
-                    .await?;
-            }
-            sqlx::query($crate::store::sql::FINISH_INBOX)
-                .bind($reply.to_string())
-                .bind($now_ms)
-                .bind($inbox_id)
-                .execute($exec)
-                .await?;
-            Ok::<_, $crate::store::StoreError>(completion)
-        }
-    };
-}
-pub(crate) use complete_on;
-
 /// Implements `ConversationStore` for `$store` (a struct with `pool: sqlx::Pool<$db>` and
 /// inherent `async fn refer(&self, candidates, now_ms)` for the referral load,
-/// `async fn probe_write(&self)` for readiness, and `write_enqueue`/`write_completion` (straight
-/// to the pool, or through SQLite's batch writer), which differ per backend), given the backend's statements that claim the next inbox item and the next due
+/// `async fn probe_write(&self)` for readiness, and `write_enqueue`/`write_completion` (per
+/// statement on PostgreSQL, batched by SQLite's writer), which differ per backend), given the backend's statements that claim the next inbox item and the next due
 /// reply.
 /// Streams [`REPORT_ROWS`] through sqlx into `visit` (PostgreSQL, and in-memory SQLite);
 /// a macro because the row types differ per backend.

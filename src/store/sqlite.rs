@@ -506,7 +506,7 @@ async fn write_enqueues(
 
 /// The batch's completions: their log rows and queued replies in one statement each (a log
 /// row that exists already, from an earlier attempt, is found instead), then each inbox row
-/// finished. The same steps as `sql::complete_on!`, batched.
+/// finished. The same steps as PostgreSQL's `write_completion`, batched.
 async fn write_completions(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
     completions: &[PendingCompletion],
