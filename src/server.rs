@@ -603,6 +603,9 @@ pub struct Application {
     state: AppState,
     stop: watch::Sender<bool>,
     workers: Vec<JoinHandle<()>>,
+    /// Tells replicas sharing the database that this process holds its leases; stopped
+    /// after the workers, when the process retires them.
+    heartbeat: JoinHandle<()>,
     grace: Duration,
     limits: ConnectionLimits,
 }
@@ -748,6 +751,7 @@ impl Application {
         } else {
             None
         };
+        let heartbeat = tokio::spawn(beat(store.clone()));
         let (stop, stop_rx) = watch::channel(false);
         let mut workers = Vec::new();
         if !senders.is_empty() {
@@ -814,6 +818,7 @@ impl Application {
             },
             stop,
             workers,
+            heartbeat,
             grace: Duration::from_secs(server.shutdown_grace_seconds),
             limits: ConnectionLimits {
                 header_read: Duration::from_secs(server.header_read_timeout_seconds),
@@ -859,9 +864,11 @@ impl Application {
             state,
             stop,
             workers,
+            heartbeat,
             grace,
             limits,
         } = self;
+        let store = state.pipeline.store().clone();
         let (stopping, stopping_rx) = watch::channel(None);
         let public = serve(listener, router(state.clone()), limits, stopping_rx.clone());
         let metrics = async move {
@@ -887,6 +894,11 @@ impl Application {
                 for worker in aborts {
                     worker.abort();
                 }
+            }
+            // what this process still holds is free for the other replicas at once
+            heartbeat.abort();
+            if let Err(err) = store.retire().await {
+                tracing::warn!(error = %err, "could not tell the database this replica stopped; its leases free up in a few seconds");
             }
             // the servers are told through `stopping`, which lives until here
             drop(stopping);
@@ -1350,6 +1362,18 @@ fn teams_channel(
 /// Daily: deletes what retention allows no longer, and (with reports switched on) publishes
 /// the demand tables of months that are due, so a month is frozen while the texts behind its
 /// emerging topics are still kept, whether or not anyone opens a report.
+/// Writes this process's heartbeat every [`store::HEARTBEAT`] until aborted.
+async fn beat(store: Arc<dyn store::ConversationStore>) {
+    let mut every = tokio::time::interval(store::HEARTBEAT);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(err) = store.heartbeat(now_ms()).await {
+            tracing::warn!(error = %err, "writing this replica's heartbeat failed");
+        }
+    }
+}
+
 async fn retention_task(
     pipeline: Arc<Pipeline>,
     reports: Option<crate::analytics::ReportPolicy>,

@@ -428,3 +428,135 @@ async fn slack_events_under_load_survive_a_postgres_outage_with_one_reply_each()
     drop(proxy);
     schema.drop().await;
 }
+
+/// A replica is killed (SIGKILL, a real process) after Slack stored its reply and before it
+/// recorded it as sent. Before, the reply waited out its 30 s lease and was then posted a
+/// second time. Now the replica's heartbeat stops, so the next process on the same PostgreSQL
+/// database takes the reply over within seconds, looks for it in the DM and finds it there.
+#[tokio::test]
+async fn a_replica_killed_mid_send_is_taken_over_within_seconds_with_one_reply() {
+    use std::process::{Command, Stdio};
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    let (fake_slack, stored) = RememberingSlack::start(|n| match n {
+        // the first post is stored and then hangs: the replica dies waiting for the answer
+        0 => ok_posted().set_delay(Duration::from_secs(120)),
+        _ => ok_posted(),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::fs::canonicalize(support::FIXTURE).unwrap();
+    let mut replica = Command::new(env!("CARGO_BIN_EXE_referral-desk"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env("REFERRAL_DESK__SERVER__BIND", "127.0.0.1:0")
+        .env("REFERRAL_DESK__METRICS__ENABLED", "false")
+        .env("REFERRAL_DESK__DATABASE__URL", &schema.url)
+        .env(
+            "REFERRAL_DESK__PRIVACY__PSEUDONYM_KEY",
+            support::postgres::TEST_PSEUDONYM_KEY,
+        )
+        .env("REFERRAL_DESK__CATALOGUE__DIR", &fixture)
+        .env("REFERRAL_DESK__CLASSIFIER__MODEL", "lexical")
+        .env("REFERRAL_DESK__TELEMETRY__FORMAT", "pretty")
+        .env("REFERRAL_DESK__TELEMETRY__LEVEL", "info")
+        .env(
+            "REFERRAL_DESK__SLACK__SIGNING_SECRET",
+            support::slack::SECRET,
+        )
+        .env("REFERRAL_DESK__SLACK__BOT_TOKEN", support::slack::TOKEN)
+        .env("REFERRAL_DESK__SLACK__TEAM_ID", "T1")
+        .env("REFERRAL_DESK__SLACK__API_BASE_URL", fake_slack.uri())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = replica.stderr.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let address = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the replica did not start:\n{}", log.join("\n")));
+        log.push(line.clone());
+        if let Some((_, rest)) = line.split_once("listening on http://") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let body = dm("EvKILL9", "laptop kapot").to_string();
+    let timestamp = support::slack::now();
+    let signature = referral_desk::channels::slack::SlackVerifier::new(support::slack::SECRET)
+        .sign(timestamp, body.as_bytes());
+    let acknowledged = reqwest::Client::new()
+        .post(format!("http://{address}/slack/events"))
+        .header("X-Slack-Request-Timestamp", timestamp.to_string())
+        .header("X-Slack-Signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(acknowledged, 200);
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            stored.lock().unwrap().len() == 1
+        })
+        .await,
+        "the replica posted its reply"
+    );
+    replica.kill().unwrap(); // SIGKILL: no clean stop, the lease stays with the dead process
+    replica.wait().unwrap();
+    let killed = Instant::now();
+
+    let app = TestApp::spawn(with_slack(schema.settings(), &fake_slack)).await;
+    let conversation = app.store().conversations(0, 10).await.unwrap()[0].id;
+    assert_eq!(
+        app.store()
+            .reply_status(conversation)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sending"),
+        "the dead replica's lease is still there"
+    );
+    assert!(
+        eventually(Duration::from_secs(25), || async {
+            app.store()
+                .reply_status(conversation)
+                .await
+                .unwrap()
+                .as_deref()
+                == Some("sent")
+        })
+        .await,
+        "the reply was taken over"
+    );
+    let after = killed.elapsed();
+    assert!(
+        after < Duration::from_secs(15),
+        "taken over {after:?} after the kill; the lease is 30 s"
+    );
+    assert_eq!(stored.lock().unwrap().len(), 1, "one reply, not two");
+    let lookups = fake_slack
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/conversations.history")
+        .count();
+    assert_eq!(lookups, 1, "found in the DM instead of posted again");
+    app.stop().await;
+    schema.drop().await;
+}

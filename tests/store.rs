@@ -356,3 +356,113 @@ async fn postgres_replicas_never_claim_the_same_item() {
     assert_eq!(unique.len(), 40, "every item claimed exactly once");
     schema.drop().await;
 }
+
+/// A replica that crashed holds leases nobody renews: before, its items and the replies it was
+/// sending waited out the whole lease (60 s and 30 s). Now another replica takes them over once
+/// the owner's heartbeat is older than `PRESUMED_DEAD_MS`, and at once after a clean stop,
+/// while a live replica's leases are left alone.
+#[tokio::test]
+async fn postgres_a_silent_replicas_leases_are_taken_over_before_they_run_out() {
+    use referral_desk::store::PRESUMED_DEAD_MS;
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    let crashed = PostgresStore::connect(&schema.url, 2).await.unwrap();
+    let survivor = PostgresStore::connect(&schema.url, 2).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    crashed.heartbeat(now).await.unwrap();
+    survivor.heartbeat(now).await.unwrap();
+    // the crashed replica took a question and a reply, leased for a minute and 30 s
+    let Enqueued::New(question) = crashed
+        .enqueue(&item("test:crash-1", "verlof?", now), Some(now + 60_000))
+        .await
+        .unwrap()
+    else {
+        panic!("new item")
+    };
+    let Enqueued::New(answered) = crashed
+        .enqueue(&item("test:crash-2", "verlof?", now), Some(now + 60_000))
+        .await
+        .unwrap()
+    else {
+        panic!("new item")
+    };
+    let payload = json!({"send": 1, "conversation": "conv-raw-D42"});
+    crashed
+        .complete(answered, &record(now), &json!({}), Some(&payload), now)
+        .await
+        .unwrap();
+    let sending = crashed.claim_replies(now, now + 30_000, 10).await.unwrap();
+    assert_eq!(sending.len(), 1);
+
+    // while its owner is alive nobody else takes them
+    let soon = now + PRESUMED_DEAD_MS - 1_000;
+    survivor.heartbeat(soon).await.unwrap();
+    assert!(
+        survivor
+            .claim_next(soon, soon + 60_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        survivor
+            .claim_replies(soon, soon + 30_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // silent past PRESUMED_DEAD_MS: taken over, long before either lease would run out
+    let later = now + PRESUMED_DEAD_MS + 1_000;
+    survivor.heartbeat(later).await.unwrap();
+    let taken = survivor.claim_next(later, later + 60_000).await.unwrap();
+    assert_eq!(taken.map(|item| item.id), Some(question));
+    let replies = survivor
+        .claim_replies(later, later + 30_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].id, sending[0].id);
+    assert!(replies[0].unsure, "looked for before it is posted again");
+    // and the survivor's own fresh leases are its own
+    let third = PostgresStore::connect(&schema.url, 2).await.unwrap();
+    third.heartbeat(later).await.unwrap();
+    assert!(
+        third
+            .claim_next(later, later + 60_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        third
+            .claim_replies(later, later + 30_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // a clean stop frees what the stopping replica still held at once
+    third
+        .enqueue(&item("test:stop-1", "verlof?", now), Some(later + 60_000))
+        .await
+        .unwrap();
+    assert!(
+        survivor
+            .claim_next(later, later + 60_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    third.retire().await.unwrap();
+    assert!(
+        survivor
+            .claim_next(later, later + 60_000)
+            .await
+            .unwrap()
+            .is_some(),
+        "free at once after the clean stop"
+    );
+    schema.drop().await;
+}

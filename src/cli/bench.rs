@@ -2,11 +2,12 @@
 //! and time. Without `--url` it starts the server in-process on a temporary SQLite database,
 //! so the figure includes durable inbox writes and conversation logging.
 //!
-//! `--endpoint slack-events` measures what a Slack user gets, not only the acknowledgement:
-//! the in-process server replies to the bench's own fake Web API (answering after
-//! `--api-latency-ms`), and an event counts as fully handled when its reply was accepted there.
-//! The report gives the fully handled rate and how long after the last acknowledgement the
-//! last reply arrived.
+//! `--endpoint slack-events` and `--endpoint teams-messages` measure what a user gets, not
+//! only the acknowledgement: the in-process server replies to the bench's own fake platform
+//! API (Slack's Web API, or Microsoft's login, signing keys and Bot Connector), which answers
+//! after `--api-latency-ms`, and a message counts as fully handled when its reply was accepted
+//! there. The report gives the fully handled rate and how long after the last acknowledgement
+//! the last reply arrived.
 //!
 //! All requests come from one address, which the per-client question limit
 //! (`web.rate_limit_per_minute`) exists to stop: the in-process server runs with the limit
@@ -65,18 +66,18 @@ pub struct BenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// What to load: web chat questions, signed Slack events (the acknowledge latency; the
-    /// in-process server then replies to a local fake Slack), or signed Teams outgoing-webhook
-    /// messages (answered synchronously).
+    /// What to load: web chat questions, signed Slack events or Bot Framework activities
+    /// (acknowledged, then answered through the bench's fake platform API), or signed Teams
+    /// outgoing-webhook messages (answered synchronously).
     #[arg(long, value_enum, default_value_t = Endpoint::Ask)]
     pub endpoint: Endpoint,
-    /// `--endpoint slack-events`: how long the fake Slack Web API takes to answer each call
-    /// (the real one answers in about 100 ms).
+    /// `--endpoint slack-events|teams-messages`: how long the fake platform API takes to
+    /// answer each call (Slack's answers in about 100 ms).
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub api_latency_ms: u64,
-    /// `--endpoint slack-events`: distinct askers, each in their own DM channel (default: one
-    /// per event). Slack takes about one message a second per channel, so few channels make
-    /// replies wait their turn.
+    /// `--endpoint slack-events|teams-messages`: distinct askers, each in their own DM channel
+    /// or personal chat (default: one per message). Slack takes about one message a second
+    /// per channel, so few channels make replies wait their turn.
     #[arg(long, value_name = "N")]
     pub channels: Option<usize>,
     /// The in-process server's database instead of a fresh temporary SQLite file, e.g. a
@@ -89,7 +90,8 @@ pub struct BenchArgs {
     /// does), to measure any Slack app, Referral Desk or another, against the same fake API.
     #[arg(long, value_name = "URL", requires = "url")]
     pub replies_from: Option<String>,
-    /// `--endpoint slack-events`: how long to wait for the last replies after the load.
+    /// `--endpoint slack-events|teams-messages`: how long to wait for the last replies after
+    /// the load.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub drain_seconds: u64,
 }
@@ -98,8 +100,12 @@ pub struct BenchArgs {
 pub enum Endpoint {
     /// `POST /api/v1/ask`: answered questions per second.
     Ask,
-    /// `POST /slack/events`: how fast deliveries are acknowledged.
+    /// `POST /slack/events`: signed DM events, acknowledged, then answered with
+    /// `chat.postMessage`.
     SlackEvents,
+    /// `POST /teams/messages`: Bot Framework activities in personal chats with a signed
+    /// connector token, acknowledged, then answered through the Bot Connector.
+    TeamsMessages,
     /// `POST /teams/webhook`: HMAC-signed outgoing-webhook messages, answered in the response
     /// (Teams allows 5 seconds).
     TeamsWebhook,
@@ -110,6 +116,9 @@ const BENCH_TEAMS_WEBHOOK_KEY: &[u8] = b"bench-outgoing-webhook-token-32b";
 
 /// The signing secret of the in-process bench server's Slack app.
 const BENCH_SLACK_SECRET: &str = "bench-signing-secret";
+
+/// The in-process bench server's Azure Bot (its app id is the audience of the bench's tokens).
+const BENCH_TEAMS_APP_ID: &str = "00000000-bench-4000-8000-000000000001";
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -129,17 +138,19 @@ pub struct BenchReport {
     pub latency_ms_p90: f64,
     pub latency_ms_p99: f64,
     pub latency_ms_max: f64,
-    /// Slack events: replies the fake Web API accepted (each event's reply, once).
+    /// Slack events, Teams activities: replies the fake platform API accepted (each
+    /// message's reply, once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replies_delivered: Option<usize>,
-    /// Slack events: events acknowledged and answered (reply accepted) per second, from the
-    /// first request to the last reply.
+    /// Slack events, Teams activities: messages acknowledged and answered (reply accepted)
+    /// per second, from the first request to the last reply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handled_per_second: Option<f64>,
-    /// Slack events: the last reply's arrival after the last acknowledgement.
+    /// Slack events, Teams activities: the last reply's arrival after the last
+    /// acknowledgement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_lag_ms: Option<f64>,
-    /// Slack events: the fake Web API's answer time and the distinct DM channels.
+    /// Slack events, Teams activities: the fake API's answer time and the distinct chats.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_latency_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -152,6 +163,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if args.channels == Some(0) {
         bail!("--channels must be at least 1");
+    }
+    if args.endpoint == Endpoint::TeamsMessages && args.url.is_some() {
+        bail!(
+            "--endpoint teams-messages runs its own server: only it trusts the bench's Bot Framework signing key (drop --url)"
+        );
     }
     if args.endpoint == Endpoint::SlackEvents && args.url.is_some() && args.replies_from.is_none() {
         eprintln!(
@@ -180,13 +196,26 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 // and they all share few connections, kept open between bursts
                 settings.server.max_connections =
                     settings.server.max_connections.max(args.concurrency + 16);
-                if args.endpoint == Endpoint::SlackEvents {
-                    settings.slack.signing_secret = Some(BENCH_SLACK_SECRET.to_string().into());
-                    settings.slack.bot_token = Some("xoxb-bench".to_string().into());
-                    settings.slack.team_id = Some("TBENCH".into());
+                if matches!(
+                    args.endpoint,
+                    Endpoint::SlackEvents | Endpoint::TeamsMessages
+                ) {
                     let fake =
-                        FakeSlackApi::start(Duration::from_millis(args.api_latency_ms)).await?;
-                    settings.slack.api_base_url = fake.url.clone();
+                        FakePlatformApi::start(Duration::from_millis(args.api_latency_ms)).await?;
+                    if args.endpoint == Endpoint::SlackEvents {
+                        settings.slack.signing_secret = Some(BENCH_SLACK_SECRET.to_string().into());
+                        settings.slack.bot_token = Some("xoxb-bench".to_string().into());
+                        settings.slack.team_id = Some("TBENCH".into());
+                        settings.slack.api_base_url = fake.url.clone();
+                    } else {
+                        settings.teams.app_id = Some(BENCH_TEAMS_APP_ID.into());
+                        settings.teams.app_password = Some("bench-app-password".to_string().into());
+                        settings.teams.app_type = crate::config::TeamsAppType::MultiTenant;
+                        settings.teams.openid_metadata_url =
+                            format!("{}{BENCH_METADATA_PATH}", fake.url);
+                        settings.teams.token_url = Some(format!("{}/token", fake.url));
+                        settings.teams.service_url_allowlist = vec![fake.url.clone()];
+                    }
                     fake_api = Some(fake);
                 }
                 if args.endpoint == Endpoint::TeamsWebhook {
@@ -238,7 +267,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let started = Instant::now();
-        let (mut report, last_ack) = drive(&url, &args).await?;
+        // one connector token for every activity, as Bot Framework reuses its tokens
+        let teams = fake_api
+            .as_ref()
+            .filter(|_| args.endpoint == Endpoint::TeamsMessages)
+            .map(|fake| TeamsTarget {
+                authorization: format!("Bearer {}", fake.connector_token()),
+                service_url: fake.url.clone(),
+            });
+        let (mut report, last_ack) = drive(&url, &args, teams.as_ref()).await?;
         if let Some(counter) = &counter {
             let expected = report.requests - report.errors;
             let drain = Instant::now() + Duration::from_secs(args.drain_seconds);
@@ -308,6 +345,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             match args.endpoint {
                 Endpoint::Ask => "answered questions",
                 Endpoint::SlackEvents => "acknowledged Slack events",
+                Endpoint::TeamsMessages => "acknowledged Teams activities",
                 Endpoint::TeamsWebhook => "answered Teams webhook messages",
             },
             report.latency_ms_p50,
@@ -317,12 +355,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some(delivered) = report.replies_delivered {
             println!(
-                "replies accepted by the fake Slack API ({}, {} DM channels): {delivered}; fully handled {:.0} events/s; last reply {} after the last acknowledgement",
+                "replies accepted by the fake {} ({}, {} {}): {delivered}; fully handled {:.0} messages/s; last reply {} after the last acknowledgement",
+                match args.endpoint {
+                    Endpoint::TeamsMessages => "Bot Connector",
+                    _ => "Slack Web API",
+                },
                 match report.api_latency_ms {
                     Some(ms) => format!("the bench's own, answering in {ms} ms"),
                     None => "the external one of --replies-from".to_string(),
                 },
                 report.channels.unwrap_or(0),
+                match args.endpoint {
+                    Endpoint::TeamsMessages => "personal chats",
+                    _ => "DM channels",
+                },
                 report.handled_per_second.unwrap_or(0.0),
                 match report.reply_lag_ms {
                     Some(lag) => format!("{lag:.0} ms"),
@@ -381,11 +427,18 @@ impl RepliesCounter {
     }
 }
 
-/// A local stand-in for the Slack Web API that accepts every message after `latency`, and
-/// counts the `chat.postMessage` calls it accepted and when the last one came.
-struct FakeSlackApi {
+/// Where the fake platform API serves the Bot Framework's OpenID metadata document.
+const BENCH_METADATA_PATH: &str = "/.well-known/openidconfiguration";
+
+/// A local stand-in for the platforms' APIs, answering after `latency`: Slack's Web API
+/// (`chat.postMessage` and the rest), and Microsoft's side of a Teams bot (the OpenID metadata
+/// and signing keys of the Bot Framework, the token endpoint, the Bot Connector). It counts
+/// the replies it accepted and when the last one came. Its RSA key signs the connector tokens
+/// the bench sends; the server under test trusts it through the metadata document.
+struct FakePlatformApi {
     url: String,
     seen: Arc<ApiSeen>,
+    signing_key: jsonwebtoken::EncodingKey,
 }
 
 #[derive(Default)]
@@ -394,32 +447,95 @@ struct ApiSeen {
     last: std::sync::Mutex<Option<Instant>>,
 }
 
-impl FakeSlackApi {
-    async fn start(latency: Duration) -> anyhow::Result<FakeSlackApi> {
+impl ApiSeen {
+    fn count_reply(&self) {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+}
+
+impl FakePlatformApi {
+    async fn start(latency: Duration) -> anyhow::Result<FakePlatformApi> {
+        use axum::http::Method;
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::traits::PublicKeyParts;
+
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+            .context("making the bench's Bot Framework signing key")?;
+        let signing_key = jsonwebtoken::EncodingKey::from_rsa_der(
+            private
+                .to_pkcs1_der()
+                .context("encoding the bench's signing key")?
+                .as_bytes(),
+        );
+        let metadata = Arc::new(serde_json::json!({
+            "issuer": BOT_FRAMEWORK_ISSUER,
+            "jwks_uri": format!("{url}/keys"),
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }));
+        let keys = Arc::new(serde_json::json!({"keys": [{
+            "kty": "RSA", "use": "sig", "kid": BENCH_KEY_ID, "endorsements": ["msteams"],
+            "n": URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+        }]}));
         let seen = Arc::new(ApiSeen::default());
         let counted = seen.clone();
-        let app = axum::Router::new().fallback(axum::routing::post(move |uri: axum::http::Uri| {
-            let seen = counted.clone();
+        let app = axum::Router::new().fallback(move |method: Method, uri: axum::http::Uri| {
+            let (seen, metadata, keys) = (counted.clone(), metadata.clone(), keys.clone());
             async move {
-                if !latency.is_zero() {
-                    tokio::time::sleep(latency).await;
-                }
-                if uri.path() == "/chat.postMessage" {
-                    seen.delivered.fetch_add(1, Ordering::Relaxed);
-                    *seen.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-                }
-                axum::Json(serde_json::json!({"ok": true, "ts": "1.2", "messages": []}))
+                let path = uri.path();
+                let answer = match (method, path) {
+                    (Method::GET, BENCH_METADATA_PATH) => (*metadata).clone(),
+                    (Method::GET, "/keys") => (*keys).clone(),
+                    (Method::POST, "/token") => serde_json::json!({
+                        "token_type": "Bearer", "expires_in": 3600, "access_token": "bench-bot-token",
+                    }),
+                    (Method::POST, "/chat.postMessage") => {
+                        sleep_unless_zero(latency).await;
+                        seen.count_reply();
+                        serde_json::json!({"ok": true, "ts": "1.2"})
+                    }
+                    (Method::POST, path)
+                        if path.starts_with("/v3/conversations/") && path.contains("/activities") =>
+                    {
+                        sleep_unless_zero(latency).await;
+                        seen.count_reply();
+                        serde_json::json!({"id": "bench-reply"})
+                    }
+                    // other Slack methods (the lookups of an unsure reply): nothing found
+                    _ => {
+                        sleep_unless_zero(latency).await;
+                        serde_json::json!({"ok": true, "messages": []})
+                    }
+                };
+                axum::Json(answer)
             }
-        }));
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(FakeSlackApi {
-            url: format!("http://{address}"),
+        Ok(FakePlatformApi {
+            url,
             seen,
+            signing_key,
         })
+    }
+
+    /// A connector token for the bench's bot and this API as `serviceUrl`, valid for an hour.
+    fn connector_token(&self) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({
+            "iss": BOT_FRAMEWORK_ISSUER, "aud": BENCH_TEAMS_APP_ID, "serviceurl": self.url,
+            "nbf": now - 60, "exp": now + 3600,
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(BENCH_KEY_ID.to_string());
+        jsonwebtoken::encode(&header, &claims, &self.signing_key)
+            .expect("RS256 signing with a key made above")
     }
 
     fn delivered(&self) -> usize {
@@ -429,6 +545,23 @@ impl FakeSlackApi {
     fn last_reply(&self) -> Option<Instant> {
         *self.seen.last.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The issuer Bot Framework puts in connector tokens, and the key id of the bench's key.
+const BOT_FRAMEWORK_ISSUER: &str = "https://api.botframework.com";
+const BENCH_KEY_ID: &str = "bench-key";
+
+async fn sleep_unless_zero(latency: Duration) {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
+/// Where Teams activities go and the token they carry.
+#[derive(Clone)]
+struct TeamsTarget {
+    authorization: String,
+    service_url: String,
 }
 
 /// A direct message event, signed as Slack signs it, with an event id unique to this bench
@@ -490,8 +623,42 @@ fn signed_webhook_message(
         .body(body)
 }
 
+/// A message activity in asker `n % chats`'s personal chat with the bench's bot, with the
+/// connector token Teams would send.
+fn signed_activity(
+    client: &reqwest::Client,
+    endpoint: &str,
+    (run, n): (u32, usize),
+    chats: usize,
+    teams: &TeamsTarget,
+) -> reqwest::RequestBuilder {
+    let asker = n % chats;
+    let body = serde_json::json!({
+        "type": "message", "id": format!("bench-{run:08x}-{n}"), "channelId": "msteams",
+        "serviceUrl": teams.service_url,
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "from": {"id": format!("29:bench-{asker}"), "name": "Bench",
+                 "aadObjectId": format!("00000000-bench-4000-8000-{asker:012}")},
+        "recipient": {"id": format!("28:{BENCH_TEAMS_APP_ID}"), "name": "Referral Desk"},
+        "conversation": {"id": format!("a:bench-chat-{asker}"), "conversationType": "personal",
+                         "tenantId": "bench-tenant"},
+        "channelData": {"tenant": {"id": "bench-tenant"}},
+        "text": QUESTIONS[n % QUESTIONS.len()],
+    })
+    .to_string();
+    client
+        .post(endpoint)
+        .header("Authorization", &teams.authorization)
+        .header("content-type", "application/json")
+        .body(body)
+}
+
 /// Runs the load; the report and when the last answer (acknowledgement) came.
-async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<(BenchReport, Instant)> {
+async fn drive(
+    url: &str,
+    args: &BenchArgs,
+    teams: Option<&TeamsTarget>,
+) -> anyhow::Result<(BenchReport, Instant)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(10))
@@ -501,6 +668,12 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<(BenchReport, Inst
         Endpoint::Ask => format!("{url}/api/v1/ask"),
         Endpoint::SlackEvents => format!("{url}/slack/events"),
         Endpoint::TeamsWebhook => format!("{url}/teams/webhook"),
+        Endpoint::TeamsMessages => format!("{url}/teams/messages"),
+    };
+    let teams = match (mode, teams) {
+        (Endpoint::TeamsMessages, Some(teams)) => Some(Arc::new(teams.clone())),
+        (Endpoint::TeamsMessages, None) => bail!("teams-messages needs the bench's own server"),
+        _ => None,
     };
     let issued = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
@@ -513,6 +686,7 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<(BenchReport, Inst
         let endpoint = endpoint.clone();
         let issued = issued.clone();
         let limit = args.requests;
+        let teams = teams.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0usize;
@@ -533,6 +707,13 @@ async fn drive(url: &str, args: &BenchArgs) -> anyhow::Result<(BenchReport, Inst
                     Endpoint::TeamsWebhook => {
                         signed_webhook_message(&client, &endpoint, n, &session)
                     }
+                    Endpoint::TeamsMessages => signed_activity(
+                        &client,
+                        &endpoint,
+                        (run, n),
+                        channels,
+                        teams.as_deref().expect("checked above"),
+                    ),
                 };
                 let sent = Instant::now();
                 let ok = match request.send().await {

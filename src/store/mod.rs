@@ -319,10 +319,31 @@ pub struct InboxStats {
     pub oldest_received_ms: Option<i64>,
 }
 
+/// How often a process writes its heartbeat ([`ConversationStore::heartbeat`]).
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A process whose last heartbeat is older than this is presumed dead: its leases (inbox
+/// items it was processing, replies it was sending) can be claimed before they run out.
+pub const PRESUMED_DEAD_MS: i64 = 5_000;
+
+/// A name for this process in the leases it takes (`lease_owner`), unique per start.
+pub fn new_lease_owner() -> String {
+    format!("{}-{:016x}", std::process::id(), rand::random::<u64>())
+}
+
 #[async_trait]
 pub trait ConversationStore: Send + Sync + std::fmt::Debug {
     /// Cheap round trip, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Tells the other processes sharing the database that this one is alive, so they leave
+    /// its leases alone; written every [`HEARTBEAT`]. Nothing to do where one process owns the
+    /// database (SQLite releases every lease at start).
+    async fn heartbeat(&self, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Says this process is gone (a clean stop, after its workers finished or were stopped):
+    /// its remaining leases are free at once instead of after [`PRESUMED_DEAD_MS`].
+    async fn retire(&self) -> Result<(), StoreError>;
 
     /// Whether a write can be committed now, for readiness: a database that answers but
     /// cannot write (full disk, size cap, read-only file) must not be sent questions. The

@@ -1,6 +1,8 @@
 //! PostgreSQL, for organisations that run several replicas: claims use `FOR UPDATE SKIP
 //! LOCKED` so replicas never process the same item, and referral-load rows are locked while a
-//! specialist is chosen.
+//! specialist is chosen. Each replica names itself in the leases it takes and writes a
+//! heartbeat every second (`replicas`), so a crashed replica's items are taken over within
+//! about [`super::PRESUMED_DEAD_MS`] instead of after the lease.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,6 +20,8 @@ pub struct PostgresStore {
     pool: Pool<Postgres>,
     /// The same pool: PostgreSQL reads do not block writes.
     reader: Pool<Postgres>,
+    /// This replica, in the leases it takes and in `replicas` (its heartbeat).
+    lease_owner: String,
 }
 
 impl PostgresStore {
@@ -42,10 +46,47 @@ impl PostgresStore {
         sqlx::migrate!("deploy/migrations/postgres")
             .run(&pool)
             .await?;
-        Ok(PostgresStore {
+        let store = PostgresStore {
             reader: pool.clone(),
             pool,
-        })
+            lease_owner: super::new_lease_owner(),
+        };
+        // alive before the first claim, or its own fresh leases would look abandoned
+        store
+            .write_heartbeat(chrono::Utc::now().timestamp_millis())
+            .await?;
+        Ok(store)
+    }
+
+    async fn write_heartbeat(&self, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO replicas (id, heartbeat_ms) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms",
+        )
+        .bind(&self.lease_owner)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records this replica alive; forgets replicas silent for a day (crashed ones; a clean
+    /// stop removes its own row).
+    async fn beat(&self, now_ms: i64) -> Result<(), StoreError> {
+        self.write_heartbeat(now_ms).await?;
+        sqlx::query("DELETE FROM replicas WHERE heartbeat_ms < $1")
+            .bind(now_ms - 86_400_000)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_replica(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM replicas WHERE id = $1")
+            .bind(&self.lease_owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Streams the report rows from the covering index (see [`sql::REPORT_ROWS`]).
@@ -122,6 +163,7 @@ impl PostgresStore {
             .bind(status)
             .bind(attempts)
             .bind(leased_until_ms)
+            .bind(leased_until_ms.map(|_| &self.lease_owner))
             .fetch_optional(&self.pool)
             .await?;
         if let Some(row) = inserted {
@@ -232,21 +274,33 @@ impl PostgresStore {
     }
 }
 
+/// Claims inbox items: pending ones, and those being processed whose lease ran out or whose
+/// owner is presumed dead (no heartbeat for [`super::PRESUMED_DEAD_MS`], or none at all:
+/// it stopped cleanly and removed its row).
+const CLAIM_INBOX: &str = "UPDATE inbox SET status = 'processing', attempts = attempts + 1, \
+        lease_until_ms = $1, lease_owner = $4 WHERE id IN (SELECT id FROM inbox \
+        WHERE status = 'pending' OR (status = 'processing' AND (lease_until_ms < $2 \
+        OR NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = inbox.lease_owner \
+        AND r.heartbeat_ms >= $2 - 5000))) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+        RETURNING id, delivery_id, channel, conversation, asker_key, department, text, \
+        context, received_ms, attempts";
+
+/// Claims due replies, and replies being sent by a replica presumed dead (as unsure: the
+/// sender looks for them before posting again).
+const CLAIM_REPLIES: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
+        next_attempt_ms = $1, lease_owner = $4, \
+        unsure = CASE WHEN status = 'sending' THEN 1 ELSE unsure END \
+        WHERE id IN (SELECT id FROM outbox WHERE (status IN ('pending', 'sending') \
+        AND next_attempt_ms <= $2) OR (status = 'sending' AND NOT EXISTS (SELECT 1 \
+        FROM replicas r WHERE r.id = outbox.lease_owner AND r.heartbeat_ms >= $2 - 5000)) \
+        ORDER BY next_attempt_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+        RETURNING id, conversation_id, channel, payload, attempts, unsure";
+
 impl_conversation_store!(
     PostgresStore,
     Postgres,
-    claim_inbox: "UPDATE inbox SET status = 'processing', attempts = attempts + 1, \
-        lease_until_ms = $1 WHERE id IN (SELECT id FROM inbox WHERE status = 'pending' \
-        OR (status = 'processing' AND lease_until_ms < $2) ORDER BY id LIMIT $3 \
-        FOR UPDATE SKIP LOCKED) \
-        RETURNING id, delivery_id, channel, conversation, asker_key, department, text, \
-        context, received_ms, attempts",
-    claim_replies: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
-        next_attempt_ms = $1, unsure = CASE WHEN status = 'sending' THEN 1 ELSE unsure END \
-        WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending') \
-        AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-        RETURNING id, conversation_id, channel, payload, attempts, unsure",
-
+    claim_inbox: CLAIM_INBOX,
+    claim_replies: CLAIM_REPLIES,
 );
 
 /// `SELECT specialist_id, last_referred_ms ... WHERE specialist_id IN ($1, ..., $n)`.
@@ -284,4 +338,16 @@ fn refer_least_recent(n: usize, skip_locked: bool) -> String {
          RETURNING specialist_id",
         if skip_locked { " SKIP LOCKED" } else { "" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_presume_a_replica_dead_after_the_documented_silence() {
+        let silence = format!("r.heartbeat_ms >= $2 - {}", super::super::PRESUMED_DEAD_MS);
+        assert!(CLAIM_INBOX.contains(&silence), "{CLAIM_INBOX}");
+        assert!(CLAIM_REPLIES.contains(&silence), "{CLAIM_REPLIES}");
+    }
 }

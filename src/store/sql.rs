@@ -4,12 +4,12 @@
 
 pub const ENQUEUE: &str = "INSERT INTO inbox \
      (delivery_id, channel, conversation, asker_key, department, text, context, received_ms, \
-      status, attempts, lease_until_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+      status, attempts, lease_until_ms, lease_owner) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
      ON CONFLICT (delivery_id) DO NOTHING RETURNING id";
 pub const INBOX_ID_BY_DELIVERY: &str = "SELECT id FROM inbox WHERE delivery_id = $1";
-pub const RELEASE_LEASES: &str =
-    "UPDATE inbox SET status = 'pending', lease_until_ms = NULL WHERE status = 'processing'";
+pub const RELEASE_LEASES: &str = "UPDATE inbox SET status = 'pending', lease_until_ms = NULL, \
+     lease_owner = NULL WHERE status = 'processing'";
 /// Replies a previous process was sending: due at once, and looked for before posting again.
 pub const RELEASE_REPLIES: &str = "UPDATE outbox SET status = 'pending', unsure = 1, \
      next_attempt_ms = 0 WHERE status = 'sending'";
@@ -142,14 +142,14 @@ pub fn answered_inbox(n: usize) -> String {
     )
 }
 
-/// `INSERT INTO inbox ... VALUES` for `n` deliveries, bound as [`ENQUEUE`] binds one (11
+/// `INSERT INTO inbox ... VALUES` for `n` deliveries, bound as [`ENQUEUE`] binds one (12
 /// values each); repeated delivery ids are skipped.
 pub fn enqueue_rows(n: usize) -> String {
     format!(
         "INSERT INTO inbox (delivery_id, channel, conversation, asker_key, department, text, \
-         context, received_ms, status, attempts, lease_until_ms) VALUES {} \
+         context, received_ms, status, attempts, lease_until_ms, lease_owner) VALUES {} \
          ON CONFLICT (delivery_id) DO NOTHING RETURNING id, delivery_id",
-        rows(n, 11, "")
+        rows(n, 12, "")
     )
 }
 
@@ -324,6 +324,16 @@ macro_rules! impl_conversation_store {
                 self.probe_write().await
             }
 
+            #[tracing::instrument(skip(self), level = "trace")]
+            async fn heartbeat(&self, now_ms: i64) -> Result<(), $crate::store::StoreError> {
+                self.beat(now_ms).await
+            }
+
+            #[tracing::instrument(skip(self), level = "debug")]
+            async fn retire(&self) -> Result<(), $crate::store::StoreError> {
+                self.remove_replica().await
+            }
+
             #[tracing::instrument(skip_all, fields(delivery_id = %item.delivery_id))]
             async fn enqueue(
                 &self,
@@ -344,6 +354,7 @@ macro_rules! impl_conversation_store {
                     .bind(lease_until_ms)
                     .bind(now_ms)
                     .bind(limit)
+                    .bind(&self.lease_owner)
                     .fetch_all(&self.pool)
                     .await?;
                 let mut items = rows
@@ -665,6 +676,7 @@ macro_rules! impl_conversation_store {
                     .bind(lease_until_ms)
                     .bind(now_ms)
                     .bind(limit)
+                    .bind(&self.lease_owner)
                     .fetch_all(&self.pool)
                     .await?;
                 let mut items = rows

@@ -44,6 +44,8 @@ pub struct SqliteStore {
     writes: mpsc::UnboundedSender<Write>,
     /// The database file, which report scans open directly; `None` in memory.
     file: Option<std::path::PathBuf>,
+    /// This process, in the leases it takes.
+    lease_owner: String,
 }
 
 #[derive(Debug, Default)]
@@ -165,7 +167,13 @@ impl SqliteStore {
         }
         let load = Arc::new(Mutex::new(mirror));
         let (writes, queue) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(pool.clone(), load.clone(), queue));
+        let lease_owner = super::new_lease_owner();
+        tokio::spawn(write_batches(
+            pool.clone(),
+            load.clone(),
+            queue,
+            lease_owner.clone(),
+        ));
         let reader = SqlitePoolOptions::new()
             .max_connections(3)
             .min_connections(0)
@@ -177,6 +185,7 @@ impl SqliteStore {
             load,
             writes,
             file,
+            lease_owner,
         })
     }
 
@@ -238,6 +247,15 @@ impl SqliteStore {
         })
         .await
         .map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Nothing to tell: a SQLite file has one process, which releases every lease at start.
+    async fn beat(&self, _now_ms: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn remove_replica(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 
     fn mirror(&self) -> std::sync::MutexGuard<'_, LoadMirror> {
@@ -343,6 +361,7 @@ async fn write_batches(
     pool: Pool<Sqlite>,
     load: Arc<Mutex<LoadMirror>>,
     mut queue: mpsc::UnboundedReceiver<Write>,
+    lease_owner: String,
 ) {
     while let Some(first) = queue.recv().await {
         let mut batch = Batch::default();
@@ -364,7 +383,7 @@ async fn write_batches(
             let mut mirror = load.lock().unwrap_or_else(|p| p.into_inner());
             mirror.unwritten.drain().collect()
         };
-        match write_batch(&pool, &batch, &stamps).await {
+        match write_batch(&pool, &batch, &stamps, &lease_owner).await {
             Ok(written) => {
                 for (answer, outcome) in batch.answers.into_iter().zip(written.answers) {
                     let _ = answer.done.send(Ok(outcome));
@@ -428,9 +447,10 @@ async fn write_batch(
     pool: &Pool<Sqlite>,
     batch: &Batch,
     stamps: &[(String, i64)],
+    lease_owner: &str,
 ) -> Result<Written, StoreError> {
     sql::in_transaction!(pool, |tx| async {
-        let enqueued = write_enqueues(&mut tx, &batch.enqueues).await?;
+        let enqueued = write_enqueues(&mut tx, &batch.enqueues, lease_owner).await?;
         let (inbox_ids, conversation_ids) = write_answers(&mut tx, &batch.answers, stamps).await?;
         let completions = write_completions(&mut tx, &batch.completions).await?;
         let mut claimed = HashSet::new();
@@ -459,6 +479,7 @@ async fn write_batch(
 async fn write_enqueues(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
     enqueues: &[PendingEnqueue],
+    lease_owner: &str,
 ) -> Result<Vec<Enqueued>, StoreError> {
     if enqueues.is_empty() {
         return Ok(Vec::new());
@@ -481,7 +502,8 @@ async fn write_enqueues(
             .bind(e.item.received_ms)
             .bind(status)
             .bind(attempts)
-            .bind(e.leased_until_ms);
+            .bind(e.leased_until_ms)
+            .bind(e.leased_until_ms.map(|_| lease_owner));
     }
     let mut inserted: HashMap<String, i64> = HashMap::new();
     for row in query.fetch_all(&mut **tx).await? {
@@ -634,12 +656,14 @@ impl_conversation_store!(
     SqliteStore,
     Sqlite,
     claim_inbox: "UPDATE inbox SET status = 'processing', attempts = attempts + 1, \
-        lease_until_ms = $1 WHERE id IN (SELECT id FROM inbox WHERE status = 'pending' \
-        OR (status = 'processing' AND lease_until_ms < $2) ORDER BY id LIMIT $3) \
+        lease_until_ms = $1, lease_owner = $4 WHERE id IN (SELECT id FROM inbox \
+        WHERE status = 'pending' OR (status = 'processing' AND lease_until_ms < $2) \
+        ORDER BY id LIMIT $3) \
         RETURNING id, delivery_id, channel, conversation, asker_key, department, text, \
         context, received_ms, attempts",
     claim_replies: "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
-        next_attempt_ms = $1, unsure = CASE WHEN status = 'sending' THEN 1 ELSE unsure END \
+        next_attempt_ms = $1, lease_owner = $4, \
+        unsure = CASE WHEN status = 'sending' THEN 1 ELSE unsure END \
         WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending') \
         AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, id LIMIT $3) \
         RETURNING id, conversation_id, channel, payload, attempts, unsure",
