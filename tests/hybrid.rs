@@ -162,3 +162,44 @@ fn on_held_out_questions_the_hybrid_is_better_in_english_and_no_worse_in_dutch()
         "English: {en_hybrid} vs {en_lexical}"
     );
 }
+
+/// The hybrid model embeds every question, which must not hold Slack's acknowledgement: the
+/// event is acknowledged from the inbox, and a worker answers it; one reply, once.
+#[tokio::test]
+async fn a_slack_question_waits_in_the_inbox_and_a_worker_answers_it() {
+    use support::slack::{dm, ok_slack, post_event, posted, with_slack};
+    let Some(model) = model_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let mut settings = test_settings(&sqlite_url(dir.path()));
+    settings.catalogue.dir = PathBuf::from("intents");
+    settings.classifier.model = Some(ModelKind::Hybrid);
+    settings.classifier.model_dir = model.to_path_buf();
+    settings.classifier.embedding_cache = Some(dir.path().join("embeddings"));
+    let app = TestApp::spawn(with_slack(settings, &fake_slack)).await;
+    let event = dm("EvHYBRID", "my screen stays black");
+    assert_eq!(post_event(&app, &event).await.status(), 200);
+    assert!(
+        support::eventually(std::time::Duration::from_secs(20), || async {
+            posted(&fake_slack).await.len() == 1
+        })
+        .await,
+        "answered by a worker"
+    );
+    let logged = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].record.intent.as_deref(), Some("it_support"));
+    let delivery = app
+        .store()
+        .delivery(&format!("slack:{}:EvHYBRID", logged[0].record.asker_key))
+        .await
+        .unwrap()
+        .expect("the inbox row");
+    assert_eq!(delivery.status, "done");
+    assert_eq!(delivery.conversation_id, Some(logged[0].id));
+    // a retried delivery is not answered twice
+    assert_eq!(post_event(&app, &event).await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(posted(&fake_slack).await.len(), 1);
+    app.stop().await;
+}

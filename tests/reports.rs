@@ -84,7 +84,7 @@ async fn log_on(
         latency_us: 100,
     };
     match store
-        .log_answered(&item, &record, &json!({}), at)
+        .log_answered(&item, &record, &json!({}), None, at)
         .await
         .unwrap()
     {

@@ -1178,3 +1178,43 @@ async fn a_rate_limit_pauses_every_reply_until_its_retry_after() {
     assert_eq!(channels.len(), 6, "one reply per asker: {channels:?}");
     app.stop().await;
 }
+
+/// With the lexical model a question is answered before Slack gets its 200: by the time the
+/// acknowledgement arrives the conversation is logged and its reply queued (before, it waited
+/// in the inbox for a worker, two more writes and a wake-up later). Slack's retry of the same
+/// event is acknowledged and changes nothing.
+#[tokio::test]
+async fn a_question_is_logged_and_its_reply_queued_by_the_time_it_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_slack = ok_slack().await;
+    let app = TestApp::spawn(slack_settings(dir.path(), &fake_slack)).await;
+    let event = dm("EvARRIVAL", "wie kan me helpen met Power BI?");
+    assert_eq!(post_event(&app, &event).await.status(), 200);
+    let logged = app.store().conversations(0, 10).await.unwrap();
+    assert_eq!(logged.len(), 1, "logged before the acknowledgement");
+    assert!(
+        app.store()
+            .reply_status(logged[0].id)
+            .await
+            .unwrap()
+            .is_some(),
+        "its reply is queued"
+    );
+    // Slack delivers again when it missed the 200
+    assert_eq!(post_event(&app, &event).await.status(), 200);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            app.store()
+                .reply_status(logged[0].id)
+                .await
+                .unwrap()
+                .as_deref()
+                == Some("sent")
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(posted(&fake_slack).await.len(), 1, "one reply");
+    assert_eq!(app.store().conversations(0, 10).await.unwrap().len(), 1);
+    app.stop().await;
+}

@@ -9,9 +9,9 @@
 
 use serde_json::json;
 
-use super::{AskerRef, Pipeline, PipelineError, Question};
+use super::{Accepted, AskerRef, Pipeline, PipelineError, Question};
 use crate::catalogue::Lang;
-use crate::store::{Enqueued, LoggedConversation, StoreError};
+use crate::store::{LoggedConversation, StoreError};
 
 /// Why a follow-up was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,7 @@ pub struct Chosen {
     /// The chosen intent's name in the conversation's language (the follow-up's text).
     pub label: String,
     pub language: Lang,
-    pub enqueued: Enqueued,
+    pub accepted: Accepted,
 }
 
 impl Pipeline {
@@ -116,11 +116,11 @@ impl Pipeline {
         }
         follow_up.context["choice"] = json!(chosen.id);
         follow_up.context["language"] = json!(language.code());
-        let enqueued = self.accept(&follow_up).await?;
+        let accepted = self.accept(&follow_up).await?;
         Ok(Chosen {
             label,
             language,
-            enqueued,
+            accepted,
         })
     }
 

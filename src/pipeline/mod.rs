@@ -10,7 +10,9 @@
 //! Workers claim items with a lease, so an item acknowledged but not finished before a crash is
 //! processed after the restart, and a repeated delivery (the same delivery id from the same
 //! asker) is acknowledged and ignored. The web channel runs the same steps inline and returns
-//! the reply in its HTTP response.
+//! the reply in its HTTP response; with the lexical model, Slack and Teams questions are also
+//! answered inline, before the acknowledgement ([`Pipeline::accept`]): inbox row, log row and
+//! queued reply in one transaction, the reply sent from the outbox as usual.
 //!
 //! Follow-ups on an answer (feedback, a "did you mean" pick, a handoff to a specialist) go
 //! through [`follow_up`], which takes them only from the person who asked, for every channel.
@@ -271,15 +273,65 @@ impl Pipeline {
             .pseudonymise(&asker.namespace, &asker.raw_id)
     }
 
-    /// Records the question durably; after this the channel may acknowledge it. Workers pick
-    /// it up.
-    pub async fn accept(&self, question: &Question) -> Result<Enqueued, PipelineError> {
+    /// Records the question durably; after this the channel may acknowledge it. With the
+    /// lexical model, which classifies in microseconds, a question for a channel that replies
+    /// later is answered on arrival ([`Pipeline::answer_on_arrival`]); otherwise (the hybrid
+    /// model embeds every question, which must not hold the acknowledgement) it waits in the
+    /// inbox for a worker.
+    pub async fn accept(&self, question: &Question) -> Result<Accepted, PipelineError> {
         let item = self.inbox_item(question)?;
-        let enqueued = self.store.enqueue(&item, None).await?;
-        if matches!(enqueued, Enqueued::New(_)) {
-            self.arrivals.notify_one();
+        if !self.model().uses_embeddings() && self.outbox_channels.contains(&item.channel) {
+            return self.answer_on_arrival(item).await;
         }
-        Ok(enqueued)
+        self.enqueue(&item).await
+    }
+
+    async fn enqueue(&self, item: &NewInboxItem) -> Result<Accepted, PipelineError> {
+        match self.store.enqueue(item, None).await? {
+            Enqueued::New(_) => {
+                self.arrivals.notify_one();
+                Ok(Accepted::Queued)
+            }
+            Enqueued::Duplicate(_) => Ok(Accepted::Repeated),
+        }
+    }
+
+    /// Answers a question before it is acknowledged: the delivery (done), its log row and the
+    /// queued reply are written in one transaction, so the inbox round trip (claim, then
+    /// finish) is skipped and the reply goes out at once; a repeated delivery writes nothing
+    /// and sends nothing. When answering fails for a reason other than storage (which the
+    /// channel answers with 503, so the platform delivers again), the question waits in the
+    /// inbox for a worker instead, as with the hybrid model.
+    async fn answer_on_arrival(&self, item: NewInboxItem) -> Result<Accepted, PipelineError> {
+        let answer = match self.answer(&item, true).await {
+            Ok(answer) => answer,
+            Err(err) if err.is_unavailable() => return Err(err),
+            Err(err) => {
+                tracing::warn!(error = %err, "answering on arrival failed; the question waits in the inbox");
+                return self.enqueue(&item).await;
+            }
+        };
+        let reply = answer.reply();
+        let outgoing = serde_json::to_value(OutgoingReply {
+            question: Some(item.text.chars().take(HANDOFF_QUESTION_CHARS).collect()),
+            conversation: item.conversation.clone(),
+            context: item.context.clone(),
+            reply: reply.clone(),
+        })
+        .map_err(StoreError::from)?;
+        let stored = serde_json::to_value(&answer.stored).map_err(StoreError::from)?;
+        match self
+            .store
+            .log_answered(&item, &answer.record, &stored, Some(&outgoing), now_ms())
+            .await?
+        {
+            Answered::Logged(id) => {
+                self.count_decision(&reply);
+                self.replies.notify_one();
+                Ok(Accepted::Answered(id))
+            }
+            Answered::Duplicate(_) => Ok(Accepted::Repeated),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(channel = %question.channel, delivery_id = %question.delivery_id))]
@@ -315,7 +367,7 @@ impl Pipeline {
         let stored = serde_json::to_value(&answer.stored).map_err(StoreError::from)?;
         match self
             .store
-            .log_answered(&item, &answer.record, &stored, now_ms())
+            .log_answered(&item, &answer.record, &stored, None, now_ms())
             .await?
         {
             Answered::Logged(id) => {
@@ -720,6 +772,17 @@ impl Pipeline {
         let cutoff = now_ms() - i64::from(self.log.retention_days) * 86_400_000;
         Ok(self.store.purge_question_texts(cutoff).await?)
     }
+}
+
+/// What became of an accepted question; in every case it is stored and may be acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Answered on arrival: logged as this conversation, its reply queued.
+    Answered(i64),
+    /// In the inbox, for a worker.
+    Queued,
+    /// A delivery seen before: nothing new stored, nothing sent again.
+    Repeated,
 }
 
 /// A question answered but not yet written.

@@ -409,14 +409,17 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<Completion, StoreError>;
 
-    /// For channels that answer inline (web chat): records the delivery (done, its reply
-    /// kept) and its log row atomically, before the answer is sent; the raw text, where to
-    /// reply and the context are not kept (the answer goes out in the response).
+    /// For questions answered at once (web chat, and Slack and Teams questions answered on
+    /// arrival): records the delivery (done, its reply kept), its log row and, given
+    /// `outbox`, the reply to send, atomically, before the answer is sent or the question
+    /// acknowledged; the raw text, where to reply and the context are not kept in the inbox
+    /// (the outbox payload carries where to reply until the reply is sent).
     async fn log_answered(
         &self,
         item: &NewInboxItem,
         record: &ConversationRecord,
         reply: &serde_json::Value,
+        outbox: Option<&serde_json::Value>,
         now_ms: i64,
     ) -> Result<Answered, StoreError>;
 

@@ -116,6 +116,7 @@ impl PostgresStore {
         item: &NewInboxItem,
         record: &ConversationRecord,
         reply: &serde_json::Value,
+        outbox: Option<&serde_json::Value>,
         now_ms: i64,
     ) -> Result<Answered, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -137,6 +138,15 @@ impl PostgresStore {
             .fetch_one(&mut *tx)
             .await?
             .try_get("id")?;
+        if let Some(payload) = outbox {
+            sqlx::query(sql::ADD_OUTBOX)
+                .bind(id)
+                .bind(&record.channel)
+                .bind(payload.to_string())
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Answered::Logged(id))
     }

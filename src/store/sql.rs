@@ -425,9 +425,10 @@ macro_rules! impl_conversation_store {
                 item: &$crate::store::NewInboxItem,
                 record: &$crate::store::ConversationRecord,
                 reply: &serde_json::Value,
+                outbox: Option<&serde_json::Value>,
                 now_ms: i64,
             ) -> Result<$crate::store::Answered, $crate::store::StoreError> {
-                self.answered(item, record, reply, now_ms).await
+                self.answered(item, record, reply, outbox, now_ms).await
             }
 
             async fn fail(

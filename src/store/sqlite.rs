@@ -87,6 +87,8 @@ struct PendingAnswer {
     item: NewInboxItem,
     record: ConversationRecord,
     reply: serde_json::Value,
+    /// The reply to queue for sending, serialised.
+    outbox: Option<String>,
     now_ms: i64,
     /// The conversation id, or `None` for a repeated delivery id.
     done: oneshot::Sender<Result<Option<i64>, StoreError>>,
@@ -332,6 +334,7 @@ impl SqliteStore {
         item: &NewInboxItem,
         record: &ConversationRecord,
         reply: &serde_json::Value,
+        outbox: Option<&serde_json::Value>,
         now_ms: i64,
     ) -> Result<Answered, StoreError> {
         let (done, outcome) = oneshot::channel();
@@ -340,6 +343,7 @@ impl SqliteStore {
                 item: item.clone(),
                 record: record.clone(),
                 reply: reply.clone(),
+                outbox: outbox.map(|payload| payload.to_string()),
                 now_ms,
                 done,
             })))
@@ -639,6 +643,23 @@ async fn write_answers(
             }
             for row in query.fetch_all(&mut **tx).await? {
                 conversation_ids.insert(row.try_get("inbox_id")?, row.try_get("id")?);
+            }
+            let replies: Vec<(i64, &PendingAnswer)> = logged
+                .iter()
+                .filter(|(a, _)| a.outbox.is_some())
+                .filter_map(|(a, inbox_id)| conversation_ids.get(inbox_id).map(|id| (*id, *a)))
+                .collect();
+            if !replies.is_empty() {
+                let statement = sql::outbox_rows(replies.len());
+                let mut query = sqlx::query(&statement);
+                for (conversation_id, a) in &replies {
+                    query = query
+                        .bind(conversation_id)
+                        .bind(&a.record.channel)
+                        .bind(a.outbox.as_deref())
+                        .bind(a.now_ms);
+                }
+                query.execute(&mut **tx).await?;
             }
         }
     }
