@@ -6,14 +6,14 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use referral_desk::config::{LogFormat, Settings};
 use referral_desk::server::Application;
 use serde_json::{Value, json};
-use support::{FIXTURE, PgSchema, TestApp, sqlite_url, test_settings};
+use support::{PgSchema, TestApp, sqlite_url, test_settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -624,47 +624,22 @@ fn item18_a_forged_line_in_a_field_stays_inside_its_event() {
 fn item18_the_server_log_has_no_line_a_client_wrote() {
     let dir = tempfile::tempdir().unwrap();
     const SECRET: &str = "log-injection-signing-secret";
-    let fixture = std::fs::canonicalize(FIXTURE).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_referral-desk"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_remove("RUST_LOG")
-        .env("REFERRAL_DESK__SERVER__BIND", "127.0.0.1:0")
-        .env("REFERRAL_DESK__METRICS__ENABLED", "false")
-        .env("REFERRAL_DESK__DATABASE__URL", sqlite_url(dir.path()))
-        .env("REFERRAL_DESK__CATALOGUE__DIR", &fixture)
-        .env("REFERRAL_DESK__CLASSIFIER__MODEL", "lexical")
-        .env("REFERRAL_DESK__TELEMETRY__FORMAT", "pretty")
-        .env("REFERRAL_DESK__TELEMETRY__LEVEL", "info")
-        .env("REFERRAL_DESK__SLACK__SIGNING_SECRET", SECRET)
-        .env("REFERRAL_DESK__SLACK__BOT_TOKEN", "xoxb-test")
-        .env("REFERRAL_DESK__SLACK__TEAM_ID", "TDESK")
-        .env("REFERRAL_DESK__SLACK__API_BASE_URL", "http://127.0.0.1:9")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = server.stderr.take().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    let address = loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("the server did not start:\n{}", log.join("\n")));
-        log.push(line.clone());
-        if let Some((_, rest)) = line.split_once("listening on http://") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let database = sqlite_url(dir.path());
+    let support::process::ServeProcess {
+        child: mut server,
+        address,
+        lines,
+        mut log,
+    } = support::process::ServeProcess::start(
+        dir.path(),
+        &[
+            ("REFERRAL_DESK__DATABASE__URL", &database),
+            ("REFERRAL_DESK__SLACK__SIGNING_SECRET", SECRET),
+            ("REFERRAL_DESK__SLACK__BOT_TOKEN", "xoxb-test"),
+            ("REFERRAL_DESK__SLACK__TEAM_ID", "TDESK"),
+            ("REFERRAL_DESK__SLACK__API_BASE_URL", "http://127.0.0.1:9"),
+        ],
+    );
 
     // a signed Slack DM from U1 (conversation 1 once a worker has answered it), then U1's own
     // "did you mean" click whose intent is the forged text: the server logs that intent
@@ -734,7 +709,8 @@ fn item18_the_server_log_has_no_line_a_client_wrote() {
     }
     let _ = server.kill();
     let _ = server.wait();
-    reader.join().unwrap();
+    // the reader thread ends at the end of stderr, which the exit closed
+    log.extend(lines.iter());
     log.extend(lines.try_iter());
     let text = log.join("\n");
     for line in &log {

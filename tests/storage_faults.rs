@@ -435,7 +435,6 @@ async fn slack_events_under_load_survive_a_postgres_outage_with_one_reply_each()
 /// database takes the reply over within seconds, looks for it in the DM and finds it there.
 #[tokio::test]
 async fn a_replica_killed_mid_send_is_taken_over_within_seconds_with_one_reply() {
-    use std::process::{Command, Stdio};
     let Some(schema) = PgSchema::create().await else {
         return;
     };
@@ -446,54 +445,25 @@ async fn a_replica_killed_mid_send_is_taken_over_within_seconds_with_one_reply()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let fixture = std::fs::canonicalize(support::FIXTURE).unwrap();
-    let mut replica = Command::new(env!("CARGO_BIN_EXE_referral-desk"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_remove("RUST_LOG")
-        .env("REFERRAL_DESK__SERVER__BIND", "127.0.0.1:0")
-        .env("REFERRAL_DESK__METRICS__ENABLED", "false")
-        .env("REFERRAL_DESK__DATABASE__URL", &schema.url)
-        .env(
-            "REFERRAL_DESK__PRIVACY__PSEUDONYM_KEY",
-            support::postgres::TEST_PSEUDONYM_KEY,
-        )
-        .env("REFERRAL_DESK__CATALOGUE__DIR", &fixture)
-        .env("REFERRAL_DESK__CLASSIFIER__MODEL", "lexical")
-        .env("REFERRAL_DESK__TELEMETRY__FORMAT", "pretty")
-        .env("REFERRAL_DESK__TELEMETRY__LEVEL", "info")
-        .env(
-            "REFERRAL_DESK__SLACK__SIGNING_SECRET",
-            support::slack::SECRET,
-        )
-        .env("REFERRAL_DESK__SLACK__BOT_TOKEN", support::slack::TOKEN)
-        .env("REFERRAL_DESK__SLACK__TEAM_ID", "T1")
-        .env("REFERRAL_DESK__SLACK__API_BASE_URL", fake_slack.uri())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = replica.stderr.take().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    let address = loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("the replica did not start:\n{}", log.join("\n")));
-        log.push(line.clone());
-        if let Some((_, rest)) = line.split_once("listening on http://") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let api = fake_slack.uri();
+    let mut replica = support::process::ServeProcess::start(
+        dir.path(),
+        &[
+            ("REFERRAL_DESK__DATABASE__URL", &schema.url),
+            (
+                "REFERRAL_DESK__PRIVACY__PSEUDONYM_KEY",
+                support::postgres::TEST_PSEUDONYM_KEY,
+            ),
+            (
+                "REFERRAL_DESK__SLACK__SIGNING_SECRET",
+                support::slack::SECRET,
+            ),
+            ("REFERRAL_DESK__SLACK__BOT_TOKEN", support::slack::TOKEN),
+            ("REFERRAL_DESK__SLACK__TEAM_ID", "T1"),
+            ("REFERRAL_DESK__SLACK__API_BASE_URL", &api),
+        ],
+    );
+    let address = replica.address.clone();
     let body = dm("EvKILL9", "laptop kapot").to_string();
     let timestamp = support::slack::now();
     let signature = referral_desk::channels::slack::SlackVerifier::new(support::slack::SECRET)
@@ -516,8 +486,8 @@ async fn a_replica_killed_mid_send_is_taken_over_within_seconds_with_one_reply()
         .await,
         "the replica posted its reply"
     );
-    replica.kill().unwrap(); // SIGKILL: no clean stop, the lease stays with the dead process
-    replica.wait().unwrap();
+    replica.child.kill().unwrap(); // SIGKILL: no clean stop, the lease stays with the dead process
+    replica.child.wait().unwrap();
     let killed = Instant::now();
 
     let app = TestApp::spawn(with_slack(schema.settings(), &fake_slack)).await;

@@ -152,6 +152,7 @@ where
 pub mod bot_framework;
 pub mod dump;
 pub mod postgres;
+pub mod process;
 pub mod proxy;
 pub mod skip;
 pub mod slack;
