@@ -568,18 +568,23 @@ async fn write_completions(
         .filter(|(c, _)| c.outbox.is_some())
         .map(|(c, outcome)| (c, outcome.conversation_id()))
         .collect();
-    if !replies.is_empty() {
-        let statement = sql::outbox_rows(replies.len());
-        let mut query = sqlx::query(&statement);
-        for (c, conversation_id) in &replies {
-            query = query
-                .bind(conversation_id)
-                .bind(&c.record.channel)
-                .bind(c.outbox.as_ref().map(|p| p.to_string()))
-                .bind(c.now_ms);
-        }
-        query.execute(&mut **tx).await?;
-    }
+    let payloads: Vec<String> = replies
+        .iter()
+        .filter_map(|(c, _)| c.outbox.as_ref().map(|p| p.to_string()))
+        .collect();
+    let rows: Vec<QueuedRow<'_>> = replies
+        .iter()
+        .zip(&payloads)
+        .map(|((c, conversation_id), payload)| {
+            (
+                *conversation_id,
+                c.record.channel.as_str(),
+                payload.as_str(),
+                c.now_ms,
+            )
+        })
+        .collect();
+    queue_replies(tx, &rows).await?;
     let statement = finish_rows(completions.len());
     let mut query = sqlx::query(&statement);
     for c in completions {
@@ -607,6 +612,30 @@ fn finish_rows(n: usize) -> String {
 }
 
 /// Inbox id per new delivery id, and conversation id per inbox id.
+/// A reply to queue: conversation id, channel, payload (JSON text), due time.
+type QueuedRow<'a> = (i64, &'a str, &'a str, i64);
+
+/// Queues the batch's replies in one statement (one per conversation; a repeat is skipped).
+async fn queue_replies(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    replies: &[QueuedRow<'_>],
+) -> Result<(), StoreError> {
+    if replies.is_empty() {
+        return Ok(());
+    }
+    let statement = sql::outbox_rows(replies.len());
+    let mut query = sqlx::query(&statement);
+    for (conversation_id, channel, payload, due_ms) in replies {
+        query = query
+            .bind(conversation_id)
+            .bind(*channel)
+            .bind(*payload)
+            .bind(due_ms);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
 type WrittenIds = (HashMap<String, i64>, HashMap<i64, i64>);
 
 async fn write_answers(
@@ -644,23 +673,15 @@ async fn write_answers(
             for row in query.fetch_all(&mut **tx).await? {
                 conversation_ids.insert(row.try_get("inbox_id")?, row.try_get("id")?);
             }
-            let replies: Vec<(i64, &PendingAnswer)> = logged
+            let replies: Vec<QueuedRow<'_>> = logged
                 .iter()
-                .filter(|(a, _)| a.outbox.is_some())
-                .filter_map(|(a, inbox_id)| conversation_ids.get(inbox_id).map(|id| (*id, *a)))
+                .filter_map(|(a, inbox_id)| {
+                    let payload = a.outbox.as_deref()?;
+                    let conversation = conversation_ids.get(inbox_id)?;
+                    Some((*conversation, a.record.channel.as_str(), payload, a.now_ms))
+                })
                 .collect();
-            if !replies.is_empty() {
-                let statement = sql::outbox_rows(replies.len());
-                let mut query = sqlx::query(&statement);
-                for (conversation_id, a) in &replies {
-                    query = query
-                        .bind(conversation_id)
-                        .bind(&a.record.channel)
-                        .bind(a.outbox.as_deref())
-                        .bind(a.now_ms);
-                }
-                query.execute(&mut **tx).await?;
-            }
+            queue_replies(tx, &replies).await?;
         }
     }
     for (id, stamp) in stamps {
