@@ -25,7 +25,11 @@ use crate::config::{LogFormat, TelemetrySettings};
 /// `RUST_LOG`, when set and valid, takes precedence over `telemetry.level`.
 pub fn init_tracing(settings: &TelemetrySettings) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let filter = settings
+        .rust_log
+        .as_deref()
+        .ok_or(())
+        .and_then(|filter| tracing_subscriber::EnvFilter::try_new(filter).map_err(|_| ()))
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let subscriber = subscriber(

@@ -2,7 +2,7 @@
 //!
 //! Cargo runs test binaries in name order, so this one (`harness = false` in Cargo.toml) runs
 //! after all the others of the same `cargo test` and reads the ledger they wrote
-//! (`tests/support/skip.rs`). It prints every skipped test, then one line such as
+//! (`tests/it/support/skip.rs`). It prints every skipped test, then one line such as
 //! `skipped: 7 (no PostgreSQL: 5, no browser: 2)`, and removes the ledger. Under `CI` any skip
 //! fails the run (the skipping tests already failed there; this is the second net).
 //!
@@ -11,9 +11,11 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-mod support;
+#[path = "it/support/skip.rs"]
+#[allow(dead_code)] // the summary reads the ledger; it records nothing
+mod skip;
 
-use support::skip::{ledger_dir, ledger_for, under_ci};
+use skip::{ledger_dir, ledger_for, under_ci};
 
 fn main() -> ExitCode {
     let cargo = std::os::unix::process::parent_id();

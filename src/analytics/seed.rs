@@ -1845,7 +1845,7 @@ mod tests {
     use crate::store::ConversationRecord;
 
     fn catalogue() -> Catalogue {
-        Catalogue::load(crate::cli::DEFAULT_CATALOGUE_DIR).expect("the shipped catalogue loads")
+        Catalogue::load(std::path::Path::new("intents")).expect("the shipped catalogue loads")
     }
 
     fn settings(url: &str) -> Settings {

@@ -27,7 +27,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::topics::{TopicCluster, UnmetQuestion};
 use crate::catalogue::{Catalogue, Lang};
-use crate::nlu::{LanguageDetector, normalise};
+use crate::nlu::LanguageDetector;
+use crate::text::normalise;
 
 /// Examples proposed per intent at most.
 const MAX_EXAMPLES: usize = 8;

@@ -4,7 +4,7 @@
 //! # Method
 //!
 //! 1. **Normalise and deduplicate.** Each (already redacted) text is normalised the way the
-//!    classifier does it ([`crate::nlu::normalise`]: NFKC, lowercase, accents folded),
+//!    classifier does it ([`crate::text::normalise`]: NFKC, lowercase, accents folded),
 //!    placeholders such as `[email]` are removed, and Dutch and English stop words are dropped.
 //!    Questions with the same remaining words become one *text* that keeps its questions and
 //!    its distinct askers. A log with heavy repetition (200,000 questions, 2,000 distinct
@@ -68,7 +68,8 @@ use std::thread;
 use regex::Regex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::nlu::{FeatureSettings, SparseVector, Vectorizer, normalise, tokens};
+use crate::nlu::{FeatureSettings, SparseVector, Vectorizer};
+use crate::text::{normalise, tokens};
 
 /// A question the desk could not meet, already redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use super::{
     Catalogue, CatalogueSettings, ClassifierSettings, Desk, Examples, Intent, KnowledgeItem, Lang,
     Route, Specialist,
 };
-use crate::nlu::normalise;
+use crate::text::normalise;
 
 /// Fewer examples than this in a language gives a warning: the classifier will be unsure.
 pub const MIN_EXAMPLES_PER_LANGUAGE: usize = 5;

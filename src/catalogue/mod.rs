@@ -14,7 +14,6 @@ mod load;
 mod problem;
 mod raw;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -22,40 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use problem::{CatalogueError, Problem, Severity};
 
-/// The languages the desk answers in. Questions in other languages are answered in English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    Nl,
-    En,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Nl, Lang::En];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Nl => "nl",
-            Lang::En => "en",
-        }
-    }
-
-    /// The language of a stored code or a locale (`nl`, `nl-NL`, `nl-BE`); English otherwise.
-    pub fn from_code(code: &str) -> Lang {
-        let primary = code.split(['-', '_']).next().unwrap_or_default();
-        if primary.eq_ignore_ascii_case("nl") {
-            Lang::Nl
-        } else {
-            Lang::En
-        }
-    }
-}
-
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+pub use crate::text::Lang;
 
 /// A text in one or both languages. HRD may fill in only one; readers then get that one
 /// rather than nothing.
@@ -164,6 +130,17 @@ pub struct Specialist {
 }
 
 impl Specialist {
+    /// What a specialist is searched on: expertise, tags and department, as one text (also
+    /// what is embedded for semantic lookups).
+    pub fn expertise_text(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.expertise,
+            self.tags.join(" "),
+            self.department
+        )
+    }
+
     /// Whether the specialist can take referrals on `today`.
     pub fn is_available(&self, today: NaiveDate) -> bool {
         self.away_until.is_none_or(|until| today > until)

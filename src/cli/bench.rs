@@ -14,7 +14,6 @@
 //! off, and against a real server the operator must raise it (429s are counted apart and
 //! come with a hint).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +23,6 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 
-use crate::config::Settings;
 use crate::server::Application;
 
 /// Questions the load test cycles through, Dutch and English, routed and not.
@@ -61,8 +59,8 @@ pub struct BenchArgs {
     pub seconds: u64,
     /// Settings for the in-process server (its database is always a fresh temporary SQLite,
     /// its metrics listener a free loopback port, and the per-client question limit is off).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -188,7 +186,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             ),
             None => {
                 let temp = tempfile::tempdir().context("creating a temporary database folder")?;
-                let mut settings = Settings::load(args.config.as_deref())?;
+                let mut settings = args.config.load()?;
                 settings.server.bind = "127.0.0.1:0".parse().expect("static address");
                 settings.metrics.bind = "127.0.0.1:0".parse().expect("static address");
                 // every request comes from this one address: the limit would refuse nearly all

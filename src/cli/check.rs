@@ -10,15 +10,19 @@ use crate::catalogue::Catalogue;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Folder with the catalogue's YAML files.
-    #[arg(long, value_name = "DIR", default_value_os_t = super::default_catalogue_dir())]
-    pub catalogue: PathBuf,
+    /// Folder with the catalogue's YAML files (default: catalogue.dir, `intents`).
+    #[arg(long, value_name = "DIR")]
+    pub catalogue: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
     #[command(flatten)]
     pub model: super::ModelArgs,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let catalogue = match Catalogue::load(&args.catalogue) {
+    let settings = args.config.load()?;
+    let dir = super::catalogue_dir(args.catalogue.as_deref(), &settings);
+    let catalogue = match Catalogue::load(&dir) {
         Ok(catalogue) => catalogue,
         Err(err) => {
             println!("{err}");
@@ -29,7 +33,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("{warning}");
     }
     let started = Instant::now();
-    let built = args.model.build(&catalogue)?;
+    let built = args.model.build(&settings, &catalogue)?;
     let classifier = &built.classifier;
     let embedded_ms = built.embedded.map_or(0.0, |r| r.seconds * 1000.0);
     let train_ms = started.elapsed().as_secs_f64() * 1000.0 - embedded_ms;
@@ -37,7 +41,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     println!(
         "{}: ok ({} warning{}): {} intents with {} examples ({} nl, {} en), {} out-of-scope examples, \
          {} specialists, {} knowledge items, {} desks; {} classifier trained in {:.0} ms on {} features{}",
-        args.catalogue.display(),
+        dir.display(),
         catalogue.warnings.len(),
         if catalogue.warnings.len() == 1 {
             ""

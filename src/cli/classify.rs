@@ -14,9 +14,11 @@ use crate::routing::{self, ResolvedRoute};
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
-    /// Folder with the catalogue's YAML files.
-    #[arg(long, value_name = "DIR", default_value_os_t = super::default_catalogue_dir())]
-    pub catalogue: PathBuf,
+    /// Folder with the catalogue's YAML files (default: catalogue.dir, `intents`).
+    #[arg(long, value_name = "DIR")]
+    pub catalogue: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
     /// One JSON object per question on its own line, instead of text.
     #[arg(long)]
     pub json: bool,
@@ -41,8 +43,10 @@ struct Classified<'a> {
 }
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
-    let catalogue = super::load_catalogue(&args.catalogue)?;
-    let built = args.model.build(&catalogue)?;
+    let settings = args.config.load()?;
+    let catalogue =
+        super::load_catalogue(&super::catalogue_dir(args.catalogue.as_deref(), &settings))?;
+    let built = args.model.build(&settings, &catalogue)?;
     let classifier = &built.classifier;
     let languages = LanguageDetector::from_catalogue(&catalogue);
     let today = chrono::Local::now().date_naive();

@@ -10,14 +10,17 @@ use anyhow::bail;
 use clap::Args;
 use serde::Serialize;
 
-use crate::nlu::embedding::{CandleEmbedder, DEFAULT_MODEL_DIR, Embedder};
+use crate::nlu::embedding::{CandleEmbedder, Embedder};
 
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
     /// Sentence-transformers model folder (config.json, tokenizer.json, model.safetensors,
     /// 1_Pooling/config.json).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_MODEL_DIR)]
-    pub model_dir: PathBuf,
+    /// Default: classifier.model_dir of the settings (`models/all-MiniLM-L6-v2`).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
     /// One JSON object per text on its own line, with the full vector, instead of a summary.
     #[arg(long)]
     pub json: bool,
@@ -33,14 +36,18 @@ struct Embedded<'a> {
 }
 
 pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
-    if !args.model_dir.is_dir() {
+    let model_dir = match &args.model_dir {
+        Some(dir) => dir.clone(),
+        None => args.config.load()?.classifier.model_dir,
+    };
+    if !model_dir.is_dir() {
         bail!(
             "no embedding model at {}: run `models/fetch` to install all-MiniLM-L6-v2 there, or \
              pass --model-dir with a sentence-transformers folder",
-            args.model_dir.display()
+            model_dir.display()
         );
     }
-    let embedder = CandleEmbedder::load(&args.model_dir)?;
+    let embedder = CandleEmbedder::load(&model_dir)?;
     let texts: Vec<&str> = args.texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed_batch(&texts)?;
     for (text, vector) in texts.iter().zip(&vectors) {

@@ -15,8 +15,8 @@ use crate::nlu::dataset::{LabelledText, read_jsonl};
 use crate::nlu::evaluation::{
     EvalEmbeddings, EvalOptions, EvalReport, Progress, ThresholdChoice, evaluate,
 };
-use crate::nlu::model::{choose_kind, default_cache_dir, load_embedder};
-use crate::nlu::{Classifier, DEFAULT_EMBEDDING_WEIGHT, FeatureSettings, ModelKind, TrainSettings};
+use crate::nlu::model::{choose_kind, load_embedder};
+use crate::nlu::{Classifier, FeatureSettings, ModelKind, TrainSettings};
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("training").required(true).args(["catalogue", "train"])))]
@@ -53,12 +53,14 @@ pub struct EvalArgs {
     /// present, lexical otherwise.
     #[arg(long, value_enum)]
     pub model: Option<ModelKind>,
-    /// The sentence-embedding model folder.
-    #[arg(long, value_name = "DIR", default_value = crate::nlu::embedding::DEFAULT_MODEL_DIR)]
-    pub model_dir: PathBuf,
-    /// Weight of the embedding against the words (hybrid).
-    #[arg(long, default_value_t = DEFAULT_EMBEDDING_WEIGHT, value_name = "W")]
-    pub embedding_weight: f32,
+    /// The sentence-embedding model folder (default: classifier.model_dir).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+    /// Weight of the embedding against the words, hybrid (default: classifier.embedding_weight).
+    #[arg(long, value_name = "W")]
+    pub embedding_weight: Option<f32>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
 
     /// Model option: one-vs-rest sigmoids instead of one softmax.
     #[arg(long, help_heading = "Model options")]
@@ -121,7 +123,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(to_training(read_jsonl(path)?, &args.oos_label)),
         None => None,
     };
-    let (kind, why) = choose_kind(args.model, &args.model_dir)?;
+    let configured = args.config.load()?.classifier;
+    let model_dir = args
+        .model_dir
+        .clone()
+        .unwrap_or(configured.model_dir.clone());
+    let embedding_weight = args.embedding_weight.unwrap_or(configured.embedding_weight);
+    let (kind, why) = choose_kind(args.model, &model_dir)?;
     if !args.json {
         eprintln!("model: {} ({why})", kind.as_str());
     }
@@ -135,14 +143,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         threshold: args.threshold,
         folds: args.folds,
         model: kind,
-        embedding_weight: args.embedding_weight,
+        embedding_weight,
     };
-    let settings = crate::nlu::model::ModelSettings {
+    let settings = crate::config::ModelSettings {
         model: Some(kind),
-        model_dir: args.model_dir.clone(),
-        embedding_cache: Some(default_cache_dir()),
-        embedding_weight: args.embedding_weight,
-        ..crate::config::Settings::load(None)?.classifier
+        model_dir,
+        embedding_weight,
+        ..configured
     };
     // With a catalogue, questions are treated as the server treats them: only those in a
     // language the embedding model knows are embedded (an empty vector means "words only").

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::catalogue::Catalogue;
+use crate::config::Settings;
 
 /// Referral Desk: routes employees' questions to the right specialist, knowledge item or desk.
 #[derive(Debug, Parser)]
@@ -65,11 +66,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The catalogue folder used when none is given: `intents/` in the working directory.
-pub const DEFAULT_CATALOGUE_DIR: &str = "intents";
+/// `--config FILE`, taken the same way by every command, so `classify`, `check` and `eval`
+/// see the settings `serve` runs with (model folder, embedding cache, catalogue folder).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// TOML settings file; environment variables REFERRAL_DESK__SECTION__KEY override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
 
-fn default_catalogue_dir() -> PathBuf {
-    PathBuf::from(DEFAULT_CATALOGUE_DIR)
+impl ConfigArgs {
+    fn load(&self) -> anyhow::Result<Settings> {
+        Ok(Settings::load(self.config.as_deref())?)
+    }
+}
+
+/// `--catalogue DIR`, else `catalogue.dir` of the settings (`intents/` by default).
+fn catalogue_dir(flag: Option<&Path>, settings: &Settings) -> PathBuf {
+    flag.map_or_else(|| settings.catalogue.dir.clone(), Path::to_path_buf)
 }
 
 /// `--model` and `--model-dir`, for the commands that classify.
@@ -86,8 +100,12 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     /// Trains the catalogue's classifier as these flags and the configuration say.
-    fn build(&self, catalogue: &Catalogue) -> anyhow::Result<crate::nlu::model::BuiltModel> {
-        let mut settings = crate::config::Settings::load(None)?.classifier;
+    fn build(
+        &self,
+        settings: &Settings,
+        catalogue: &Catalogue,
+    ) -> anyhow::Result<crate::nlu::model::BuiltModel> {
+        let mut settings = settings.classifier.clone();
         if let Some(dir) = &self.model_dir {
             settings.model_dir = dir.clone();
         }

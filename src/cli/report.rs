@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::Args;
 
-use super::{default_catalogue_dir, load_catalogue};
+use super::{catalogue_dir, load_catalogue};
 use crate::analytics::render::{self, HtmlMode, HtmlOptions};
 use crate::analytics::{Granularity, ReportPolicy, ReportRequest, compute};
 use crate::catalogue::Lang;
@@ -50,12 +50,12 @@ pub struct ReportArgs {
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Settings file (database, analytics); environment variables override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// The catalogue the log was routed with (for topic titles and specialist names).
-    #[arg(long, value_name = "DIR", default_value_os_t = default_catalogue_dir())]
-    pub catalogue: PathBuf,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
+    /// The catalogue the log was routed with, for topic titles and specialist names
+    /// (default: catalogue.dir, `intents`).
+    #[arg(long, value_name = "DIR")]
+    pub catalogue: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -71,14 +71,15 @@ pub struct SuggestArgs {
     /// questions. Without it demo data is left out.
     #[arg(long)]
     pub include_demo: bool,
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    #[arg(long, value_name = "DIR", default_value_os_t = default_catalogue_dir())]
-    pub catalogue: PathBuf,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
+    /// The catalogue the log was routed with (default: catalogue.dir, `intents`).
+    #[arg(long, value_name = "DIR")]
+    pub catalogue: Option<PathBuf>,
 }
 
-fn analytics_settings(config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
-    let settings = Settings::load(config)?;
+fn analytics_settings(config: &super::ConfigArgs) -> anyhow::Result<Settings> {
+    let settings = config.load()?;
     if !settings.analytics.enabled {
         bail!(
             "reports are switched off: set analytics.enabled = true (REFERRAL_DESK__ANALYTICS__ENABLED=true)\n  hint: in the Netherlands the works council (ondernemingsraad) must consent first (WOR art. 27); see the README, section Demand reports"
@@ -100,9 +101,9 @@ fn write_out(out: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let settings = analytics_settings(args.config.as_deref())?;
+    let settings = analytics_settings(&args.config)?;
     crate::telemetry::init_tracing(&settings.telemetry);
-    let catalogue = load_catalogue(&args.catalogue)?;
+    let catalogue = load_catalogue(&catalogue_dir(args.catalogue.as_deref(), &settings))?;
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
         let store = store::connect(&settings.database).await.with_context(|| {
@@ -157,8 +158,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_suggest(args: SuggestArgs) -> anyhow::Result<ExitCode> {
-    let settings = analytics_settings(args.config.as_deref())?;
-    let catalogue = load_catalogue(&args.catalogue)?;
+    let settings = analytics_settings(&args.config)?;
+    let catalogue = load_catalogue(&catalogue_dir(args.catalogue.as_deref(), &settings))?;
     let runtime = tokio::runtime::Runtime::new()?;
     let yaml = runtime.block_on(async {
         let store = store::connect(&settings.database).await.with_context(|| {

@@ -16,7 +16,6 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::analytics::seed::{SeedOptions, SeedSummary, remove_demo, seed_demo};
-use crate::config::Settings;
 
 #[derive(Debug, Args)]
 pub struct SeedDemoArgs {
@@ -33,13 +32,12 @@ pub struct SeedDemoArgs {
     /// the database is refused; use another one to add more.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// TOML settings file (for the database); environment variables
-    /// REFERRAL_DESK__SECTION__KEY override it, e.g. REFERRAL_DESK__DATABASE__URL.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Folder with the catalogue's YAML files: the intents, specialists and desks to route to.
-    #[arg(long, value_name = "DIR", default_value_os_t = super::default_catalogue_dir())]
-    pub catalogue: PathBuf,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
+    /// Folder with the catalogue's YAML files: the intents, specialists and desks to route to
+    /// (default: catalogue.dir, `intents`).
+    #[arg(long, value_name = "DIR")]
+    pub catalogue: Option<PathBuf>,
     /// Seed even though the database holds real conversations. The demo rows are marked,
     /// left out of reports unless they ask for demo data, and `--remove` deletes them.
     #[arg(long, conflicts_with = "remove")]
@@ -71,8 +69,9 @@ fn seed(args: &SeedDemoArgs, show_progress: bool) -> anyhow::Result<String> {
     if args.days == 0 {
         bail!("--days must be at least 1");
     }
-    let settings = Settings::load(args.config.as_deref())?;
-    let catalogue = super::load_catalogue(&args.catalogue)?;
+    let settings = args.config.load()?;
+    let catalogue =
+        super::load_catalogue(&super::catalogue_dir(args.catalogue.as_deref(), &settings))?;
     let options = SeedOptions {
         conversations,
         days: args.days,
@@ -109,7 +108,7 @@ fn seed(args: &SeedDemoArgs, show_progress: bool) -> anyhow::Result<String> {
 
 /// `--remove`: deletes the demo data and returns one line with the rows deleted per table.
 fn remove(args: &SeedDemoArgs) -> anyhow::Result<String> {
-    let settings = Settings::load(args.config.as_deref())?;
+    let settings = args.config.load()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let removed = runtime.block_on(remove_demo(&settings))?;
     Ok(removal_line(&removed, &settings.database.describe()))
@@ -192,7 +191,7 @@ mod tests {
             "--config",
             config.to_str().unwrap(),
         ]);
-        assert_eq!(args.catalogue, PathBuf::from("intents"));
+        assert_eq!(args.catalogue, None);
         let line = seed(&args, false).expect("seeding works");
         let pattern = regex::Regex::new(
             r"^seeded 400 conversations from (\d+) askers into sqlite://\S+desk\.db in (\d+\.\d\d) s \(\d+ per second\); 2026-10-28 to 2026-11-26, seed 9; planted out-of-scope topics: parking \(\d+ askers\), childcare \(\d+ askers\), expat_relocation \(\d+ askers\), christmas_hamper \(\d+ askers\), lactation_room \(\d askers\)$",
@@ -232,7 +231,7 @@ mod tests {
                 parsed.days,
                 parsed.seed,
                 parsed.end,
-                parsed.config,
+                parsed.config.config,
                 parsed.force
             ),
             (182, 42, None, None, false)

@@ -1,24 +1,21 @@
 //! `referral-desk serve`: the chat server (web chat, Slack, Teams, reports), until SIGTERM or
 //! Ctrl-C.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::config::Settings;
 use crate::server::Application;
 use crate::telemetry::init_tracing;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// TOML settings file; environment variables REFERRAL_DESK__SECTION__KEY override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(args.config.as_deref())?;
+    let settings = args.config.load()?;
     init_tracing(&settings.telemetry);
     let grace = std::time::Duration::from_secs(settings.server.shutdown_grace_seconds);
     let runtime = tokio::runtime::Runtime::new()?;

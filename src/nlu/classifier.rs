@@ -16,11 +16,12 @@
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::features::{FeatureSettings, SparseVector, Vectorizer};
 use super::linear::{SoftmaxModel, TrainSettings};
 use crate::catalogue::{Catalogue, ClassifierSettings};
+use crate::config::ModelKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifierError {
@@ -36,36 +37,6 @@ pub enum ClassifierError {
     EmbeddingCount { examples: usize, embeddings: usize },
 }
 
-/// Which features the classifier reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    /// TF-IDF over the catalogue's words: no model files, knows only the catalogue's words.
-    Lexical,
-    /// The sentence embedding only: paraphrases, but weaker on names and jargon.
-    Embedding,
-    /// Both, in one model: the default when a model folder is present.
-    Hybrid,
-}
-
-impl ModelKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModelKind::Lexical => "lexical",
-            ModelKind::Embedding => "embedding",
-            ModelKind::Hybrid => "hybrid",
-        }
-    }
-
-    pub fn uses_embeddings(self) -> bool {
-        self != ModelKind::Lexical
-    }
-
-    fn uses_words(self) -> bool {
-        self != ModelKind::Embedding
-    }
-}
-
 /// The embeddings of the training examples, for the kinds that use them.
 #[derive(Debug, Clone, Copy)]
 pub struct EmbeddingFeatures<'a> {
@@ -75,10 +46,6 @@ pub struct EmbeddingFeatures<'a> {
     /// One per training example, in the same order.
     pub vectors: &'a [Vec<f32>],
 }
-
-/// Default [`EmbeddingFeatures::weight`]: chosen on the validation splits of CLINC150 and
-/// BANKING77 (README, Measured); `eval --embedding-weight` measures others.
-pub const DEFAULT_EMBEDDING_WEIGHT: f32 = 1.5;
 
 /// What the desk does with a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -15,7 +15,7 @@ use std::hash::Hasher;
 
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::normalise::{normalise, tokens};
+use crate::text::{normalise, tokens};
 
 /// How text becomes features. The defaults were chosen on the CLINC150 validation split and
 /// by cross-validation on the catalogue (see README "Measured").

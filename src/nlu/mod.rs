@@ -1,6 +1,5 @@
 //! Natural-language understanding: from a chat message to an intent decision.
 //!
-//! - `normalise`: NFKC, lowercase, diacritics folded; word tokens.
 //! - `features`: TF-IDF over word 1-2 grams and character 2-5 grams within words.
 //! - `linear`: sparse softmax regression, trained deterministically at start-up.
 //! - `classifier`: features + model + the routed / ambiguous / out-of-scope decision.
@@ -22,13 +21,11 @@ pub mod language;
 pub mod linear;
 pub mod metrics;
 pub mod model;
-mod normalise;
 
+pub use crate::config::{DEFAULT_EMBEDDING_WEIGHT, ModelKind};
 pub use classifier::{
-    Classifier, ClassifierError, DEFAULT_EMBEDDING_WEIGHT, Decision, EmbeddingFeatures, ModelKind,
-    Prediction, ScoredIntent, Scores,
+    Classifier, ClassifierError, Decision, EmbeddingFeatures, Prediction, ScoredIntent, Scores,
 };
 pub use features::{FeatureSettings, SparseVector, Vectorizer};
 pub use language::LanguageDetector;
 pub use linear::{SoftmaxModel, TrainSettings};
-pub use normalise::{normalise, tokens};

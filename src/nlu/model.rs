@@ -11,53 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Deserialize;
-
 use super::embedding::cache::{CacheReport, EmbeddingCache};
-use super::embedding::{CandleEmbedder, DEFAULT_MODEL_DIR, Embedder, EmbeddingError};
+use super::embedding::{CandleEmbedder, Embedder, EmbeddingError};
 use super::{
-    Classifier, ClassifierError, DEFAULT_EMBEDDING_WEIGHT, EmbeddingFeatures, FeatureSettings,
-    ModelKind, TrainSettings,
+    Classifier, ClassifierError, EmbeddingFeatures, FeatureSettings, ModelKind, TrainSettings,
 };
 use crate::catalogue::{Catalogue, Lang};
-
-/// `[classifier]` in the configuration file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ModelSettings {
-    /// `lexical`, `embedding` or `hybrid`; unset: hybrid when `model_dir` holds a model.
-    pub model: Option<ModelKind>,
-    /// A sentence-transformers folder (see `models/README.md`).
-    pub model_dir: PathBuf,
-    /// Where embeddings of catalogue examples are kept between starts; empty: not kept.
-    pub embedding_cache: Option<PathBuf>,
-    /// Weight of the embedding against the words in the hybrid model.
-    pub embedding_weight: f32,
-    /// Languages the embedding model understands; questions in others are classified on
-    /// their words alone. The default model, all-MiniLM-L6-v2, was trained on English only:
-    /// with it the hybrid was worse than the lexical model on Dutch (README, Measured). Set
-    /// `["nl", "en"]` for a multilingual model.
-    pub embedding_languages: Vec<Lang>,
-}
-
-impl Default for ModelSettings {
-    fn default() -> Self {
-        Self {
-            model: None,
-            model_dir: PathBuf::from(DEFAULT_MODEL_DIR),
-            embedding_cache: Some(default_cache_dir()),
-            embedding_weight: DEFAULT_EMBEDDING_WEIGHT,
-            embedding_languages: vec![Lang::En],
-        }
-    }
-}
-
-/// `$REFERRAL_DESK_EMBEDDING_CACHE`, else `data/embeddings` (beside the default database).
-pub fn default_cache_dir() -> PathBuf {
-    std::env::var_os("REFERRAL_DESK_EMBEDDING_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("data/embeddings"))
-}
+use crate::config::ModelSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -168,7 +128,7 @@ pub fn build_for_catalogue(
     let profiles: Vec<String> = catalogue
         .specialists
         .iter()
-        .map(crate::routing::directory::expertise_text)
+        .map(crate::catalogue::Specialist::expertise_text)
         .collect();
     let mut texts: Vec<&str> = examples.iter().map(|(t, _)| *t).collect();
     texts.extend(profiles.iter().map(String::as_str));

@@ -9,7 +9,8 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 use crate::catalogue::{Catalogue, Specialist};
-use crate::nlu::{FeatureSettings, SparseVector, Vectorizer, normalise, tokens};
+use crate::nlu::{FeatureSettings, SparseVector, Vectorizer};
+use crate::text::{normalise, tokens};
 
 /// Words too common to explain a match.
 const STOP_WORDS: &[&str] = &[
@@ -61,19 +62,17 @@ const SEMANTIC_MATCH: f32 = 0.28;
 pub struct Directory {
     vectorizer: Vectorizer,
     people: Vec<(String, SparseVector, BTreeSet<String>)>,
-    /// Sentence embeddings of [`expertise_text`], in `people` order, when a model is loaded.
+    /// Sentence embeddings of [`Specialist::expertise_text`], in `people` order, when a model is loaded.
     embeddings: Option<Vec<Vec<f32>>>,
-}
-
-/// What a specialist is searched on: expertise, tags and department, as one text (also what
-/// is embedded for semantic lookups).
-pub fn expertise_text(s: &Specialist) -> String {
-    format!("{} {} {}", s.expertise, s.tags.join(" "), s.department)
 }
 
 impl Directory {
     pub fn new(catalogue: &Catalogue) -> Directory {
-        let profiles: Vec<String> = catalogue.specialists.iter().map(expertise_text).collect();
+        let profiles: Vec<String> = catalogue
+            .specialists
+            .iter()
+            .map(Specialist::expertise_text)
+            .collect();
         let texts: Vec<&str> = profiles.iter().map(String::as_str).collect();
         let (vectorizer, vectors) = Vectorizer::fit_transform(FeatureSettings::default(), &texts);
         let people = catalogue
@@ -95,7 +94,7 @@ impl Directory {
         }
     }
 
-    /// Adds the embeddings of the specialists' [`expertise_text`] (catalogue order), so
+    /// Adds the embeddings of the specialists' [`Specialist::expertise_text`] (catalogue order), so
     /// lookups also find people whose expertise says the same in other words.
     pub fn with_embeddings(mut self, vectors: Vec<Vec<f32>>) -> Directory {
         if vectors.len() == self.people.len() {

@@ -4,7 +4,7 @@
 //! Only this module writes SQL. Two backends implement [`ConversationStore`] with the same SQL
 //! (`sql.rs`; times are unix milliseconds everywhere): SQLite, the embedded default, and
 //! PostgreSQL for organisations running several replicas. Each has its migrations under
-//! `deploy/migrations/`, applied at start. `tests/store.rs` runs one suite against both.
+//! `deploy/migrations/`, applied at start. `tests/it/store.rs` runs one suite against both.
 //!
 //! What is stored is already private: asker keys are pseudonymous, question texts redacted
 //! (see `privacy`). The inbox holds the raw question, where to reply and the channel context

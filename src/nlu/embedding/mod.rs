@@ -43,8 +43,7 @@ pub use worker::EmbeddingWorker;
 /// the cap bounds the cost of a pasted e-mail.
 pub const MAX_TOKENS: usize = 128;
 
-/// The model folder used when none is given, relative to the working directory.
-pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+pub use crate::config::DEFAULT_MODEL_DIR;
 
 /// Something that turns texts into sentence vectors.
 ///

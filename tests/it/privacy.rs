@@ -7,9 +7,9 @@
 //! - item 10: the web chat's session id (a raw id) is never stored;
 //! - item 11: a repeated `message_id` is a repeat only when the same asker sends it.
 //!
-//! The Slack and Teams halves of item 10 are in tests/slack.rs and tests/teams.rs.
+//! The Slack and Teams halves of item 10 are in tests/it/slack.rs and tests/it/teams.rs.
 
-mod support;
+use crate::support;
 
 use referral_desk::config::Settings;
 use referral_desk::privacy::Pseudonymiser;

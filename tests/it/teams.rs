@@ -2,7 +2,7 @@
 //! metadata + JWKS server with RSA keys made by the test, a token endpoint and a Bot Framework
 //! connector (wiremock) that records every request. Tokens are minted per test.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

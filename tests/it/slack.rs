@@ -1,7 +1,7 @@
 //! The Slack channel against a local fake Slack Web API (wiremock): signed events in, the exact
 //! `chat.postMessage` requests out, retries and outages handled.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! The reference checks need the real model (`models/fetch` installs it in
 //! `models/all-MiniLM-L6-v2`, or set `REFERRAL_DESK_MODEL_DIR`) and
 //! `tests/fixtures/embeddings/golden.json` (made by `make_golden.py` beside it with
-//! sentence-transformers); without them they are skipped visibly (see tests/support/skip.rs;
+//! sentence-transformers); without them they are skipped visibly (see tests/it/support/skip.rs;
 //! under CI that fails). Everything else runs on tiny synthetic model folders written to a
 //! temporary directory.
 
@@ -22,7 +22,7 @@ use referral_desk::nlu::embedding::{
 };
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 
 // ---------------------------------------------------------------------------------------------
 // The real model against the reference vectors

@@ -1,8 +1,8 @@
 //! One suite for every `ConversationStore` backend: SQLite (a temporary file) and PostgreSQL
-//! (a schema of its own on the test server, see tests/support/postgres.rs). Both must behave
+//! (a schema of its own on the test server, see tests/it/support/postgres.rs). Both must behave
 //! the same.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

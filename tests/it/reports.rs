@@ -4,7 +4,7 @@
 //! on both databases, emerging topics on seeded data, and draft intents that pass the
 //! catalogue check.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;

@@ -55,6 +55,72 @@ fn classify_shows_the_route_in_the_question_language() {
         .stdout(contains("knowledge: Training budget policy"));
 }
 
+/// `classify`, `check`, `eval` and `embed` read `--config` as `serve` does (they used to load
+/// the defaults whatever the flag said): the catalogue folder, the model and the model folder
+/// come from the file unless a flag overrides them.
+#[test]
+fn every_command_reads_the_settings_file_given_with_config() {
+    let temp = tempfile::tempdir().unwrap();
+    let config = temp.path().join("desk.toml");
+    let no_model = temp.path().join("no-model");
+    fs::write(
+        &config,
+        format!(
+            "[catalogue]\ndir = \"{FIXTURE}\"\n[classifier]\nmodel = \"hybrid\"\nmodel_dir = \"{}\"\n",
+            no_model.display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    // the file's model folder is used, and named in the refusal
+    for command in [
+        vec![
+            "classify",
+            "--config",
+            config,
+            "who can help with Power BI?",
+        ],
+        vec!["check", "--config", config],
+    ] {
+        cargo_bin_cmd!("referral-desk")
+            .args(&command)
+            .assert()
+            .failure()
+            .stderr(contains(
+                "classifier.model = \"hybrid\" needs a sentence-embedding model",
+            ))
+            .stderr(contains(no_model.to_str().unwrap()));
+    }
+    cargo_bin_cmd!("referral-desk")
+        .args(["embed", "--config", config, "a text"])
+        .assert()
+        .failure()
+        .stderr(contains(format!(
+            "no embedding model at {}",
+            no_model.display()
+        )));
+    // the file's catalogue (the small fixture, not intents/), with the model given by flag
+    cargo_bin_cmd!("referral-desk")
+        .args(["classify", "--config", config, "--model", "lexical"])
+        .arg("hoeveel opleidingsbudget heb ik nog over?")
+        .assert()
+        .success()
+        .stdout(contains("Bert Budget (HR Development)"));
+    cargo_bin_cmd!("referral-desk")
+        .args(["check", "--config", config, "--model", "lexical"])
+        .assert()
+        .success()
+        .stdout(contains(format!("{FIXTURE}: ok")));
+    let missing = temp.path().join("missing.toml");
+    cargo_bin_cmd!("referral-desk")
+        .args(["eval", "--config", missing.to_str().unwrap()])
+        .args(["--catalogue", FIXTURE, "--test", "tests/data/heldout.jsonl"])
+        .assert()
+        .failure()
+        .stderr(contains("cannot read the configuration file"))
+        .stderr(contains("missing.toml"));
+}
+
 #[test]
 fn classify_json_gives_one_object_per_question() {
     let rows = run_json(&[

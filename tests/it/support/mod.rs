@@ -17,7 +17,7 @@ pub const FIXTURE: &str = "tests/fixtures/catalogue-small";
 
 /// Settings for a test app: loopback port 0 (metrics too), the small fixture catalogue,
 /// `db_url`, and no per-client question limit (tests ask many questions from one address;
-/// tests/hardening.rs switches it on).
+/// tests/it/hardening.rs switches it on).
 pub fn test_settings(db_url: &str) -> Settings {
     let mut settings = Settings::load_with_env(None, Vec::new()).unwrap();
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
@@ -29,7 +29,7 @@ pub fn test_settings(db_url: &str) -> Settings {
     settings.database.url = db_url.to_string().into();
     settings.privacy.pseudonym_key = None;
     // the lexical model, so these tests do not depend on a fetched model folder;
-    // tests/hybrid.rs runs the server with the embedding model
+    // tests/it/hybrid.rs runs the server with the embedding model
     settings.classifier.model = Some(referral_desk::nlu::ModelKind::Lexical);
     settings
 }

@@ -4,19 +4,19 @@
 //!
 //! The data is not part of the repository: it is read from `../shared/eval/data` (or
 //! `$REFERRAL_DESK_EVAL_DATA`); each test is skipped visibly when it is absent (see
-//! tests/support/skip.rs; under CI that fails). Speed is not asserted here (shared machines
+//! tests/it/support/skip.rs; under CI that fails). Speed is not asserted here (shared machines
 //! are noisy): see `benches/` and `referral-desk eval`.
 
 use std::path::PathBuf;
 
-mod support;
+use crate::support;
 
 use referral_desk::nlu::ModelKind;
 use referral_desk::nlu::dataset::read_jsonl;
 use referral_desk::nlu::embedding::cache::EmbeddingCache;
 use referral_desk::nlu::embedding::{CandleEmbedder, Embedder};
 use referral_desk::nlu::evaluation::{EvalEmbeddings, EvalOptions, EvalReport, Labelled, evaluate};
-use referral_desk::nlu::model::{default_cache_dir, model_present};
+use referral_desk::nlu::model::model_present;
 
 fn data_dir() -> PathBuf {
     std::env::var_os("REFERRAL_DESK_EVAL_DATA")
@@ -89,7 +89,12 @@ fn run_hybrid(
     test: &[Labelled],
 ) -> EvalReport {
     let embedder: std::sync::Arc<dyn Embedder> = std::sync::Arc::new(embedder);
-    let mut cache = EmbeddingCache::open(embedder.clone(), Some(&default_cache_dir()));
+    // the cache the settings name ($REFERRAL_DESK_EMBEDDING_CACHE in CI)
+    let cache_dir = referral_desk::config::Settings::load(None)
+        .unwrap()
+        .classifier
+        .embedding_cache;
+    let mut cache = EmbeddingCache::open(embedder.clone(), cache_dir.as_deref());
     let mut embed = |rows: &[Labelled]| {
         let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
         cache.embed_all(&texts, &mut |_, _| {}).unwrap().0

@@ -4,7 +4,7 @@
 //! leaves exactly the real rows (every table compared, published months included), and the
 //! server's own paths never write a demo-marked row.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::process::Output;

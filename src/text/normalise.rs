@@ -12,7 +12,7 @@ use unicode_normalization::char::is_combining_mark;
 /// Normalises `text` for matching (see the module docs).
 ///
 /// ```
-/// use referral_desk::nlu::normalise;
+/// use referral_desk::text::normalise;
 /// assert_eq!(normalise("Ideeën voor ＡＩ"), "ideeen voor ai");
 /// ```
 pub fn normalise(text: &str) -> String {

@@ -1,7 +1,7 @@
 //! The server as employees and operators meet it: ask over HTTP, get referred, and find the
 //! question logged pseudonymised; duplicates, crashes and bad input handled.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

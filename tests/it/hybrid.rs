@@ -2,9 +2,9 @@
 //! shipped catalogue's held-out questions, against the lexical model.
 //!
 //! Needs the model folder (`models/fetch`; CI fetches it). Without it each test is skipped
-//! visibly (tests/support/skip.rs); under `CI` that fails.
+//! visibly (tests/it/support/skip.rs); under `CI` that fails.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +12,9 @@ use serde_json::json;
 use support::{TestApp, sqlite_url, test_settings};
 
 use referral_desk::catalogue::{Catalogue, Lang};
+use referral_desk::config::ModelSettings;
 use referral_desk::nlu::dataset::read_jsonl;
-use referral_desk::nlu::model::{ModelSettings, build_for_catalogue, model_present};
+use referral_desk::nlu::model::{build_for_catalogue, model_present};
 use referral_desk::nlu::{LanguageDetector, ModelKind};
 
 fn model_dir() -> Option<PathBuf> {

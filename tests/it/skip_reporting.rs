@@ -2,8 +2,8 @@
 //! and why, and under `CI` a skip fails; PostgreSQL tests start a throwaway server from the
 //! machine's binaries when none answers.
 //!
-//! These tests run other test binaries of this build (found beside this one in
-//! `target/.../deps`) with parts of the machine hidden (an empty `PATH`, a model folder or a
+//! These tests run this test binary again (the newest `it-*` in `target/.../deps`), filtered
+//! to one module, with parts of the machine hidden (an empty `PATH`, a model folder or a
 //! PostgreSQL URL that is not there), as this process's children: to them this process is
 //! "cargo", so the summary binary counts exactly their skips.
 
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
-mod support;
+use crate::support;
 
 /// The newest test binary `name` of this build.
 fn test_binary(name: &str) -> PathBuf {
@@ -76,23 +76,24 @@ fn skips_are_shown_without_flags_and_counted_in_one_closing_line() {
     let _serial = one_at_a_time();
     let no_path = empty_dir();
     let browser = run(
-        "browser",
-        &["--test-threads=1"],
+        "it",
+        &["browser::", "--test-threads=1"],
         None,
         &[("PATH", no_path.path().to_str().unwrap())],
     );
     assert!(browser.status.success(), "{}", text(&browser.stderr));
     let said = text(&browser.stderr);
     assert!(
-        said.contains("SKIPPED the_web_chat_page_shows_a_referral_in_a_real_browser: no browser: ")
-            && said.contains("chromium and chromedriver not found"),
+        said.contains(
+            "SKIPPED browser::the_web_chat_page_shows_a_referral_in_a_real_browser: no browser: "
+        ) && said.contains("chromium and chromedriver not found"),
         "the skip is visible without --nocapture:\n{said}"
     );
 
     let no_model = empty_dir();
     let hybrid = run(
-        "hybrid",
-        &["--test-threads=1"],
+        "it",
+        &["hybrid::", "--test-threads=1"],
         None,
         &[("REFERRAL_DESK_MODEL_DIR", no_model.path().to_str().unwrap())],
     );
@@ -102,15 +103,15 @@ fn skips_are_shown_without_flags_and_counted_in_one_closing_line() {
 
     let nothing_there = "postgres://postgres@127.0.0.1:1/test";
     let store = run(
-        "store",
-        &["postgres", "--test-threads=1"],
+        "it",
+        &["store::postgres", "--test-threads=1"],
         None,
         &[("REFERRAL_DESK_TEST_POSTGRES", nothing_there)],
     );
     assert!(store.status.success(), "{}", text(&store.stderr));
     let said = text(&store.stderr);
     assert!(
-        said.contains("SKIPPED postgres_store: no PostgreSQL: nothing answers at postgres://postgres@127.0.0.1:1/test (REFERRAL_DESK_TEST_POSTGRES) within 3 s"),
+        said.contains("SKIPPED store::postgres_store: no PostgreSQL: nothing answers at postgres://postgres@127.0.0.1:1/test (REFERRAL_DESK_TEST_POSTGRES) within 3 s"),
         "the message names the URL tried:\n{said}"
     );
     let store_skips = said.matches("SKIPPED ").count();
@@ -143,8 +144,8 @@ fn under_ci_a_test_that_cannot_run_fails_naming_what_is_missing() {
     let _serial = one_at_a_time();
     let no_path = empty_dir();
     let browser = run(
-        "browser",
-        &["--test-threads=1"],
+        "it",
+        &["browser::", "--test-threads=1"],
         Some("true"),
         &[("PATH", no_path.path().to_str().unwrap())],
     );
@@ -157,8 +158,8 @@ fn under_ci_a_test_that_cannot_run_fails_naming_what_is_missing() {
     );
 
     let store = run(
-        "store",
-        &["postgres_store", "--test-threads=1"],
+        "it",
+        &["store::postgres_store", "--test-threads=1"],
         Some("true"),
         &[(
             "REFERRAL_DESK_TEST_POSTGRES",
@@ -188,8 +189,8 @@ fn under_ci_a_test_that_cannot_run_fails_naming_what_is_missing() {
 fn postgres_tests_start_a_throwaway_server_when_none_answers_and_skip_without_binaries() {
     let _serial = one_at_a_time();
     let started = run(
-        "store",
-        &["postgres", "--test-threads=1"],
+        "it",
+        &["store::postgres", "--test-threads=1"],
         None,
         &[("REFERRAL_DESK_TEST_POSTGRES", "throwaway")],
     );
@@ -209,13 +210,16 @@ fn postgres_tests_start_a_throwaway_server_when_none_answers_and_skip_without_bi
     );
     assert!(!said.contains("SKIPPED"), "{said}");
     let stdout = text(&started.stdout);
-    assert!(stdout.contains("test postgres_store ... ok"), "{stdout}");
-    assert!(stdout.contains("test postgres_replicas_never_claim_the_same_item ... ok"));
+    assert!(
+        stdout.contains("test store::postgres_store ... ok"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("test store::postgres_replicas_never_claim_the_same_item ... ok"));
 
     let no_binaries = empty_dir();
     let skipped = run(
-        "store",
-        &["postgres_store", "--test-threads=1"],
+        "it",
+        &["store::postgres_store", "--test-threads=1"],
         None,
         &[
             ("REFERRAL_DESK_TEST_POSTGRES", "throwaway"),
@@ -228,7 +232,7 @@ fn postgres_tests_start_a_throwaway_server_when_none_answers_and_skip_without_bi
     assert!(skipped.status.success());
     let said = text(&skipped.stderr);
     assert!(
-        said.contains("SKIPPED postgres_store: no PostgreSQL: no throwaway server")
+        said.contains("SKIPPED store::postgres_store: no PostgreSQL: no throwaway server")
             && said.contains("no initdb and pg_ctl in"),
         "{said}"
     );

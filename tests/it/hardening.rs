@@ -1,9 +1,9 @@
 //! Issue 13, "make every privacy and safety promise hold under attack": the promises of the
 //! HTTP server, each tested the way an attacker would break it (raw sockets on loopback where
 //! the attack is at the connection level). Test names start with the issue's item number.
-//! Items 6 and 7 (report tokens and cookie) are in tests/reports.rs.
+//! Items 6 and 7 (report tokens and cookie) are in tests/it/reports.rs.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

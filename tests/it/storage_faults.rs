@@ -5,7 +5,7 @@
 //! PostgreSQL is taken away with a TCP proxy between the app and the shared test server
 //! (`support::proxy`), so no other test loses its database.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! employee would; logs in to the dashboard and sees its charts, as HRD would.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian packages; `.ci/services` installs
-//! them). Without them the test is skipped visibly (tests/support/skip.rs); under `CI` it
+//! them). Without them the test is skipped visibly (tests/it/support/skip.rs); under `CI` it
 //! fails. Set `REFERRAL_DESK_SCREENSHOT=path.png` to save a screenshot after the first reply,
 //! and `REFERRAL_DESK_SCREENSHOT_REPORTS=path.png` for one of the reports dashboard.
 //!
@@ -11,7 +11,7 @@
 //! `rustls-tls` feature cannot be used here: it brings rustls with the aws-lc-rs provider while
 //! reqwest brings ring, so rustls finds two providers and `ClientBuilder::rustls()` panics.
 
-mod support;
+use crate::support;
 
 use std::net::TcpListener;
 use std::panic::AssertUnwindSafe;
