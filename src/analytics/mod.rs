@@ -4,7 +4,8 @@
 //! - [`release`]: the published monthly tables, counted from the conversation log,
 //!   k-anonymised ([`suppress`], with an exact disclosure audit) and frozen in the store;
 //! - [`compute`]: a report for a range, as a view of those tables ([`model`]);
-//! - [`render`]: the dashboard, HTML file, CSV and JSON; [`web`]: the HTTP routes;
+//! - [`render`]: the dashboard, HTML file, CSV and JSON (the HTTP routes are in
+//!   `server::reports`);
 //! - [`topics`]: emerging topics (clusters of unmet demand); [`suggest`]: draft intents from
 //!   them; [`seed`]: synthetic conversations for demos and benchmarks.
 
@@ -16,7 +17,6 @@ pub mod seed;
 pub mod suggest;
 pub mod suppress;
 pub mod topics;
-pub mod web;
 
 pub use compute::{AnalyticsError, ReportPolicy, ReportRequest, compute, suggest_from_log};
 pub use model::*;

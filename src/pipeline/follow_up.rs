@@ -43,6 +43,26 @@ impl FollowUpError {
     }
 }
 
+/// The asker's conversation a follow-up acted on, as a channel needs it to answer the clicker
+/// (in the conversation's language, naming its topic); the log record stays in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedUp {
+    pub conversation_id: i64,
+    pub language: Lang,
+    /// The intent the question was routed to, if any.
+    pub intent: Option<String>,
+}
+
+impl From<LoggedConversation> for FollowedUp {
+    fn from(logged: LoggedConversation) -> Self {
+        FollowedUp {
+            conversation_id: logged.id,
+            language: Lang::from_code(&logged.record.language),
+            intent: logged.record.intent,
+        }
+    }
+}
+
 /// A "did you mean" pick, accepted as a follow-up question.
 #[derive(Debug, Clone)]
 pub struct Chosen {
@@ -84,12 +104,12 @@ impl Pipeline {
         conversation_id: i64,
         asker: &AskerRef,
         helpful: bool,
-    ) -> Result<LoggedConversation, FollowUpError> {
+    ) -> Result<FollowedUp, FollowUpError> {
         let conversation = self.conversation_of(conversation_id, asker).await?;
         self.store
             .record_feedback(conversation_id, helpful, super::now_ms())
             .await?;
-        Ok(conversation)
+        Ok(conversation.into())
     }
 
     /// The asker picked `intent` from a "did you mean" answer: `follow_up` (where to answer,
@@ -131,17 +151,16 @@ impl Pipeline {
         &self,
         conversation_id: i64,
         asker: &AskerRef,
-    ) -> Result<LoggedConversation, FollowUpError> {
-        self.conversation_of(conversation_id, asker).await
+    ) -> Result<FollowedUp, FollowUpError> {
+        Ok(self.conversation_of(conversation_id, asker).await?.into())
     }
 
     /// Notes on the log that the asker of `conversation` was put in touch with a specialist
     /// (the text is not logged again).
-    pub async fn record_handoff(
-        &self,
-        conversation: &LoggedConversation,
-    ) -> Result<(), PipelineError> {
-        self.store.record_handoff(conversation.id).await?;
+    pub async fn record_handoff(&self, conversation: &FollowedUp) -> Result<(), PipelineError> {
+        self.store
+            .record_handoff(conversation.conversation_id)
+            .await?;
         Ok(())
     }
 }

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
-pub use follow_up::{Chosen, FollowUpError};
+pub use follow_up::{Chosen, FollowUpError, FollowedUp};
 pub use reply::{
     DeskCard, IntentOption, KnowledgeLink, Phrases, QUOTE_MARK, Reply, ReplyKind, SpecialistCard,
     SpecialistRole,

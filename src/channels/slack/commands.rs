@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::SlackState;
 use super::blocks::{fallback_text, reply_blocks};
 use crate::pipeline::{AskerRef, Question, now_ms};
-use crate::server::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct SlashCommand {
@@ -28,7 +28,11 @@ pub struct SlashCommand {
 }
 
 /// `POST /slack/commands`.
-pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn commands(
+    State(state): State<SlackState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let slack = match super::verified(&state, &headers, &body) {
         Ok(slack) => slack,
         Err(status) => return status.into_response(),
@@ -94,7 +98,7 @@ fn usage(command: &str) -> String {
 }
 
 /// What the bot does and what it logs, in both languages (a slash command carries no locale).
-pub fn help_text(state: &AppState) -> String {
+pub fn help_text(state: &SlackState) -> String {
     let log = state.pipeline.log_settings();
     let (text_nl, text_en) = if log.store_text {
         (

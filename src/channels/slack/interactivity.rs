@@ -18,9 +18,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::SlackChannel;
+use super::SlackState;
 use crate::catalogue::{Lang, Specialist};
 use crate::pipeline::{AskerRef, FollowUpError, Question, now_ms};
-use crate::server::AppState;
 
 #[derive(Deserialize)]
 struct Form {
@@ -33,8 +33,8 @@ const NOT_YOURS: &str = "Alleen wie de vraag stelde kan deze knoppen gebruiken. 
      Only the person who asked can use these buttons.";
 
 /// `POST /slack/interactivity`.
-pub async fn interactivity(
-    State(state): State<AppState>,
+pub(super) async fn interactivity(
+    State(state): State<SlackState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -110,7 +110,7 @@ pub async fn interactivity(
 
 /// One click: who clicked, on which message.
 struct Click<'a> {
-    state: &'a AppState,
+    state: &'a SlackState,
     slack: &'a SlackChannel,
     payload: &'a Value,
     clicker: AskerRef,
@@ -245,7 +245,7 @@ impl Click<'_> {
             .pipeline
             .handoff(conversation_id, &self.clicker)
             .await?;
-        let lang = Lang::from_code(&logged.record.language);
+        let lang = logged.language;
         let Some(person) = self.state.pipeline.catalogue.specialist(specialist) else {
             tracing::warn!(
                 specialist,

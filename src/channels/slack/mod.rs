@@ -13,22 +13,41 @@ pub mod verify;
 
 use std::sync::{Arc, LazyLock};
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::pipeline::{AskerRef, PipelineError, Question, now_ms};
-use crate::server::AppState;
+use crate::error::AppError;
+use crate::pipeline::{AskerRef, Pipeline, PipelineError, Question, now_ms};
 pub use client::{SlackClient, SlackSender};
 pub use verify::SlackVerifier;
 
 /// Largest request body the Slack routes accept.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// What the Slack routes need, present only when Slack is configured.
+/// What the Slack routes need: the pipeline and the configured workspace.
+#[derive(Clone, Debug)]
+pub struct SlackState {
+    pub pipeline: Arc<Pipeline>,
+    pub slack: Arc<SlackChannel>,
+}
+
+/// `/slack/events`, `/slack/commands` and `/slack/interactivity`, mounted only when Slack is
+/// configured. The HTTP layer adds the body limit ([`MAX_BODY_BYTES`]) and the deadlines.
+pub fn router(state: SlackState) -> Router {
+    Router::new()
+        .route("/slack/events", post(events))
+        .route("/slack/commands", post(commands::commands))
+        .route("/slack/interactivity", post(interactivity::interactivity))
+        .with_state(state)
+}
+
+/// The configured workspace: how requests are verified, which team is served, the Web API.
 #[derive(Debug)]
 pub struct SlackChannel {
     pub verifier: SlackVerifier,
@@ -50,16 +69,14 @@ pub fn strip_mentions(text: &str) -> String {
 }
 
 /// The Slack channel, if this request really comes from Slack: every Slack route starts here,
-/// on the raw body, before anything is parsed. The caller gets a bare 401 (or 404 when Slack is
-/// not configured); the reason goes to the log only.
+/// on the raw body, before anything is parsed. The caller gets a bare 401; the reason goes to
+/// the log only.
 pub(crate) fn verified<'a>(
-    state: &'a AppState,
+    state: &'a SlackState,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<&'a SlackChannel, StatusCode> {
-    let Some(slack) = state.slack.as_deref() else {
-        return Err(StatusCode::NOT_FOUND);
-    };
+    let slack = state.slack.as_ref();
     if let Err(reason) = slack.verifier.verify(headers, body, now_ms() / 1000) {
         tracing::warn!(reason = %reason, "rejected a Slack request");
         return Err(StatusCode::UNAUTHORIZED);
@@ -68,7 +85,7 @@ pub(crate) fn verified<'a>(
 }
 
 /// `POST /slack/events`.
-pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn events(State(state): State<SlackState>, headers: HeaderMap, body: Bytes) -> Response {
     let slack = match verified(&state, &headers, &body) {
         Ok(slack) => slack,
         Err(status) => return status.into_response(),
@@ -85,7 +102,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
 }
 
-async fn event_callback(state: &AppState, slack: &SlackChannel, envelope: &Value) -> Response {
+async fn event_callback(state: &SlackState, slack: &SlackChannel, envelope: &Value) -> Response {
     let team = envelope["team_id"].as_str().unwrap_or_default();
     if slack
         .team_id
@@ -102,7 +119,7 @@ async fn event_callback(state: &AppState, slack: &SlackChannel, envelope: &Value
         Ok(_) | Err(PipelineError::EmptyQuestion) => StatusCode::OK.into_response(),
         // Slack retries on a non-2xx, so nothing is lost
         Err(err) if err.is_unavailable() => {
-            crate::server::AppError::StorageUnavailable(err.to_string()).into_response()
+            AppError::StorageUnavailable(err.to_string()).into_response()
         }
         Err(err) => {
             tracing::error!(error = %err, "could not record a Slack event");

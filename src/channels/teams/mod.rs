@@ -20,17 +20,19 @@ pub mod webhook;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use regex::Regex;
 use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
+use crate::error::AppError;
 use crate::pipeline::outbox::{Backoff, SendError};
-use crate::pipeline::{AskerRef, FollowUpError, PipelineError, Question};
-use crate::server::AppState;
+use crate::pipeline::{AskerRef, FollowUpError, FollowedUp, Pipeline, PipelineError, Question};
 use auth::{AuthError, BotAuthenticator};
 use cards::CardAction;
 pub use connector::TeamsSender;
@@ -41,6 +43,26 @@ pub use webhook::WebhookVerifier;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The channel name in the inbox, the log and the outbox.
 pub const CHANNEL: &str = "teams";
+
+/// What the Teams routes need: the pipeline and the configured bot and/or webhook.
+#[derive(Clone, Debug)]
+pub struct TeamsState {
+    pub pipeline: Arc<Pipeline>,
+    pub teams: Arc<TeamsChannel>,
+}
+
+/// `/teams/messages` when the bot is configured, `/teams/webhook` when the outgoing webhook
+/// is. The HTTP layer adds the body limit ([`MAX_BODY_BYTES`]) and the deadlines.
+pub fn router(state: TeamsState) -> Router {
+    let mut routes = Router::new();
+    if state.teams.bot.is_some() {
+        routes = routes.route("/teams/messages", post(messages));
+    }
+    if state.teams.webhook.is_some() {
+        routes = routes.route("/teams/webhook", post(webhook::webhook));
+    }
+    routes.with_state(state)
+}
 
 /// What the Teams routes need; each part present only when configured.
 #[derive(Debug)]
@@ -63,8 +85,8 @@ pub struct TeamsBot {
 /// `POST /teams/messages`: authenticate, then dispatch on the activity type. Every reply is
 /// sent later or through the connector; the HTTP answer is only the acknowledgement (or an
 /// invoke response).
-pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(bot) = state.teams.as_ref().and_then(|t| t.bot.as_ref()) else {
+async fn messages(State(state): State<TeamsState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(bot) = state.teams.bot.as_ref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     // The token binds the activity's serviceUrl and channel, so both are read first; nothing
@@ -119,7 +141,7 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
     }
 }
 
-async fn message(state: &AppState, activity: &Value) -> Response {
+async fn message(state: &TeamsState, activity: &Value) -> Response {
     let Some(question) = question_from_activity(activity) else {
         return StatusCode::OK.into_response();
     };
@@ -127,7 +149,7 @@ async fn message(state: &AppState, activity: &Value) -> Response {
         Ok(_) | Err(PipelineError::EmptyQuestion) => StatusCode::OK.into_response(),
         // Teams retries on a non-2xx, so nothing is lost
         Err(err) if err.is_unavailable() => {
-            crate::server::AppError::StorageUnavailable(err.to_string()).into_response()
+            AppError::StorageUnavailable(err.to_string()).into_response()
         }
         Err(err) => {
             tracing::error!(error = %err, "could not record a Teams activity");
@@ -138,7 +160,7 @@ async fn message(state: &AppState, activity: &Value) -> Response {
 
 /// `adaptiveCard/action` (Universal Actions): the button's data is in `value.action.data`,
 /// and Teams shows the invoke response's message to the user.
-async fn invoke(state: &AppState, bot: &TeamsBot, activity: &Value) -> Response {
+async fn invoke(state: &TeamsState, bot: &TeamsBot, activity: &Value) -> Response {
     if activity["name"] != "adaptiveCard/action" {
         return StatusCode::OK.into_response();
     }
@@ -250,7 +272,7 @@ pub fn question_from_activity(activity: &Value) -> Option<Question> {
 /// not exist) gets a 403. The text for an invoke response; an error status lets the user
 /// click again.
 async fn submit(
-    state: &AppState,
+    state: &TeamsState,
     bot: &TeamsBot,
     activity: &Value,
     action: CardAction,
@@ -277,7 +299,7 @@ async fn submit(
                 .feedback(conversation_id, &asker, helpful)
                 .await
                 .map_err(refused)?;
-            let thanks = cards::feedback_thanks_text(Lang::from_code(&logged.record.language));
+            let thanks = cards::feedback_thanks_text(logged.language);
             if activity["type"] == "message" {
                 // a plain submit gets no invoke response: say thanks in the chat
                 let note = reply_text(activity, &thanks);
@@ -351,14 +373,14 @@ async fn submit(
 /// handoff and tells the asker. Specialists without an Entra ID object id in the catalogue
 /// get no message; the asker is told how to reach them instead.
 async fn handoff(
-    state: &AppState,
+    state: &TeamsState,
     bot: &TeamsBot,
     activity: &Value,
-    logged: &crate::store::LoggedConversation,
+    logged: &FollowedUp,
     specialist: &str,
     question: Option<&str>,
 ) -> Result<String, String> {
-    let lang = Lang::from_code(&logged.record.language);
+    let lang = logged.language;
     let Some(person) = state.pipeline.catalogue.specialist(specialist) else {
         return Err(format!("unknown specialist {specialist}"));
     };
@@ -377,7 +399,6 @@ async fn handoff(
                 .map_err(|e| e.to_string())?;
             let asker_name = activity["from"]["name"].as_str().unwrap_or("A colleague");
             let topic = logged
-                .record
                 .intent
                 .as_deref()
                 .and_then(|id| state.pipeline.catalogue.intent(id))

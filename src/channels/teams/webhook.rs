@@ -16,9 +16,10 @@ use secrecy::{ExposeSecret, SecretBox};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::TeamsState;
 use super::cards::{self, CardMode};
+use crate::error::AppError;
 use crate::pipeline::PipelineError;
-use crate::server::AppState;
 
 /// Why a webhook request was refused (for the log; the caller gets a bare 401).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -79,8 +80,12 @@ impl WebhookVerifier {
 }
 
 /// `POST /teams/webhook`.
-pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(verifier) = state.teams.as_ref().and_then(|t| t.webhook.as_ref()) else {
+pub(super) async fn webhook(
+    State(state): State<TeamsState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(verifier) = state.teams.webhook.as_ref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     if let Err(reason) = verifier.verify(&headers, &body) {
@@ -111,7 +116,7 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
         }))
         .into_response(),
         Err(err) if err.is_unavailable() => {
-            crate::server::AppError::StorageUnavailable(err.to_string()).into_response()
+            AppError::StorageUnavailable(err.to_string()).into_response()
         }
         Err(err) => {
             tracing::error!(error = %err, "could not answer a Teams outgoing-webhook message");

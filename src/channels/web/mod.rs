@@ -7,17 +7,55 @@
 //! arrives without a valid one. A client cannot choose the session (a forged or altered cookie
 //! is replaced by a new session), and feedback is taken only for the session's own answers.
 
-use axum::Json;
+mod policy;
+
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
 use serde::Deserialize;
 
-use crate::pipeline::{AskerRef, PipelineError, Question, now_ms};
+use crate::error::AppError;
+use crate::pipeline::{AskerRef, Pipeline, PipelineError, Question, now_ms};
 use crate::privacy::IssuedSession;
-use crate::server::{AppError, AppState};
+pub use policy::{PolicyError, WebPolicy, chat_page_csp};
+
+/// What the web chat's routes need.
+#[derive(Clone, Debug)]
+pub struct WebState {
+    pub pipeline: Arc<Pipeline>,
+    pub policy: Arc<WebPolicy>,
+}
+
+/// The chat page, its assets and the JSON API (`/api/v1/ask`, `/api/v1/feedback`), with the
+/// page's security headers and the per-client question limit. The HTTP layer adds the body
+/// limit ([`MAX_BODY_BYTES`]) and the deadlines every route has.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(index).layer(middleware::from_fn_with_state(
+                state.clone(),
+                policy::chat_page_headers,
+            )),
+        )
+        .route("/assets/app.js", get(app_js))
+        .route("/assets/style.css", get(style_css))
+        .route(
+            "/api/v1/ask",
+            post(ask).layer(middleware::from_fn_with_state(
+                state.clone(),
+                policy::limit_questions,
+            )),
+        )
+        .route("/api/v1/feedback", post(feedback))
+        .with_state(state)
+}
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -36,7 +74,7 @@ struct Visitor {
 }
 
 impl Visitor {
-    fn of(state: &AppState, headers: &HeaderMap) -> Visitor {
+    fn of(state: &WebState, headers: &HeaderMap) -> Visitor {
         match session_of(state, headers) {
             Some(id) => Visitor { id, issued: None },
             None => {
@@ -57,7 +95,7 @@ impl Visitor {
     }
 
     /// Adds `Set-Cookie` for a new session (and keeps caches from storing that response).
-    fn set_cookie(&self, state: &AppState, mut response: Response) -> Response {
+    fn set_cookie(&self, state: &WebState, mut response: Response) -> Response {
         if let Some(issued) = &self.issued
             && let Ok(cookie) = HeaderValue::from_str(&state.pipeline.sessions().set_cookie(issued))
         {
@@ -70,7 +108,7 @@ impl Visitor {
 }
 
 /// The verified session id in the request's cookies, if any.
-fn session_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+fn session_of(state: &WebState, headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -80,12 +118,12 @@ fn session_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
 
 /// `GET /`: the page, with a session cookie when the visitor has none yet (so the first
 /// question already carries it).
-pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn index(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let visitor = Visitor::of(&state, &headers);
     visitor.set_cookie(&state, Html(INDEX_HTML).into_response())
 }
 
-pub async fn app_js() -> Response {
+async fn app_js() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         APP_JS,
@@ -93,7 +131,7 @@ pub async fn app_js() -> Response {
         .into_response()
 }
 
-pub async fn style_css() -> Response {
+async fn style_css() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         STYLE_CSS,
@@ -149,8 +187,8 @@ fn random_id() -> String {
 
 /// `POST /api/v1/ask`, as the visitor's session (a new one, set in the response, when the
 /// request has no valid session cookie).
-pub async fn ask(
-    State(state): State<AppState>,
+async fn ask(
+    State(state): State<WebState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -163,7 +201,7 @@ pub async fn ask(
 }
 
 async fn answer(
-    state: &AppState,
+    state: &WebState,
     visitor: &Visitor,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<crate::pipeline::Reply>, AppError> {
@@ -196,8 +234,8 @@ async fn answer(
 /// `POST /api/v1/feedback`: only on the session's own conversations. Any other conversation
 /// (another session's, a Slack or Teams one, or none) gets the same 404, so the answer tells
 /// nobody which conversations exist.
-pub async fn feedback(
-    State(state): State<AppState>,
+async fn feedback(
+    State(state): State<WebState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, AppError> {

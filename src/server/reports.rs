@@ -29,12 +29,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::render::{self, HtmlMode, HtmlOptions};
-use super::{AnalyticsError, Granularity, ReportPolicy, ReportRequest, compute};
+use super::AppState;
+use crate::analytics::release;
+use crate::analytics::render::{self, HtmlMode, HtmlOptions};
+use crate::analytics::{AnalyticsError, Granularity, ReportPolicy, ReportRequest, compute};
 use crate::catalogue::Lang;
 use crate::config::AnalyticsSettings;
 use crate::net::limit_key;
-use crate::server::AppState;
 
 pub const SESSION_COOKIE: &str = "rd_reports";
 /// How long a dashboard session lasts.
@@ -243,9 +244,9 @@ impl ReportQuery {
     fn request(&self) -> ReportRequest {
         let to = self.to.unwrap_or_else(|| Utc::now().date_naive());
         let from = self.from.unwrap_or_else(|| {
-            let mut start = super::release::month_start(to);
+            let mut start = release::month_start(to);
             for _ in 1..DEFAULT_MONTHS {
-                start = super::release::previous_month(start);
+                start = release::previous_month(start);
             }
             start
         });
@@ -271,7 +272,7 @@ fn client_of(
     headers: &HeaderMap,
 ) -> Option<IpAddr> {
     let peer = connect.map(|Extension(ConnectInfo(address))| address);
-    state.http.client(peer, headers)
+    state.web.client(peer, headers)
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -331,7 +332,7 @@ fn error_status(err: &AnalyticsError) -> StatusCode {
 async fn report(
     state: &AppState,
     query: &ReportQuery,
-) -> Result<super::DemandReport, AnalyticsError> {
+) -> Result<crate::analytics::DemandReport, AnalyticsError> {
     let settings = &state.reports.settings;
     if !settings.enabled {
         return Err(AnalyticsError::Disabled);
