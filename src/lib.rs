@@ -22,6 +22,7 @@ pub mod catalogue;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod net;
 pub mod nlu;

@@ -13,7 +13,6 @@ pub mod compute;
 pub mod model;
 pub mod release;
 pub mod render;
-pub mod seed;
 pub mod suggest;
 pub mod suppress;
 pub mod topics;

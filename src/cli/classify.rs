@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::catalogue::Lang;
 use crate::nlu::{Decision, LanguageDetector, ScoredIntent};
-use crate::routing::{self, ResolvedRoute};
+use crate::routing::{self, Decided, Reply, SpecialistRole};
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
@@ -39,7 +39,18 @@ struct Classified<'a> {
     intent: Option<String>,
     confidence: f32,
     alternatives: Vec<ScoredIntent>,
-    route: ResolvedRoute,
+    /// What the server would answer (specialists in catalogue order: the server's rotation
+    /// lives in its database).
+    reply: Reply,
+    /// Specialists of the route who are away today, so not offered.
+    away: Vec<Away>,
+}
+
+#[derive(Debug, Serialize)]
+struct Away {
+    id: String,
+    name: String,
+    until: Option<chrono::NaiveDate>,
 }
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
@@ -65,7 +76,31 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             .filter(|_| built.embedding_languages.contains(&language))
             .map(|e| e[i].as_slice());
         let prediction = classifier.predict_with(text, embedding);
-        let route = routing::resolve(&catalogue, &prediction, language, today);
+        let decided = Decided::Classified {
+            prediction: &prediction,
+            choice: None,
+        };
+        let reply = routing::route(&catalogue, &decided, language, today, None);
+        let away = reply
+            .intent
+            .as_deref()
+            .filter(|_| reply.decision == crate::routing::ReplyKind::Routed)
+            .and_then(|id| catalogue.intent(id))
+            .map(|intent| {
+                intent
+                    .route
+                    .specialists
+                    .iter()
+                    .filter_map(|id| catalogue.specialist(id))
+                    .filter(|s| !s.is_available(today))
+                    .map(|s| Away {
+                        id: s.id.clone(),
+                        name: s.name.clone(),
+                        until: s.away_until,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let classified = Classified {
             text,
             model: built.kind.as_str(),
@@ -74,7 +109,8 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             intent: prediction.intent,
             confidence: prediction.confidence,
             alternatives: prediction.alternatives,
-            route,
+            reply,
+            away,
         };
         if args.json {
             println!("{}", serde_json::to_string(&classified)?);
@@ -102,31 +138,35 @@ fn render_text(c: &Classified<'_>) -> String {
         .map(|a| format!("{} {:.2}", a.intent, a.confidence))
         .collect();
     let _ = writeln!(out, "  top 3: {}", alternatives.join(", "));
-    let route = &c.route;
-    if !route.options.is_empty() {
+    let reply = &c.reply;
+    if !reply.options.is_empty() {
         let _ = writeln!(out, "  asks which one was meant:");
-        for option in &route.options {
-            let _ = writeln!(out, "    - {} ({})", option.intent, option.description);
+        for option in &reply.options {
+            let _ = writeln!(out, "    - {} ({})", option.intent, option.label);
         }
     }
-    if !route.reply.is_empty() {
-        let _ = writeln!(out, "  reply: {}", route.reply);
-    }
-    for k in &route.knowledge {
+    let _ = writeln!(out, "  reply: {}", reply.intro);
+    for k in &reply.knowledge {
         let _ = writeln!(out, "  knowledge: {} <{}>", k.title, k.url);
     }
-    for s in &route.specialists {
-        let away = match (s.available, s.away_until) {
-            (false, Some(until)) => format!(" [away until {until}]"),
-            _ => String::new(),
+    for s in &reply.specialists {
+        let role = match s.role {
+            SpecialistRole::Alternative => " (alternative)",
+            _ => "",
         };
         let _ = writeln!(
             out,
-            "  specialist: {} ({}) <{}>{away}",
+            "  specialist: {} ({}) <{}>{role}",
             s.name, s.department, s.email
         );
     }
-    if let Some(desk) = &route.desk {
+    for person in &c.away {
+        let until = person
+            .until
+            .map_or_else(String::new, |until| format!(" until {until}"));
+        let _ = writeln!(out, "  not offered: {} [away{until}]", person.name);
+    }
+    if let Some(desk) = &reply.desk {
         let contact = desk.email.as_deref().or(desk.url.as_deref()).unwrap_or("");
         let fallback = if c.decision == Decision::OutOfScope {
             " (fallback)"

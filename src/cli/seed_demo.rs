@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::analytics::seed::{SeedOptions, SeedSummary, remove_demo, seed_demo};
+use crate::demo::{SeedOptions, SeedSummary, remove_demo, seed_demo};
 
 #[derive(Debug, Args)]
 pub struct SeedDemoArgs {
@@ -215,9 +215,7 @@ mod tests {
 
         let again = seed(&args, false).expect_err("the same seed twice");
         assert!(
-            again
-                .downcast_ref::<crate::analytics::seed::SeedError>()
-                .is_some(),
+            again.downcast_ref::<crate::demo::SeedError>().is_some(),
             "{again:#}"
         );
         assert!(format!("{again:#}").contains("--seed 9"), "{again:#}");

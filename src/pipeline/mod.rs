@@ -23,7 +23,6 @@
 
 pub mod follow_up;
 pub mod outbox;
-pub mod reply;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,18 +34,18 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
-pub use follow_up::{Chosen, FollowUpError, FollowedUp};
-pub use reply::{
+pub use crate::routing::reply::{
     DeskCard, IntentOption, KnowledgeLink, Phrases, QUOTE_MARK, Reply, ReplyKind, SpecialistCard,
     SpecialistRole,
 };
+pub use follow_up::{Chosen, FollowUpError, FollowedUp};
 
 use crate::catalogue::{Catalogue, Lang};
 use crate::config::{ConversationLogSettings, SameSite};
 use crate::nlu::embedding::EmbeddingWorker;
-use crate::nlu::{Classifier, Decision, LanguageDetector};
+use crate::nlu::{Classifier, LanguageDetector};
 use crate::privacy::{Pseudonymiser, SessionSigner, redact};
-use crate::routing::{Directory, directory_topic};
+use crate::routing::{self, Decided, Directory, directory_topic};
 use crate::store::{
     Answered, Completion, ConversationRecord, ConversationStore, Enqueued, InboxItem, NewInboxItem,
     StoreError,
@@ -480,7 +479,7 @@ impl Pipeline {
             Some("en") => Lang::En,
             _ => self.languages.detect(&text),
         };
-        let (reply, confidence, quote) = self
+        let (reply, quote) = self
             .compose(&text, choice, topic, lang, record_referral)
             .await?;
         let record = ConversationRecord {
@@ -491,7 +490,7 @@ impl Pipeline {
             language: lang.code().to_string(),
             question: self.log.store_text.then(|| redact(&item.text)),
             intent: reply.intent.clone(),
-            confidence,
+            confidence: reply.confidence,
             decision: reply.decision.as_str().to_string(),
             route: reply.route_ids(),
             latency_us: started.elapsed().as_micros() as i64,
@@ -505,8 +504,10 @@ impl Pipeline {
 
     /// Builds the reply for `text`: for `choice` the chosen intent, for a directory `topic` (or
     /// a "who knows about X" text) the directory; with `record_referral` the chosen
-    /// specialist's referral is recorded (load balancing). Where the reply quotes the asker's
-    /// words it says [`QUOTE_MARK`] instead; the words are returned beside it.
+    /// specialist's referral is recorded (load balancing). The asynchronous steps are here
+    /// (embedding, classifying, asking the store whose turn it is); where the question goes is
+    /// decided by [`routing::route`]. Where the reply quotes the asker's words it says
+    /// [`QUOTE_MARK`] instead; the words are returned beside it.
     async fn compose(
         &self,
         text: &str,
@@ -514,9 +515,9 @@ impl Pipeline {
         topic: Option<String>,
         lang: Lang,
         record_referral: bool,
-    ) -> Result<(Reply, f32, Option<String>), PipelineError> {
+    ) -> Result<(Reply, Option<String>), PipelineError> {
         let catalogue = &self.catalogue;
-        let fallback = catalogue.fallback_desk();
+        let today = today();
         if choice.is_none()
             && let Some(topic) = topic.or_else(|| directory_topic(text))
         {
@@ -525,65 +526,13 @@ impl Pipeline {
             } else {
                 None
             };
-            let matches = self.directory.search_with(
-                catalogue,
-                &topic,
-                today(),
-                3,
-                topic_embedding.as_deref(),
-            );
-            if !matches.is_empty() {
-                let specialists = matches
-                    .iter()
-                    .filter_map(|m| {
-                        let s = catalogue.specialist(&m.specialist_id)?;
-                        let reason = if m.matched.is_empty() {
-                            String::new()
-                        } else {
-                            Phrases::matches_on(lang, &m.matched.join(", "))
-                        };
-                        Some(SpecialistCard::new(s, SpecialistRole::Match, reason))
-                    })
-                    .collect();
-                let confidence = matches[0].score;
-                return Ok((
-                    finish(Reply {
-                        conversation_id: None,
-                        language: lang,
-                        decision: ReplyKind::Directory,
-                        intent: None,
-                        confidence,
-                        text: String::new(),
-                        intro: Phrases::directory(lang, QUOTE_MARK),
-                        specialists,
-                        knowledge: Vec::new(),
-                        options: Vec::new(),
-                        desk: None,
-                    }),
-                    confidence,
-                    Some(topic),
-                ));
-            }
-            let desk = DeskCard::new(fallback, lang);
-            return Ok((
-                finish(Reply {
-                    conversation_id: None,
-                    language: lang,
-                    decision: ReplyKind::Directory,
-                    intent: None,
-                    confidence: 0.0,
-                    text: String::new(),
-                    intro: Phrases::directory_none(lang, QUOTE_MARK, &desk.name),
-                    specialists: Vec::new(),
-                    knowledge: Vec::new(),
-                    options: Vec::new(),
-                    desk: Some(desk),
-                }),
-                0.0,
-                Some(topic),
-            ));
+            let matches =
+                self.directory
+                    .search_with(catalogue, &topic, today, 3, topic_embedding.as_deref());
+            let decided = Decided::Directory { matches: &matches };
+            let reply = routing::route(catalogue, &decided, lang, today, None);
+            return Ok((reply, Some(topic)));
         }
-
         let classify_started = Instant::now();
         let embedding = if self.classifier.needs_embedding() {
             self.embed(text, lang).await
@@ -594,137 +543,18 @@ impl Pipeline {
         self.metrics
             .classify_seconds
             .observe(classify_started.elapsed().as_secs_f64());
-        let chosen = choice.and_then(|id| catalogue.intent(id));
-        let decision = if chosen.is_some() {
-            Decision::Routed
+        let decided = Decided::Classified {
+            prediction: &prediction,
+            choice,
+        };
+        let candidates = routing::specialists_to_rotate(catalogue, &decided, today);
+        let in_turn = if record_referral && !candidates.is_empty() {
+            Some(self.store.assign_specialist(&candidates, now_ms()).await?)
         } else {
-            prediction.decision
+            None
         };
-        let intent = chosen.or_else(|| {
-            prediction
-                .intent
-                .as_deref()
-                .and_then(|id| catalogue.intent(id))
-        });
-        let confidence = match chosen {
-            Some(i) => prediction
-                .alternatives
-                .iter()
-                .find(|a| a.intent == i.id)
-                .map_or(prediction.confidence, |a| a.confidence),
-            None => prediction.confidence,
-        };
-        let Some(intent) = intent.filter(|_| decision != Decision::OutOfScope) else {
-            let desk = DeskCard::new(fallback, lang);
-            return Ok((
-                finish(Reply {
-                    conversation_id: None,
-                    language: lang,
-                    decision: ReplyKind::OutOfScope,
-                    intent: None,
-                    confidence,
-                    text: String::new(),
-                    intro: Phrases::out_of_scope(lang, &desk.name),
-                    specialists: Vec::new(),
-                    knowledge: Vec::new(),
-                    options: Vec::new(),
-                    desk: Some(desk),
-                }),
-                confidence,
-                None,
-            ));
-        };
-        if decision == Decision::Ambiguous {
-            let options: Vec<IntentOption> = prediction
-                .alternatives
-                .iter()
-                .take(2)
-                .filter_map(|a| catalogue.intent(&a.intent))
-                .map(|i| IntentOption {
-                    intent: i.id.clone(),
-                    label: i.label(lang).to_string(),
-                })
-                .collect();
-            if let [a, b] = options.as_slice() {
-                let intro = Phrases::did_you_mean(lang, &a.label, &b.label);
-                return Ok((
-                    finish(Reply {
-                        conversation_id: None,
-                        language: lang,
-                        decision: ReplyKind::Ambiguous,
-                        intent: Some(intent.id.clone()),
-                        confidence,
-                        text: String::new(),
-                        intro,
-                        specialists: Vec::new(),
-                        knowledge: Vec::new(),
-                        options,
-                        desk: None,
-                    }),
-                    confidence,
-                    None,
-                ));
-            }
-        }
-
-        let available: Vec<String> =
-            reply::available_specialists(catalogue, &intent.route.specialists, today())
-                .map(|s| s.id.clone())
-                .collect();
-        let ordered = if record_referral && !available.is_empty() {
-            self.store.assign_specialist(&available, now_ms()).await?
-        } else {
-            available
-        };
-        let specialists = ordered
-            .iter()
-            .take(2)
-            .enumerate()
-            .filter_map(|(i, id)| {
-                let role = if i == 0 {
-                    SpecialistRole::Primary
-                } else {
-                    SpecialistRole::Alternative
-                };
-                catalogue
-                    .specialist(id)
-                    .map(|s| SpecialistCard::new(s, role, String::new()))
-            })
-            .collect();
-        let knowledge = intent
-            .route
-            .knowledge
-            .iter()
-            .filter_map(|id| catalogue.knowledge_item(id))
-            .map(|k| KnowledgeLink::new(k, lang))
-            .collect();
-        let desk = intent
-            .route
-            .desk
-            .as_deref()
-            .and_then(|id| catalogue.desk(id))
-            .map(|d| DeskCard::new(d, lang));
-        let intro = match intent.reply.get(lang) {
-            "" => Phrases::routed_default(lang, intent.label(lang)),
-            text => text.to_string(),
-        };
-        Ok((
-            finish(Reply {
-                conversation_id: None,
-                language: lang,
-                decision: ReplyKind::Routed,
-                intent: Some(intent.id.clone()),
-                confidence,
-                text: String::new(),
-                intro,
-                specialists,
-                knowledge,
-                options: Vec::new(),
-                desk,
-            }),
-            confidence,
-            None,
-        ))
+        let reply = routing::route(catalogue, &decided, lang, today, in_turn.as_deref());
+        Ok((reply, None))
     }
 
     /// Processes inbox items until `stop` turns true; an item in hand is finished first.
@@ -800,11 +630,6 @@ impl Answer {
     fn reply(&self) -> Reply {
         self.stored.clone().quoting(self.quote.as_deref())
     }
-}
-
-fn finish(mut reply: Reply) -> Reply {
-    reply.text = reply::render_text(&reply);
-    reply
 }
 
 /// Reads `user_id,department` lines (a header line `user_id,department` is allowed).

@@ -126,10 +126,10 @@ async fn the_reports_dashboard_renders_its_charts_in_a_real_browser() {
     settings.analytics.tokens = vec![REPORT_TOKEN.to_string().into()];
     let catalogue = referral_desk::catalogue::Catalogue::load("intents").unwrap();
     let end = chrono::Utc::now().date_naive();
-    referral_desk::analytics::seed::seed_demo(
+    referral_desk::demo::seed_demo(
         &settings,
         &catalogue,
-        &referral_desk::analytics::seed::SeedOptions {
+        &referral_desk::demo::SeedOptions {
             conversations: 20_000,
             days: 182,
             end,

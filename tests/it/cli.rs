@@ -40,9 +40,9 @@ fn classify_shows_the_route_in_the_question_language() {
         .stdout(contains(
             "knowledge: Regeling opleidingsbudget <https://intranet.example.org/budget>",
         ))
-        .stdout(contains(
-            "Bert Budget (HR Development) <bert@example.org> [away until 2099-01-01]",
-        ));
+        // the route's only specialist is away: not offered, and classify says why
+        .stdout(contains("not offered: Bert Budget [away until 2099-01-01]"))
+        .stdout(contains("specialist:").not());
     cargo_bin_cmd!("referral-desk")
         .args([
             "classify",
@@ -105,7 +105,7 @@ fn every_command_reads_the_settings_file_given_with_config() {
         .arg("hoeveel opleidingsbudget heb ik nog over?")
         .assert()
         .success()
-        .stdout(contains("Bert Budget (HR Development)"));
+        .stdout(contains("not offered: Bert Budget"));
     cargo_bin_cmd!("referral-desk")
         .args(["check", "--config", config, "--model", "lexical"])
         .assert()
@@ -137,14 +137,16 @@ fn classify_json_gives_one_object_per_question() {
     assert_eq!(routed["intent"], "data_skills");
     assert_eq!(routed["language"], "nl");
     assert_eq!(routed["alternatives"].as_array().unwrap().len(), 3);
-    assert_eq!(routed["route"]["specialists"][0]["name"], "Anna Data");
-    assert_eq!(routed["route"]["specialists"][0]["available"], true);
+    // the reply the server would give (catalogue order: the rotation is in its database)
+    assert_eq!(routed["reply"]["specialists"][0]["name"], "Anna Data");
+    assert_eq!(routed["reply"]["specialists"][0]["role"], "primary");
+    assert_eq!(routed["reply"]["decision"], "routed");
     let fallback = &rows[1];
     assert_eq!(fallback["decision"], "out_of_scope");
     assert_eq!(fallback["intent"], Value::Null);
     assert_eq!(fallback["language"], "en");
-    assert_eq!(fallback["route"]["desk"]["id"], "hrd_desk");
-    assert_eq!(fallback["route"]["desk"]["name"], "HRD desk");
+    assert_eq!(fallback["reply"]["desk"]["id"], "hrd_desk");
+    assert_eq!(fallback["reply"]["desk"]["name"], "HRD desk");
 }
 
 #[test]
@@ -161,7 +163,7 @@ fn the_shipped_catalogue_is_the_default() {
     let rows = run_json(&["classify", "--json", "wie kan me helpen met Power BI?"]);
     assert_eq!(rows[0]["intent"], "data_skills");
     assert!(
-        !rows[0]["route"]["specialists"]
+        !rows[0]["reply"]["specialists"]
             .as_array()
             .unwrap()
             .is_empty()

@@ -91,7 +91,11 @@ fn power_bi_questions_reach_data_specialists_in_either_language() {
         let prediction = classifier.predict(text);
         assert_eq!(prediction.intent.as_deref(), Some("data_skills"), "{text}");
         assert_eq!(languages.detect(text), lang);
-        let route = routing::resolve(&catalogue, &prediction, lang, today);
+        let decided = routing::Decided::Classified {
+            prediction: &prediction,
+            choice: None,
+        };
+        let route = routing::route(&catalogue, &decided, lang, today, None);
         assert!(
             route.specialists.iter().any(|s| catalogue
                 .specialist(&s.id)
@@ -110,7 +114,11 @@ fn out_of_scope_questions_get_the_hrd_desk_in_their_language() {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
     let prediction = classifier.predict("wat is een goed recept voor erwtensoep?");
     assert_eq!(prediction.decision, Decision::OutOfScope);
-    let route = routing::resolve(&catalogue, &prediction, Lang::Nl, today);
+    let decided = routing::Decided::Classified {
+        prediction: &prediction,
+        choice: None,
+    };
+    let route = routing::route(&catalogue, &decided, Lang::Nl, today, None);
     assert_eq!(
         route.desk.unwrap().name,
         catalogue.fallback_desk().name.get(Lang::Nl)

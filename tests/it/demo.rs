@@ -9,10 +9,10 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::process::Output;
 
-use referral_desk::analytics::seed::{SeedError, SeedOptions, remove_demo, seed_demo};
 use referral_desk::analytics::{ReportPolicy, ReportRequest, compute};
 use referral_desk::catalogue::Catalogue;
 use referral_desk::config::Settings;
+use referral_desk::demo::{SeedError, SeedOptions, remove_demo, seed_demo};
 use referral_desk::store::{self, ConversationRecord, ConversationStore, NewInboxItem, Rows};
 use serde_json::{Value, json};
 use sqlx::Row as _;

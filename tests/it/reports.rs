@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use referral_desk::analytics::seed::{SeedOptions, SeedSummary, seed_demo};
 use referral_desk::analytics::{
     Cell, DemandReport, Granularity, Hidden, ReportPolicy, ReportRequest, compute,
 };
 use referral_desk::catalogue::Catalogue;
 use referral_desk::config::Settings;
+use referral_desk::demo::{SeedOptions, SeedSummary, seed_demo};
 use referral_desk::store::{self, ConversationRecord, ConversationStore, NewInboxItem, Rows};
 use serde_json::{Value, json};
 use support::{FIXTURE, PgSchema, TestApp, day, ms, sqlite_url, test_settings};
@@ -812,7 +812,7 @@ async fn planted_askers_per_month(
         let Some(question) = &c.record.question else {
             continue;
         };
-        if let Some(planted) = referral_desk::analytics::seed::planted_topic_of(question) {
+        if let Some(planted) = referral_desk::demo::planted_topic_of(question) {
             let month = chrono::DateTime::from_timestamp_millis(c.record.received_ms)
                 .unwrap()
                 .format("%Y-%m")

@@ -29,7 +29,7 @@
 use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
-use crate::pipeline::reply::{DeskCard, KnowledgeLink, Reply, SpecialistCard, SpecialistRole};
+use crate::routing::reply::{DeskCard, KnowledgeLink, Reply, SpecialistCard, SpecialistRole};
 
 /// Prefix of the "Contact" buttons' `action_id` (`handoff_0`, `handoff_1`, …): Slack wants
 /// action ids unique, so the specialist travels in the value, not in the id.
@@ -526,11 +526,11 @@ fn clamp_lines(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::reply::fixtures::{self, desk, knowledge, reply};
+    use crate::routing::reply::fixtures::{self, desk, knowledge, reply};
     use std::collections::HashSet;
 
     use super::*;
-    use crate::pipeline::reply::{IntentOption, ReplyKind};
+    use crate::routing::reply::{IntentOption, ReplyKind};
 
     fn specialist(
         id: &str,

@@ -32,7 +32,7 @@
 use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
-use crate::pipeline::reply::{DeskCard, KnowledgeLink, Reply, SpecialistCard, SpecialistRole};
+use crate::routing::reply::{DeskCard, KnowledgeLink, Reply, SpecialistCard, SpecialistRole};
 
 /// The `contentType` of an Adaptive Card attachment.
 pub const CONTENT_TYPE: &str = "application/vnd.microsoft.card.adaptive";
@@ -263,7 +263,7 @@ pub fn attachment(card: Value) -> Value {
 
 /// The activity's `text` next to the card: the first line of the intro, short enough for a
 /// notification. Teams shows an activity's `text` together with its card, so the whole answer
-/// ([`crate::pipeline::reply::render_text`], in `reply.text`) would appear twice. Plain text.
+/// ([`crate::routing::reply::render_text`], in `reply.text`) would appear twice. Plain text.
 pub fn fallback_text(reply: &Reply) -> String {
     let text = [reply.intro.as_str(), reply.text.as_str()]
         .into_iter()
@@ -934,8 +934,8 @@ fn cap(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::reply::fixtures::{self, desk, knowledge, reply};
-    use crate::pipeline::reply::{IntentOption, ReplyKind};
+    use crate::routing::reply::fixtures::{self, desk, knowledge, reply};
+    use crate::routing::reply::{IntentOption, ReplyKind};
 
     /// Element and action types of Adaptive Cards 1.4 that these cards may use.
     const KNOWN_TYPES: [&str; 9] = [

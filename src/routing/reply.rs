@@ -1,10 +1,11 @@
 //! The reply model every channel renders: the answer's text plus structured parts
 //! (specialists with contact options, knowledge links, "did you mean" options, the desk).
-//! Web chat returns it as JSON; Slack and Teams turn it into Block Kit and Adaptive Cards.
+//! [`super::route`] builds it; web chat returns it as JSON; Slack and Teams present it through
+//! `channels::present` as Block Kit and Adaptive Cards.
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{Catalogue, Desk, KnowledgeItem, Lang, Specialist};
+use crate::catalogue::{Catalogue, Desk, Intent, KnowledgeItem, Lang, Specialist};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,6 +155,53 @@ pub const QUOTE_MARK: &str = "\u{FFFC}";
 const QUOTE_UNKNOWN: &str = "…";
 
 impl Reply {
+    /// An empty reply of `kind` about `intent`: [`super::route`] fills in the rest with the
+    /// `with_*` steps, then [`Reply::finished`] writes its plain text.
+    pub fn new(lang: Lang, kind: ReplyKind, intent: Option<&Intent>, confidence: f32) -> Reply {
+        Reply {
+            conversation_id: None,
+            language: lang,
+            decision: kind,
+            intent: intent.map(|i| i.id.clone()),
+            confidence,
+            text: String::new(),
+            intro: String::new(),
+            specialists: Vec::new(),
+            knowledge: Vec::new(),
+            options: Vec::new(),
+            desk: None,
+        }
+    }
+
+    pub fn with_intro(self, intro: String) -> Reply {
+        Reply { intro, ..self }
+    }
+
+    pub fn with_specialists(self, specialists: Vec<SpecialistCard>) -> Reply {
+        Reply {
+            specialists,
+            ..self
+        }
+    }
+
+    pub fn with_knowledge(self, knowledge: Vec<KnowledgeLink>) -> Reply {
+        Reply { knowledge, ..self }
+    }
+
+    pub fn with_options(self, options: Vec<IntentOption>) -> Reply {
+        Reply { options, ..self }
+    }
+
+    pub fn with_desk(self, desk: Option<DeskCard>) -> Reply {
+        Reply { desk, ..self }
+    }
+
+    /// The reply with its plain-text form ([`render_text`]) written.
+    pub fn finished(mut self) -> Reply {
+        self.text = render_text(&self);
+        self
+    }
+
     /// The reply with its [`QUOTE_MARK`] replaced by `quote` (or "…" without one) and its
     /// plain text rendered again; unchanged when it quotes nothing.
     pub fn quoting(mut self, quote: Option<&str>) -> Reply {
