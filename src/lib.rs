@@ -4,18 +4,57 @@
 //! and logs the conversation pseudonymised so HRD can see what the organisation needs.
 //!
 //! # Layout
-//! - [`catalogue`]: the routing catalogue that HRD edits (YAML in `intents/`): intents with
-//!   example questions, the specialist directory, knowledge items, desks and settings. Loading
-//!   validates everything and reports each problem with `file:line` and a fix hint.
-//! - [`nlu`]: language understanding. Text normalisation, TF-IDF features, a softmax
-//!   regression intent classifier trained from the catalogue at start-up, language detection,
-//!   and the evaluation metrics behind `referral-desk eval`.
-//! - [`routing`]: from a decision to the specialists, knowledge items or desk to offer, in the
-//!   asker's language; the fallback desk for out-of-scope questions.
-//! - [`cli`]: one file per subcommand of the `referral-desk` binary; `main.rs` only dispatches.
 //!
-//! The classifier is pure (catalogue in, model out, no I/O), so the server, the CLI and the
-//! tests all share one implementation.
+//! A question's way through the crate, top to bottom:
+//!
+//! ```text
+//! server (HTTP: Application, router, reports, health)      cli (one file per subcommand)
+//!   └─ channels::{slack, teams, web}: verify, parse, present; each its own router
+//!        └─ pipeline: inbox -> classify -> route -> log -> outbox; follow-ups
+//!             ├─ routing::route: where the question goes, as a Reply (one function)
+//!             │    └─ nlu (classifier, embeddings)   catalogue (what HRD edits)
+//!             ├─ store (SQLite / PostgreSQL)   privacy (pseudonyms, redaction)
+//!             └─ telemetry
+//! analytics (demand reports from the log)   demo (synthetic conversations)
+//! bottom layer: config, text, phrases, error, net
+//! ```
+//!
+//! Modules only import modules below them; nothing imports `server` or `cli`.
+//!
+//! - [`server`]: the HTTP layer. [`server::Application`] builds everything from
+//!   [`config::Settings`] and serves it; [`server::router`] merges the channels' routers with
+//!   the report and health routes and applies the middleware (deadlines, body limits, metrics,
+//!   security headers); its own accept loop enforces connection timeouts.
+//! - [`cli`]: the `referral-desk` subcommands (`serve`, `classify`, `check`, `eval`, `embed`,
+//!   `bench`, `report`, `suggest-intents`, `seed-demo`); `main.rs` only dispatches. Every
+//!   command takes `--config` the same way.
+//! - [`channels`]: Slack, Teams and the web chat. Each verifies and parses its platform's
+//!   requests into a [`pipeline::Question`], hands follow-ups to the pipeline, and presents the
+//!   [`routing::Reply`] (Block Kit, Adaptive Cards, JSON); `channels::present` is what the
+//!   presenters share.
+//! - [`pipeline`]: the channel-neutral work: the durable, deduplicated inbox, answering
+//!   (embed, classify, ask the store whose turn it is, [`routing::route`], log, queue the
+//!   reply), the outbox dispatcher, and follow-ups (feedback, "did you mean" picks, handoffs),
+//!   each taken only from the person who asked.
+//! - [`routing`]: where a question goes, decided in one synchronous function, and the reply
+//!   model; the specialist directory for "who knows about X".
+//! - [`nlu`]: language understanding: TF-IDF features, the softmax-regression classifier and
+//!   its decisions, sentence embeddings on candle, language detection, and the evaluation
+//!   behind `referral-desk eval`.
+//! - [`catalogue`]: the routing catalogue HRD edits (YAML in `intents/`): loading validates
+//!   everything and reports each problem with `file:line` and a fix hint.
+//! - [`store`]: the [`store::ConversationStore`] trait and its SQLite and PostgreSQL backends
+//!   (inbox, conversation log, outbox, published report tables).
+//! - [`privacy`]: pseudonymous asker keys, redaction of personal data, web chat sessions.
+//! - [`analytics`]: the anonymised demand reports: published monthly tables, k-anonymous
+//!   suppression, emerging topics, HTML/CSV/JSON rendering.
+//! - [`demo`]: synthetic demo conversations (`seed-demo`), routed by [`routing::route`].
+//! - [`telemetry`]: logging and Prometheus metrics.
+//! - [`config`]: [`config::Settings`]: defaults, TOML file, environment variables (the only
+//!   module that reads the environment); secrets that cannot be printed.
+//! - [`text`]: the two languages and text normalisation; [`phrases`]: every fixed sentence and
+//!   label in Dutch and English; [`error`]: [`error::AppError`], every handler's error as an
+//!   HTTP answer; `net`: client addresses behind proxies and rate limits (crate-internal).
 
 pub mod analytics;
 pub mod catalogue;
@@ -24,8 +63,9 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
-pub mod net;
+mod net;
 pub mod nlu;
+pub mod phrases;
 pub mod pipeline;
 pub mod privacy;
 pub mod routing;

@@ -225,6 +225,7 @@ impl RateLimiter {
     }
 
     /// Clients currently remembered.
+    #[cfg(test)]
     pub fn tracked(&self) -> usize {
         self.table
             .lock()

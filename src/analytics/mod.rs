@@ -6,9 +6,13 @@
 //! - [`compute`]: a report for a range, as a view of those tables ([`model`]);
 //! - [`render`]: the dashboard, HTML file, CSV and JSON (the HTTP routes are in
 //!   `server::reports`);
-//! - [`topics`]: emerging topics (clusters of unmet demand); [`suggest`]: draft intents from
-//!   them; [`seed`]: synthetic conversations for demos and benchmarks.
+//! - [`topics`]: emerging topics (clusters of unmet demand), on the generic clustering in
+//!   `cluster`; [`suggest`]: draft intents from them.
+//!
+//! Computation and rendering only: the report routes are in `server::reports`, and the
+//! synthetic demo conversations in `demo`.
 
+mod cluster;
 pub mod compute;
 pub mod model;
 pub mod release;

@@ -1,7 +1,11 @@
 //! Channel adapters: each verifies and parses its platform's requests into a
-//! [`crate::pipeline::Question`] and renders the [`crate::pipeline::Reply`] back. Only this
-//! module knows the platforms.
+//! [`crate::pipeline::Question`] and presents the [`crate::pipeline::Reply`] back. Only this
+//! module knows the platforms. Each channel exposes its own `router(state)` with only the
+//! state it needs (`SlackState`, `TeamsState`, `WebState`); the HTTP layer (`server`) merges
+//! them. Follow-ups (feedback, "did you mean" picks, handoffs) are the pipeline's; a channel
+//! only translates them. [`present`] is what the Slack and Teams presenters share.
 
+pub mod present;
 pub mod slack;
 pub mod teams;
 pub mod web;

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{Catalogue, Desk, Intent, KnowledgeItem, Lang, Specialist};
+pub use crate::phrases::Phrases;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -225,64 +226,6 @@ impl Reply {
     }
 }
 
-/// Fixed sentences of the desk in both languages.
-pub struct Phrases;
-
-impl Phrases {
-    pub fn out_of_scope(lang: Lang, desk: &str) -> String {
-        match lang {
-            Lang::Nl => format!("Daar kan ik je niet mee helpen, maar het {desk} wel:"),
-            Lang::En => format!("I can't help you with that one, but the {desk} can:"),
-        }
-    }
-
-    pub fn did_you_mean(lang: Lang, a: &str, b: &str) -> String {
-        match lang {
-            Lang::Nl => format!("Bedoel je {a} of {b}?"),
-            Lang::En => format!("Did you mean {a} or {b}?"),
-        }
-    }
-
-    pub fn directory(lang: Lang, topic: &str) -> String {
-        match lang {
-            Lang::Nl => format!("Deze collega's weten veel van {topic}:"),
-            Lang::En => format!("These colleagues know about {topic}:"),
-        }
-    }
-
-    pub fn directory_none(lang: Lang, topic: &str, desk: &str) -> String {
-        match lang {
-            Lang::Nl => format!(
-                "Ik vind niemand in de expertisegids voor {topic}. Het {desk} zoekt met je mee:"
-            ),
-            Lang::En => format!(
-                "I can't find anyone in the directory for {topic}. The {desk} will help you look:"
-            ),
-        }
-    }
-
-    pub fn routed_default(lang: Lang, topic: &str) -> String {
-        match lang {
-            Lang::Nl => format!("Voor {topic} kun je hier terecht:"),
-            Lang::En => format!("For {topic}, this is where to go:"),
-        }
-    }
-
-    pub fn alternative(lang: Lang) -> &'static str {
-        match lang {
-            Lang::Nl => "of anders",
-            Lang::En => "or else",
-        }
-    }
-
-    pub fn matches_on(lang: Lang, words: &str) -> String {
-        match lang {
-            Lang::Nl => format!("expertise: {words}"),
-            Lang::En => format!("expertise: {words}"),
-        }
-    }
-}
-
 /// Renders the plain-text form of a reply (for `text` and text-only channels).
 pub fn render_text(reply: &Reply) -> String {
     let mut lines = vec![reply.intro.clone()];
@@ -370,6 +313,18 @@ pub(crate) mod fixtures {
             phone: Some("+31 30 123 45 67".to_string()),
             hours: Some("Mon–Fri 9:00–17:00".to_string()),
         }
+    }
+
+    /// A routed reply about Power BI: Anna (first) and Bram (the alternative), without
+    /// channel ids (each channel's tests add theirs), and two knowledge items.
+    pub fn routed(language: Lang) -> Reply {
+        let mut r = reply(language, ReplyKind::Routed);
+        r.specialists = vec![
+            specialist("anna", "Anna Jansen", SpecialistRole::Primary),
+            specialist("bram", "Bram de Vries", SpecialistRole::Alternative),
+        ];
+        r.knowledge = vec![knowledge(1), knowledge(2)];
+        r
     }
 
     /// A logged reply (conversation 42) about Power BI, with nothing in it yet.

@@ -29,6 +29,11 @@
 use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
+use crate::channels::present::{
+    self, MAX_DESK_VALUE, MAX_EXPERTISE, MAX_FALLBACK_TEXT, MAX_NAME, MAX_REASON, MAX_TITLE,
+    one_line,
+};
+use crate::phrases::Labels;
 use crate::routing::reply::{DeskCard, KnowledgeLink, Reply, SpecialistCard, SpecialistRole};
 
 /// Prefix of the "Contact" buttons' `action_id` (`handoff_0`, `handoff_1`, …): Slack wants
@@ -53,19 +58,8 @@ const MAX_BUTTON_TEXT: usize = 75;
 const MAX_BUTTON_VALUE: usize = 2000;
 /// Block Kit: an actions block holds at most 25 elements.
 const MAX_ACTIONS_ELEMENTS: usize = 25;
-/// Notifications show only the first line or so; longer text just gets cut by the client.
-const MAX_FALLBACK_TEXT: usize = 150;
 
-/// Expertise is a reason to pick someone, not their CV: a line or two keeps cards scannable.
-const MAX_EXPERTISE: usize = 200;
-/// Directory reasons list matched words; more than this is noise.
-const MAX_REASON: usize = 200;
-/// Names, departments and titles are single lines; these keep one long entry from pushing
-/// the rest of the card out of view.
-const MAX_NAME: usize = 100;
-const MAX_TITLE: usize = 200;
 const MAX_SUMMARY: usize = 1200;
-const MAX_DESK_VALUE: usize = 300;
 /// Longer URLs are not linked. Together with the caps above this keeps every section below
 /// [`MAX_SECTION_TEXT`] without cutting a link in half.
 const MAX_URL: usize = 1000;
@@ -74,60 +68,6 @@ const MAX_URL: usize = 1000;
 const MAX_QUESTION: usize = 2500;
 
 /// The fixed words of the Slack messages in the reply's language.
-struct Labels {
-    contact: &'static str,
-    contact_person: fn(&str) -> String,
-    alternative: &'static str,
-    helpful: &'static str,
-    not_helpful: &'static str,
-    email: &'static str,
-    phone: &'static str,
-    web: &'static str,
-    hours: &'static str,
-    desk_name: &'static str,
-    someone: &'static str,
-}
-
-impl Labels {
-    fn of(lang: Lang) -> &'static Labels {
-        match lang {
-            Lang::Nl => &Labels {
-                contact: "Neem contact op",
-                contact_person: |name| format!("Neem contact op met {name}"),
-                alternative: "alternatief",
-                helpful: "👍 Nuttig",
-                not_helpful: "👎 Niet nuttig",
-                email: "E-mail",
-                phone: "Telefoon",
-                web: "Website",
-                hours: "Bereikbaar",
-                desk_name: "Verwijsloket",
-                someone: "Iemand",
-            },
-            Lang::En => &Labels {
-                contact: "Contact",
-                contact_person: |name| format!("Contact {name}"),
-                alternative: "alternative",
-                helpful: "👍 Helpful",
-                not_helpful: "👎 Not helpful",
-                email: "E-mail",
-                phone: "Phone",
-                web: "Website",
-                hours: "Hours",
-                desk_name: "Referral Desk",
-                someone: "Someone",
-            },
-        }
-    }
-
-    fn more_not_shown(lang: Lang, n: usize) -> String {
-        match lang {
-            Lang::Nl => format!("Nog {n} verwijzingen passen niet in dit bericht."),
-            Lang::En => format!("{n} more referrals do not fit in this message."),
-        }
-    }
-}
-
 /// The `blocks` array of `chat.postMessage` for `reply`: the intro, one section per
 /// specialist (with a "Contact" button) and per knowledge item, the desk, the "did you mean"
 /// buttons and, for logged replies, the feedback buttons. Always within Slack's limits.
@@ -187,11 +127,7 @@ pub fn reply_blocks(reply: &Reply) -> Value {
 /// blocks. The intro says what the answer is about, so that is what is sent, escaped like any
 /// other `mrkdwn` text and short enough for a notification.
 pub fn fallback_text(reply: &Reply) -> String {
-    let text = [reply.intro.as_str(), reply.text.as_str()]
-        .into_iter()
-        .find_map(|t| t.lines().map(str::trim).find(|line| !line.is_empty()))
-        .unwrap_or(Labels::of(reply.language).desk_name);
-    fit(text, MAX_FALLBACK_TEXT, true)
+    fit(present::headline(reply), MAX_FALLBACK_TEXT, true)
 }
 
 /// The first message in the group DM that a "Contact" click opens between the asker, the
@@ -439,63 +375,30 @@ fn email(address: &str) -> String {
         .unwrap_or_else(|| fit(address, MAX_NAME, true))
 }
 
-/// Whitespace (including line breaks) collapsed to single spaces, for texts shown on one line.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Length as Slack counts it. Slack's limits are in characters, but emoji and other text
 /// outside the Basic Multilingual Plane may count double (UTF-16), so count the stricter way.
 fn utf16_len(text: &str) -> usize {
     text.chars().map(char::len_utf16).sum()
 }
 
-/// `text` escaped for `mrkdwn` (when `escape`) and cut to at most `max` characters, ending
-/// in "…" when cut. Cuts at a word boundary when one is near, and never inside an escape.
+/// `text` escaped for `mrkdwn` (when `escape`) and cut to at most `max` characters as Slack
+/// counts them (UTF-16), ending in "…" when cut ([`present::cut`]).
 fn fit(text: &str, max: usize, escape: bool) -> String {
-    let piece = |c: char| match c {
-        '&' if escape => Some("&amp;"),
-        '<' if escape => Some("&lt;"),
-        '>' if escape => Some("&gt;"),
-        _ => None,
-    };
-    let len = |c: char| piece(c).map_or(c.len_utf16(), str::len);
-    let push = |out: &mut String, c: char| match piece(c) {
-        Some(entity) => out.push_str(entity),
-        None => out.push(c),
-    };
+    if escape {
+        present::cut(text, max, char::len_utf16, mrkdwn_entity)
+    } else {
+        present::cut(text, max, char::len_utf16, present::no_escape)
+    }
+}
 
-    let mut out = String::new();
-    if text.chars().map(len).sum::<usize>() <= max {
-        text.chars().for_each(|c| push(&mut out, c));
-        return out;
+/// The characters `mrkdwn` reads as markup.
+fn mrkdwn_entity(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        _ => None,
     }
-    if max == 0 {
-        return out;
-    }
-    let budget = max - 1; // room for the "…"
-    let mut used = 0;
-    let mut last_space = None;
-    for c in text.chars() {
-        if used + len(c) > budget {
-            break;
-        }
-        if c.is_whitespace() {
-            last_space = Some((out.len(), used));
-        }
-        push(&mut out, c);
-        used += len(c);
-    }
-    // A word cut in half reads worse than a slightly shorter text.
-    if let Some((at, kept)) = last_space
-        && kept * 5 >= used * 4
-    {
-        out.truncate(at);
-    }
-    let trimmed = out.trim_end().len();
-    out.truncate(trimmed);
-    out.push('…');
-    out
 }
 
 /// Whole lines of an already formatted text, as many as fit in `max` characters, with "…"
@@ -545,17 +448,8 @@ mod tests {
     }
 
     fn routed(language: Lang) -> Reply {
-        let mut r = reply(language, ReplyKind::Routed);
-        r.specialists = vec![
-            specialist(
-                "anna",
-                "Anna Jansen",
-                Some("U0ANNA1"),
-                SpecialistRole::Primary,
-            ),
-            specialist("bram", "Bram de Vries", None, SpecialistRole::Alternative),
-        ];
-        r.knowledge = vec![knowledge(1), knowledge(2)];
+        let mut r = fixtures::routed(language);
+        r.specialists[0].slack_user_id = Some("U0ANNA1".to_string());
         r
     }
 

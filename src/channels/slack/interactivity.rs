@@ -20,17 +20,13 @@ use serde_json::{Value, json};
 use super::SlackChannel;
 use super::SlackState;
 use crate::catalogue::{Lang, Specialist};
+use crate::phrases::Phrases;
 use crate::pipeline::{AskerRef, FollowUpError, Question, now_ms};
 
 #[derive(Deserialize)]
 struct Form {
     payload: String,
 }
-
-/// What a refused clicker is told, in both languages (whose conversation it is, and so its
-/// language, is none of their business).
-const NOT_YOURS: &str = "Alleen wie de vraag stelde kan deze knoppen gebruiken. / \
-     Only the person who asked can use these buttons.";
 
 /// `POST /slack/interactivity`.
 pub(super) async fn interactivity(
@@ -94,7 +90,7 @@ pub(super) async fn interactivity(
         };
         match outcome {
             Ok(()) => {}
-            Err(err) if err.is_refusal() => click.tell(NOT_YOURS).await,
+            Err(err) if err.is_refusal() => click.tell(Phrases::NOT_YOURS).await,
             Err(FollowUpError::UnknownIntent(intent)) => {
                 tracing::warn!(intent, "a Slack option named an intent that is not there");
             }
@@ -303,44 +299,16 @@ impl Click<'_> {
 }
 
 fn passed_on_text(lang: Lang, person: &Specialist) -> String {
-    match lang {
-        Lang::Nl => format!(
-            "Ik heb je vraag doorgezet naar {} in een groepsgesprek.",
-            person.name
-        ),
-        Lang::En => format!(
-            "I have passed your question on to {} in a group chat.",
-            person.name
-        ),
-    }
+    Phrases::passed_on_in_slack(lang, &person.name)
 }
 
 fn not_on_slack_text(lang: Lang, person: &Specialist) -> String {
-    match lang {
-        Lang::Nl => format!(
-            "{} zit niet op Slack; mail naar {}.",
-            person.name, person.email
-        ),
-        Lang::En => format!("{} is not on Slack; e-mail {}.", person.name, person.email),
-    }
+    Phrases::not_on_slack(lang, &person.name, &person.email)
 }
 
 /// When the question could not be passed on: how to reach the specialist directly.
 fn cannot_text(lang: Lang, person: Option<&Specialist>) -> String {
-    match (lang, person) {
-        (Lang::Nl, Some(p)) => format!(
-            "Het lukte niet om je vraag door te zetten naar {}. Mail {} gerust zelf: {}.",
-            p.name, p.name, p.email
-        ),
-        (Lang::En, Some(p)) => format!(
-            "I could not pass your question on to {}. Please e-mail them directly: {}.",
-            p.name, p.email
-        ),
-        (Lang::Nl, None) => {
-            "Het lukte niet om je vraag door te zetten. Probeer het later opnieuw.".into()
-        }
-        (Lang::En, None) => "I could not pass your question on. Please try again later.".into(),
-    }
+    Phrases::cannot_pass_on(lang, person.map(|p| (p.name.as_str(), p.email.as_str())))
 }
 
 /// The text of the question's message, fetched from Slack (`channel` and `ts` in the button).

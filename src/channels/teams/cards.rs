@@ -32,6 +32,11 @@
 use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
+use crate::channels::present::{
+    self, MAX_DESK_VALUE, MAX_EXPERTISE, MAX_FALLBACK_TEXT, MAX_NAME, MAX_REASON, MAX_TITLE,
+    one_line,
+};
+use crate::phrases::{Labels, Phrases, Welcome};
 use crate::routing::reply::{DeskCard, KnowledgeLink, Reply, SpecialistCard, SpecialistRole};
 
 /// The `contentType` of an Adaptive Card attachment.
@@ -55,15 +60,8 @@ pub const MAX_KNOWLEDGE: usize = 6;
 /// The question carried in a handoff button and quoted to the specialist.
 pub const MAX_QUESTION: usize = 1000;
 
-/// Expertise is a reason to pick someone, not their CV.
-const MAX_EXPERTISE: usize = 200;
-/// Directory reasons list matched words; more than this is noise.
-const MAX_REASON: usize = 200;
 const MAX_INTRO: usize = 1000;
-const MAX_NAME: usize = 100;
-const MAX_TITLE: usize = 200;
 const MAX_SUMMARY: usize = 600;
-const MAX_DESK_VALUE: usize = 300;
 const MAX_TOPIC: usize = 200;
 /// Teams cuts long button titles; names are cut so that "Chat with <name>" stays readable.
 const MAX_ACTION_TITLE: usize = 60;
@@ -71,8 +69,6 @@ const MAX_ACTION_TITLE: usize = 60;
 const MAX_OPTIONS: usize = 6;
 /// Longer URLs are shown as text rather than risked as a button.
 const MAX_URL: usize = 2048;
-/// Notifications show only the first line or so.
-const MAX_FALLBACK_TEXT: usize = 150;
 /// An e-mail address (RFC 5321 path limit).
 const MAX_EMAIL: usize = 254;
 
@@ -102,93 +98,6 @@ pub enum CardAction {
         specialist: String,
         question: Option<String>,
     },
-}
-
-/// The fixed words of the Teams messages in the reply's language.
-struct Labels {
-    alternative: &'static str,
-    chat_with: fn(&str) -> String,
-    pass_on: &'static str,
-    helpful: &'static str,
-    not_helpful: &'static str,
-    open: &'static str,
-    web: &'static str,
-    website: &'static str,
-    email: &'static str,
-    phone: &'static str,
-    hours: &'static str,
-    topic: &'static str,
-    desk_name: &'static str,
-    someone: &'static str,
-    colleague: &'static str,
-    the_specialist: &'static str,
-    asked: fn(&str) -> String,
-    reply_in_teams: &'static str,
-}
-
-impl Labels {
-    fn of(lang: Lang) -> &'static Labels {
-        match lang {
-            Lang::Nl => &Labels {
-                alternative: "alternatief",
-                chat_with: |name| format!("Chat met {name}"),
-                pass_on: "Vraag doorzetten",
-                helpful: "👍 Nuttig",
-                not_helpful: "👎 Niet nuttig",
-                open: "Openen",
-                web: "Website",
-                website: "Naar de website",
-                email: "E-mail",
-                phone: "Telefoon",
-                hours: "Bereikbaar",
-                topic: "Onderwerp",
-                desk_name: "Verwijsloket",
-                someone: "Iemand",
-                colleague: "Collega",
-                the_specialist: "de specialist",
-                asked: |name| format!("{name} stelde het verwijsloket een vraag:"),
-                reply_in_teams: "Reageer rechtstreeks in Teams.",
-            },
-            Lang::En => &Labels {
-                alternative: "alternative",
-                chat_with: |name| format!("Chat with {name}"),
-                pass_on: "Pass my question on",
-                helpful: "👍 Helpful",
-                not_helpful: "👎 Not helpful",
-                open: "Open",
-                web: "Website",
-                website: "Go to the website",
-                email: "E-mail",
-                phone: "Phone",
-                hours: "Hours",
-                topic: "Topic",
-                desk_name: "Referral Desk",
-                someone: "Someone",
-                colleague: "Colleague",
-                the_specialist: "the specialist",
-                asked: |name| format!("{name} asked the referral desk:"),
-                reply_in_teams: "Reply to them directly in Teams.",
-            },
-        }
-    }
-
-    fn more_specialists(lang: Lang, n: usize) -> String {
-        match (lang, n) {
-            (Lang::Nl, 1) => "Nog 1 collega niet getoond.".to_string(),
-            (Lang::Nl, n) => format!("Nog {n} collega's niet getoond."),
-            (Lang::En, 1) => "1 more colleague not shown.".to_string(),
-            (Lang::En, n) => format!("{n} more colleagues not shown."),
-        }
-    }
-
-    fn more_knowledge(lang: Lang, n: usize) -> String {
-        match (lang, n) {
-            (Lang::Nl, 1) => "Nog 1 link niet getoond.".to_string(),
-            (Lang::Nl, n) => format!("Nog {n} links niet getoond."),
-            (Lang::En, 1) => "1 more link not shown.".to_string(),
-            (Lang::En, n) => format!("{n} more links not shown."),
-        }
-    }
 }
 
 /// The Adaptive Card for `reply`: the intro, one container per specialist (with a chat
@@ -265,18 +174,14 @@ pub fn attachment(card: Value) -> Value {
 /// notification. Teams shows an activity's `text` together with its card, so the whole answer
 /// ([`crate::routing::reply::render_text`], in `reply.text`) would appear twice. Plain text.
 pub fn fallback_text(reply: &Reply) -> String {
-    let text = [reply.intro.as_str(), reply.text.as_str()]
-        .into_iter()
-        .find_map(|t| t.lines().map(str::trim).find(|line| !line.is_empty()))
-        .unwrap_or(Labels::of(reply.language).desk_name);
-    cap(text, MAX_FALLBACK_TEXT)
+    cap(present::headline(reply), MAX_FALLBACK_TEXT)
 }
 
 /// The welcome sent when the bot is installed, in `lang`: who the bot is, two example
 /// questions, and what is logged. `retention_days` is how long the (redacted) question texts
 /// are kept; `None` when no question texts are kept at all.
 pub fn welcome_card(lang: Lang, retention_days: Option<u32>) -> Value {
-    let w = welcome(lang, retention_days);
+    let w = Welcome::of(lang, retention_days);
     let mut body = vec![
         text_block(w.title.to_string())
             .with("size", "Medium")
@@ -302,7 +207,7 @@ pub fn welcome_card(lang: Lang, retention_days: Option<u32>) -> Value {
 
 /// The welcome as plain text (for the activity's `text` and clients without cards).
 pub fn welcome_text(lang: Lang, retention_days: Option<u32>) -> String {
-    let w = welcome(lang, retention_days);
+    let w = Welcome::of(lang, retention_days);
     let examples: Vec<String> = w.examples.iter().map(|e| format!("- {e}")).collect();
     format!(
         "{}\n\n{}\n\n{}\n{}\n\n{} {}",
@@ -359,40 +264,18 @@ pub fn handoff_card(
 
 /// Tells the asker that their question went to `specialist_name`. Plain text.
 pub fn passed_on_text(lang: Lang, specialist_name: &str) -> String {
-    let name = display_name(lang, specialist_name);
-    match lang {
-        Lang::Nl => {
-            format!("Ik heb je vraag doorgezet naar {name}; die neemt via Teams contact met je op.")
-        }
-        Lang::En => {
-            format!("I have passed your question on to {name}; they will contact you in Teams.")
-        }
-    }
+    Phrases::passed_on_in_teams(lang, &display_name(lang, specialist_name))
 }
 
 /// Tells the asker that `specialist_name` cannot be reached through the bot, and how to
 /// reach them instead. Plain text.
 pub fn not_on_teams_text(lang: Lang, specialist_name: &str, email: &str) -> String {
-    let name = display_name(lang, specialist_name);
-    let email = one_line(email);
-    match (lang, email.is_empty()) {
-        (Lang::Nl, false) => format!(
-            "Ik kan je vraag niet via Teams aan {name} doorgeven. Mail je vraag naar {email}."
-        ),
-        (Lang::Nl, true) => format!("Ik kan je vraag niet via Teams aan {name} doorgeven."),
-        (Lang::En, false) => format!(
-            "I can't pass your question on to {name} in Teams. Please e-mail it to {email}."
-        ),
-        (Lang::En, true) => format!("I can't pass your question on to {name} in Teams."),
-    }
+    Phrases::not_on_teams(lang, &display_name(lang, specialist_name), &one_line(email))
 }
 
 /// Thanks for a 👍/👎. Plain text.
 pub fn feedback_thanks_text(lang: Lang) -> String {
-    match lang {
-        Lang::Nl => "Bedankt voor je feedback!".to_string(),
-        Lang::En => "Thanks for your feedback!".to_string(),
-    }
+    Phrases::feedback_thanks(lang).to_string()
 }
 
 /// What the user clicked, from the `value` of an `Action.Submit` (or the `action.data` of an
@@ -479,56 +362,6 @@ fn escape_line(line: &str) -> String {
         out.push(c);
     }
     out
-}
-
-struct Welcome {
-    title: &'static str,
-    what: &'static str,
-    for_example: &'static str,
-    examples: [&'static str; 2],
-    privacy: &'static str,
-    privacy_text: String,
-}
-
-fn welcome(lang: Lang, retention_days: Option<u32>) -> Welcome {
-    match lang {
-        Lang::Nl => Welcome {
-            title: "Hoi! Ik ben het verwijsloket.",
-            what: "Stel me je vraag over leren, ontwikkeling en werk, dan verwijs ik je naar de juiste collega, informatie of het juiste loket. Stuur je vraag in een chat met mij, of noem me met @ in een kanaal.",
-            for_example: "Bijvoorbeeld:",
-            examples: [
-                "Hoe vraag ik opleidingsbudget aan?",
-                "Wie weet veel van Power BI?",
-            ],
-            privacy: "Privacy:",
-            privacy_text: format!(
-                "ik registreer je vragen zonder je naam (onder een pseudonieme sleutel), zodat HRD ziet naar welke onderwerpen veel vraag is. {}",
-                match retention_days {
-                    Some(1) => "De vraagteksten, zonder e-mailadressen, telefoonnummers en andere persoonsnummers, worden na 1 dag verwijderd.".to_string(),
-                    Some(n) => format!("De vraagteksten, zonder e-mailadressen, telefoonnummers en andere persoonsnummers, worden na {n} dagen verwijderd."),
-                    None => "De tekst van je vragen bewaar ik helemaal niet, alleen het onderwerp en waarheen ik je verwees.".to_string(),
-                }
-            ),
-        },
-        Lang::En => Welcome {
-            title: "Hi! I'm the referral desk.",
-            what: "Ask me about learning, development and work, and I'll refer you to the right colleague, information or desk. Send me your question in a chat, or @mention me in a channel.",
-            for_example: "For example:",
-            examples: [
-                "How do I apply for a training budget?",
-                "Who knows about Power BI?",
-            ],
-            privacy: "Privacy:",
-            privacy_text: format!(
-                "I log your questions without your name (under a pseudonymous key), so HRD can see which topics are in demand. {}",
-                match retention_days {
-                    Some(1) => "The question texts, with e-mail addresses, phone numbers and other personal numbers removed, are deleted after 1 day.".to_string(),
-                    Some(n) => format!("The question texts, with e-mail addresses, phone numbers and other personal numbers removed, are deleted after {n} days."),
-                    None => "I keep no question texts at all, only the topic and where I referred you.".to_string(),
-                }
-            ),
-        },
-    }
 }
 
 fn specialist_container(
@@ -882,11 +715,6 @@ fn display_name(lang: Lang, name: &str) -> String {
     }
 }
 
-/// Whitespace (including line breaks) collapsed to single spaces, for texts shown on one line.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// A text that may have several lines, cut to `max` characters and escaped; each line becomes
 /// a paragraph (a single line break is not reliably shown in a `TextBlock`).
 fn multiline(text: &str, max: usize) -> String {
@@ -899,36 +727,10 @@ fn multiline(text: &str, max: usize) -> String {
         .join("\n\n")
 }
 
-/// `text` cut to at most `max` characters (not bytes), ending in "…" when cut. Cuts at a
-/// word boundary when one is near.
+/// `text` cut to at most `max` characters (not bytes), ending in "…" when cut
+/// ([`present::cut`]); escaping is separate ([`escape_markdown`]).
 fn cap(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let budget = max - 1; // room for the "…"
-    let mut out = String::new();
-    let mut used = 0;
-    let mut last_space = None;
-    for c in text.chars().take(budget) {
-        if c.is_whitespace() {
-            last_space = Some((out.len(), used));
-        }
-        out.push(c);
-        used += 1;
-    }
-    // A word cut in half reads worse than a slightly shorter text.
-    if let Some((at, kept)) = last_space
-        && kept * 5 >= used * 4
-    {
-        out.truncate(at);
-    }
-    let trimmed = out.trim_end().len();
-    out.truncate(trimmed);
-    out.push('…');
-    out
+    present::cut(text, max, |_| 1, present::no_escape)
 }
 
 #[cfg(test)]
@@ -958,17 +760,9 @@ mod tests {
     }
 
     fn routed(language: Lang) -> Reply {
-        let mut r = reply(language, ReplyKind::Routed);
-        r.specialists = vec![
-            specialist(
-                "anna",
-                "Anna Jansen",
-                Some("00000000-aaaa-4000-8000-000000000001"),
-                SpecialistRole::Primary,
-            ),
-            specialist("bram", "Bram de Vries", None, SpecialistRole::Alternative),
-        ];
-        r.knowledge = vec![knowledge(1), knowledge(2)];
+        let mut r = fixtures::routed(language);
+        r.specialists[0].teams_aad_object_id =
+            Some("00000000-aaaa-4000-8000-000000000001".to_string());
         r
     }
 

@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
 use crate::error::AppError;
+use crate::phrases::Phrases;
 use crate::pipeline::outbox::{Backoff, SendError};
 use crate::pipeline::{AskerRef, FollowUpError, FollowedUp, Pipeline, PipelineError, Question};
 use auth::{AuthError, BotAuthenticator};
@@ -410,10 +411,7 @@ async fn handoff(
                 question.unwrap_or_default(),
                 topic.as_deref(),
             );
-            let text = match lang {
-                Lang::Nl => format!("{asker_name} heeft een vraag voor je via het verwijsloket."),
-                Lang::En => format!("{asker_name} has a question for you via the referral desk."),
-            };
+            let text = Phrases::question_for_you(lang, asker_name);
             let message = message_activity(
                 &bot_account,
                 &json!({ "id": aad }),

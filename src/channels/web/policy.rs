@@ -19,9 +19,9 @@ use crate::net::{RateLimiter, TrustedProxies};
 #[derive(Debug)]
 pub struct WebPolicy {
     /// Whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
-    pub proxies: TrustedProxies,
+    proxies: TrustedProxies,
     /// Questions per client on `POST /api/v1/ask`; `None` when `web.rate_limit_*` is 0.
-    pub ask_limit: Option<RateLimiter>,
+    ask_limit: Option<RateLimiter>,
     /// The chat page's `Content-Security-Policy`, with `web.frame_ancestors`.
     chat_csp: HeaderValue,
     /// `X-Frame-Options` for browsers without `frame-ancestors`, when it can say the same.
