@@ -149,6 +149,15 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
+        self.validate_storage()?;
+        self.validate_slack()?;
+        self.teams.validate()?;
+        self.validate_analytics()?;
+        self.validate_http()
+    }
+
+    /// The database, the classifier, the workers and how long texts are kept.
+    fn validate_storage(&self) -> Result<(), SettingsError> {
         let url = self.database.url.expose_secret();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -192,6 +201,11 @@ impl Settings {
                 hint: "set log.store_text = false to keep no question texts at all",
             });
         }
+        Ok(())
+    }
+
+    /// Slack: both secrets or neither, and neither blank.
+    fn validate_slack(&self) -> Result<(), SettingsError> {
         if self
             .slack
             .signing_secret
@@ -233,7 +247,11 @@ impl Settings {
             }
             _ => {}
         }
-        self.teams.validate()?;
+        Ok(())
+    }
+
+    /// The demand reports: group size, tokens, the low-confidence line.
+    fn validate_analytics(&self) -> Result<(), SettingsError> {
         if self.analytics.min_group_size < 3 {
             return Err(SettingsError::Key {
                 key: "analytics.min_group_size",
@@ -265,6 +283,11 @@ impl Settings {
                 hint: "0.5 counts answers the classifier was unsure of as unmet demand",
             });
         }
+        Ok(())
+    }
+
+    /// Who may connect how: proxies, the metrics listener, framing, cookies, pool size.
+    fn validate_http(&self) -> Result<(), SettingsError> {
         if let Some(position) = self
             .server
             .trusted_proxies

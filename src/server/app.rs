@@ -23,7 +23,7 @@ use crate::channels::teams::{self, TeamsBot, TeamsChannel, TeamsSender, WebhookV
 use crate::channels::web::WebPolicy;
 use crate::config::Settings;
 use crate::nlu::embedding::EmbeddingWorker;
-use crate::nlu::model::build_for_catalogue;
+use crate::nlu::model::{BuiltModel, build_for_catalogue};
 use crate::pipeline::outbox::{Backoff, OutboxWorker, ReplySender};
 use crate::pipeline::{Pipeline, now_ms, read_departments};
 use crate::privacy::Pseudonymiser;
@@ -46,124 +46,32 @@ pub struct Application {
 }
 
 impl Application {
+    /// Everything `serve` runs, from `settings`, in the order that fails fastest: the
+    /// catalogue and model, the database, the keys, the channels; then the listeners (a
+    /// taken port stops the start before any worker runs) and the workers.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
         // Refused before anything slow: reports switched on for nobody is a setup mistake that
         // would otherwise only show as 401s on the dashboard.
         if settings.analytics.enabled && settings.analytics.tokens.is_empty() {
             return Err(StartError::ReportsWithoutReaders);
         }
-        let catalogue = Arc::new(Catalogue::load(&settings.catalogue.dir)?);
-        for warning in &catalogue.warnings {
-            tracing::warn!("{warning}");
-        }
-        let started = Instant::now();
-        // model loading, embedding the catalogue and training are blocking work
-        let built = {
-            let catalogue = catalogue.clone();
-            let model = settings.classifier.clone();
-            tokio::task::spawn_blocking(move || build_for_catalogue(&catalogue, &model, None))
-                .await
-                .map_err(|join| {
-                    StartError::Internal(format!("training the classifier failed: {join}"))
-                })??
-        };
-        tracing::info!(
-            intents = catalogue.intents.len(),
-            model = built.kind.as_str(),
-            catalogue_embedding_ms = built.embedded.map(|r| (r.seconds * 1000.0) as u64),
-            millis = started.elapsed().as_millis() as u64,
-            "classifier trained"
-        );
-        let classifier = built.classifier;
+        let (catalogue, built) = train(&settings).await?;
         let database = settings.database.describe();
-        let store =
-            store::connect(&settings.database)
-                .await
-                .map_err(|source| StartError::Store {
-                    database: database.clone(),
-                    source,
-                })?;
-        let ids: Vec<String> = catalogue.specialists.iter().map(|s| s.id.clone()).collect();
-        store
-            .register_specialists(&ids)
-            .await
-            .map_err(|source| StartError::Store {
-                database: database.clone(),
-                source,
-            })?;
-        if settings.database.is_sqlite() {
-            // One process per SQLite file: whatever was leased belonged to a previous run.
-            let released = store
-                .release_leases()
-                .await
-                .map_err(|source| StartError::Store {
-                    database: database.clone(),
-                    source,
-                })?;
-            if released > 0 {
-                tracing::info!(
-                    released,
-                    "unfinished inbox items and replies from the previous run will be processed"
-                );
-            }
-        }
-        let pseudonymiser = match (
-            &settings.privacy.pseudonym_key,
-            settings.database.sqlite_dir(),
-        ) {
-            (Some(secret), _) => Pseudonymiser::from_secret(secret)?,
-            (None, Some(dir)) => Pseudonymiser::load_or_create(&dir.join("pseudonym.key"))?,
-            (None, None) if settings.database.is_sqlite() => Pseudonymiser::generate(),
-            (None, None) => return Err(StartError::MissingKey),
-        };
-        let departments = match &settings.privacy.departments_csv {
-            Some(path) => read_departments(path)?,
-            None => HashMap::new(),
-        };
+        let store = open_store(&settings, &catalogue).await?;
         let metrics = Arc::new(Metrics::new());
         let slack = SlackClient::new(&settings.slack, metrics.clone())
             .filter(|_| settings.slack.is_enabled())
             .map(Arc::new);
-        let mut senders: HashMap<String, Arc<dyn ReplySender>> = HashMap::new();
-        if let Some(client) = &slack {
-            senders.insert(
-                "slack".into(),
-                Arc::new(SlackSender {
-                    client: client.clone(),
-                }),
-            );
-        }
         let teams = teams_channel(&settings, metrics.clone())?;
-        if let Some(bot) = teams.as_ref().and_then(|t| t.bot.as_ref()) {
-            senders.insert(
-                teams::CHANNEL.into(),
-                Arc::new(TeamsSender {
-                    client: bot.connector.clone(),
-                }),
-            );
-        }
-        let mut pipeline = Pipeline::new(
+        let senders = reply_senders(slack.as_ref(), teams.as_deref());
+        let pipeline = Arc::new(build_pipeline(
+            &settings,
             catalogue,
-            classifier,
+            built,
             store.clone(),
-            pseudonymiser,
-            departments,
-            settings.log.clone(),
             metrics.clone(),
             senders.keys().cloned().collect(),
-        )
-        .with_session_cookies(
-            settings.server.secure_cookies,
-            settings.web.cookie_same_site,
-        );
-        if let Some(embedder) = built.embedder {
-            pipeline = pipeline.with_embeddings(
-                EmbeddingWorker::spawn(embedder),
-                built.specialist_vectors,
-                settings.classifier.embedding_languages.clone(),
-            );
-        }
-        let pipeline = Arc::new(pipeline);
+        )?);
         let web =
             Arc::new(
                 WebPolicy::from_settings(&settings).map_err(|e| StartError::Setting {
@@ -193,24 +101,7 @@ impl Application {
             None
         };
         let heartbeat = tokio::spawn(beat(store.clone()));
-        let (stop, stop_rx) = watch::channel(false);
-        let mut workers = Vec::new();
-        if !senders.is_empty() {
-            let outbox = OutboxWorker {
-                store,
-                senders,
-                metrics,
-                backoff: Backoff {
-                    base: Duration::from_millis(settings.outbox.retry_base_ms),
-                    max: Duration::from_secs(settings.outbox.retry_max_seconds),
-                    max_attempts: settings.outbox.max_attempts,
-                },
-                // the clients give up after 10 s; a crashed replica's replies wait this long
-                lease: Duration::from_secs(30),
-                wake: pipeline.replies_queued(),
-            };
-            workers.push(tokio::spawn(outbox.run(stop_rx.clone())));
-        }
+        let (stop, workers) = spawn_workers(&settings, &pipeline, store, senders, metrics);
         let slack = match (slack, &settings.slack.signing_secret) {
             (Some(client), Some(secret)) => Some(Arc::new(SlackChannel {
                 verifier: SlackVerifier::new(secret.expose_secret()),
@@ -219,20 +110,6 @@ impl Application {
             })),
             _ => None,
         };
-        for worker in 0..settings.server.workers {
-            workers.push(tokio::spawn(
-                pipeline.clone().run_worker(worker, stop_rx.clone()),
-            ));
-        }
-        let reports = settings
-            .analytics
-            .enabled
-            .then(|| crate::analytics::ReportPolicy::from_settings(&settings.analytics));
-        workers.push(tokio::spawn(retention_task(
-            pipeline.clone(),
-            reports,
-            stop_rx,
-        )));
         let metrics_address = metrics_listener
             .as_ref()
             .and_then(|l| l.local_addr().ok())
@@ -348,6 +225,176 @@ impl Application {
         tokio::join!(public, metrics, stop_and_wait);
         Ok(())
     }
+}
+
+/// Loads the catalogue and trains its classifier (loading the embedding model and embedding
+/// the catalogue for the kinds that use one), off the async runtime.
+async fn train(settings: &Settings) -> Result<(Arc<Catalogue>, BuiltModel), StartError> {
+    let catalogue = Arc::new(Catalogue::load(&settings.catalogue.dir)?);
+    for warning in &catalogue.warnings {
+        tracing::warn!("{warning}");
+    }
+    let started = Instant::now();
+    // model loading, embedding the catalogue and training are blocking work
+    let built = {
+        let catalogue = catalogue.clone();
+        let model = settings.classifier.clone();
+        tokio::task::spawn_blocking(move || build_for_catalogue(&catalogue, &model, None))
+            .await
+            .map_err(|join| {
+                StartError::Internal(format!("training the classifier failed: {join}"))
+            })??
+    };
+    tracing::info!(
+        intents = catalogue.intents.len(),
+        model = built.kind.as_str(),
+        catalogue_embedding_ms = built.embedded.map(|r| (r.seconds * 1000.0) as u64),
+        millis = started.elapsed().as_millis() as u64,
+        "classifier trained"
+    );
+    Ok((catalogue, built))
+}
+
+/// Connects (and migrates) the database, registers the catalogue's specialists for the
+/// rotation and, on SQLite (one process per file), frees what a previous run held.
+async fn open_store(
+    settings: &Settings,
+    catalogue: &Catalogue,
+) -> Result<Arc<dyn store::ConversationStore>, StartError> {
+    let database = settings.database.describe();
+    let failed = |source| StartError::Store {
+        database: database.clone(),
+        source,
+    };
+    let store = store::connect(&settings.database).await.map_err(failed)?;
+    let ids: Vec<String> = catalogue.specialists.iter().map(|s| s.id.clone()).collect();
+    store.register_specialists(&ids).await.map_err(failed)?;
+    if settings.database.is_sqlite() {
+        let released = store.release_leases().await.map_err(failed)?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "unfinished inbox items and replies from the previous run will be processed"
+            );
+        }
+    }
+    Ok(store)
+}
+
+/// Who sends replies on each configured channel (for the outbox dispatcher).
+fn reply_senders(
+    slack: Option<&Arc<SlackClient>>,
+    teams: Option<&TeamsChannel>,
+) -> HashMap<String, Arc<dyn ReplySender>> {
+    let mut senders: HashMap<String, Arc<dyn ReplySender>> = HashMap::new();
+    if let Some(client) = slack {
+        senders.insert(
+            "slack".into(),
+            Arc::new(SlackSender {
+                client: client.clone(),
+            }),
+        );
+    }
+    if let Some(bot) = teams.and_then(|t| t.bot.as_ref()) {
+        senders.insert(
+            teams::CHANNEL.into(),
+            Arc::new(TeamsSender {
+                client: bot.connector.clone(),
+            }),
+        );
+    }
+    senders
+}
+
+/// The pipeline with its keys (pseudonyms), departments, sessions and, for the embedding
+/// kinds, the embedding worker thread.
+fn build_pipeline(
+    settings: &Settings,
+    catalogue: Arc<Catalogue>,
+    built: BuiltModel,
+    store: Arc<dyn store::ConversationStore>,
+    metrics: Arc<Metrics>,
+    channels: Vec<String>,
+) -> Result<Pipeline, StartError> {
+    let pseudonymiser = match (
+        &settings.privacy.pseudonym_key,
+        settings.database.sqlite_dir(),
+    ) {
+        (Some(secret), _) => Pseudonymiser::from_secret(secret)?,
+        (None, Some(dir)) => Pseudonymiser::load_or_create(&dir.join("pseudonym.key"))?,
+        (None, None) if settings.database.is_sqlite() => Pseudonymiser::generate(),
+        (None, None) => return Err(StartError::MissingKey),
+    };
+    let departments = match &settings.privacy.departments_csv {
+        Some(path) => read_departments(path)?,
+        None => HashMap::new(),
+    };
+    let mut pipeline = Pipeline::new(
+        catalogue,
+        built.classifier,
+        store,
+        pseudonymiser,
+        departments,
+        settings.log.clone(),
+        metrics,
+        channels,
+    )
+    .with_session_cookies(
+        settings.server.secure_cookies,
+        settings.web.cookie_same_site,
+    );
+    if let Some(embedder) = built.embedder {
+        pipeline = pipeline.with_embeddings(
+            EmbeddingWorker::spawn(embedder),
+            built.specialist_vectors,
+            settings.classifier.embedding_languages.clone(),
+        );
+    }
+    Ok(pipeline)
+}
+
+/// The outbox dispatcher (when a channel sends replies), the inbox workers and the daily
+/// retention task, all stopped through the returned sender.
+fn spawn_workers(
+    settings: &Settings,
+    pipeline: &Arc<Pipeline>,
+    store: Arc<dyn store::ConversationStore>,
+    senders: HashMap<String, Arc<dyn ReplySender>>,
+    metrics: Arc<Metrics>,
+) -> (watch::Sender<bool>, Vec<JoinHandle<()>>) {
+    let (stop, stop_rx) = watch::channel(false);
+    let mut workers = Vec::new();
+    if !senders.is_empty() {
+        let outbox = OutboxWorker {
+            store,
+            senders,
+            metrics,
+            backoff: Backoff {
+                base: Duration::from_millis(settings.outbox.retry_base_ms),
+                max: Duration::from_secs(settings.outbox.retry_max_seconds),
+                max_attempts: settings.outbox.max_attempts,
+            },
+            // the clients give up after 10 s; a crashed replica's replies wait this long
+            lease: Duration::from_secs(30),
+            wake: pipeline.replies_queued(),
+        };
+        workers.push(tokio::spawn(outbox.run(stop_rx.clone())));
+    }
+    for worker in 0..settings.server.workers {
+        workers.push(tokio::spawn(
+            pipeline.clone().run_worker(worker, stop_rx.clone()),
+        ));
+    }
+    let reports = settings
+        .analytics
+        .enabled
+        .then(|| crate::analytics::ReportPolicy::from_settings(&settings.analytics));
+    workers.push(tokio::spawn(retention_task(
+        pipeline.clone(),
+        reports,
+        stop_rx,
+    )));
+    (stop, workers)
 }
 
 pub(super) async fn bind(

@@ -22,6 +22,7 @@
 mod charts;
 mod csv;
 mod html;
+mod labels;
 
 use super::DemandReport;
 
