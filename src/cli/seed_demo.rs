@@ -1,6 +1,6 @@
 //! `referral-desk seed-demo`: fills the configured database with synthetic conversations, so a
 //! newcomer sees a populated dashboard and the reports can be benchmarked; `--remove` takes
-//! them out again. The generating and writing is `analytics::seed`; this file reads the
+//! them out again. The generating and writing is `crate::demo`; this file reads the
 //! options, drives the progress bar and prints the one-line summary.
 //!
 //! Seeded rows are marked as demo data and left out of every report unless it is asked to

@@ -292,3 +292,56 @@ fn bad_values_name_the_key() {
         .to_string();
     assert!(err.contains("none.toml"), "{err}");
 }
+
+/// The environment is read here and only here: the embedding cache variable CI and developers
+/// share is a default (the file and `REFERRAL_DESK__CLASSIFIER__EMBEDDING_CACHE` win), and
+/// `RUST_LOG` reaches the log filter through the settings.
+#[test]
+fn the_shared_embedding_cache_and_rust_log_come_in_through_the_settings() {
+    let s = Settings::load_with_env(None, env(&[])).unwrap();
+    assert_eq!(
+        s.classifier.embedding_cache,
+        Some(PathBuf::from("data/embeddings"))
+    );
+    assert_eq!(s.telemetry.rust_log, None);
+
+    let s = Settings::load_with_env(
+        None,
+        env(&[
+            ("REFERRAL_DESK_EMBEDDING_CACHE", "/cache/shared"),
+            ("RUST_LOG", "referral_desk=debug"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.classifier.embedding_cache,
+        Some(PathBuf::from("/cache/shared"))
+    );
+    assert_eq!(s.telemetry.rust_log.as_deref(), Some("referral_desk=debug"));
+
+    let s = Settings::load_with_env(
+        None,
+        env(&[
+            ("REFERRAL_DESK_EMBEDDING_CACHE", "/cache/shared"),
+            ("REFERRAL_DESK__CLASSIFIER__EMBEDDING_CACHE", "/cache/mine"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.classifier.embedding_cache,
+        Some(PathBuf::from("/cache/mine"))
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("desk.toml");
+    std::fs::write(&file, "[classifier]\nembedding_cache = \"/cache/file\"\n").unwrap();
+    let s = Settings::load_with_env(
+        Some(&file),
+        env(&[("REFERRAL_DESK_EMBEDDING_CACHE", "/cache/shared")]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.classifier.embedding_cache,
+        Some(PathBuf::from("/cache/file"))
+    );
+}

@@ -10,7 +10,12 @@
 //! - `dataset`, `metrics`, `evaluation`: labelled JSONL files, the figures and the procedure
 //!   behind `referral-desk eval`.
 //!
-//! Everything here is pure computation: no I/O besides reading dataset files on request.
+//! Text normalisation is the bottom layer's ([`crate::text`]); the settings (`[classifier]`,
+//! [`ModelKind`]) are [`crate::config`]'s, so nothing here reads the environment.
+//!
+//! I/O: the classifier, features and metrics are pure computation; `embedding` reads a model
+//! folder and keeps catalogue embeddings in an on-disk cache (the folder the settings name),
+//! and `dataset` reads JSONL files on request.
 
 pub mod classifier;
 pub mod dataset;

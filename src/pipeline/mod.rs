@@ -3,10 +3,13 @@
 //! ```text
 //! accept:  pseudonymise the asker, look up the department, write the inbox item (unique
 //!          delivery id)                                   -> the channel may acknowledge now
-//! process: claim the item, classify, route (availability, least recently referred first,
-//!          directory lookups), redact, log + finish the item in one transaction, and queue the
+//! process: claim the item, embed and classify (or search the directory), ask the store
+//!          whose turn it is among the intent's available specialists, build the reply with
+//!          `routing::route`, redact, log + finish the item in one transaction, and queue the
 //!          reply in the outbox for channels that send asynchronously
 //! ```
+//! The asynchronous steps are here; where a question goes is decided only by
+//! [`crate::routing::route`], which `classify` and the demo generator call too.
 //! Workers claim items with a lease, so an item acknowledged but not finished before a crash is
 //! processed after the restart, and a repeated delivery (the same delivery id from the same
 //! asker) is acknowledged and ignored. The web channel runs the same steps inline and returns
