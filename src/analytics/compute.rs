@@ -278,41 +278,77 @@ fn view(
         .collect();
     let all_tables: Vec<&MonthRelease> = current.iter().chain(before).collect();
     let ids = topic_ids(catalogue, &all_tables);
-    let titles = |id: &str| -> (String, String) {
-        match catalogue.intent(id) {
-            Some(intent) => (
-                intent.label(Lang::Nl).to_string(),
-                intent.label(Lang::En).to_string(),
-            ),
-            None if id == OTHER => (
-                "Overige vragen (geen onderwerp)".to_string(),
-                "Other questions (no topic)".to_string(),
-            ),
-            None => (id.to_string(), id.to_string()),
-        }
-    };
-    let topic_row = |id: &str, row: Row| {
-        let (title_nl, title_en) = titles(id);
-        let series = row.series();
-        let previous = over_months(&row.previous);
-        TopicRow {
-            intent: id.to_string(),
-            title_nl,
-            title_en,
-            change: change(series.total, previous),
-            series,
-            previous,
-        }
-    };
     let topics: Vec<TopicRow> = ids
         .iter()
         .map(|id| {
-            topic_row(
-                id,
-                Row::of(current, before, |r| r.topic(id).map(|t| t.figure)),
-            )
+            let row = Row::of(current, before, |r| r.topic(id).map(|t| t.figure));
+            topic_row(catalogue, id, row)
         })
         .collect();
+    let (rising, falling) = rising_and_falling(&topics);
+    let mut outcomes = vec![outcome_row(current, None)];
+    outcomes.extend(ids.iter().map(|id| outcome_row(current, Some(id))));
+    let departments = request
+        .by_department
+        .then(|| department_blocks(catalogue, current, before, &ids));
+    let totals = Row::of(current, before, |r| Some(r.total));
+    let mut report = DemandReport {
+        generated_at: Utc::now(),
+        from: periods[0].start,
+        to: periods[periods.len() - 1].end - Days::days(1),
+        granularity: Granularity::Month,
+        min_group_size: policy.min_group_size,
+        totals: totals.series(),
+        periods,
+        unpublished,
+        topics,
+        rising,
+        falling,
+        outcomes,
+        departments,
+        emerging: emerging_topics(current),
+        specialists: specialist_rows(catalogue, current, before),
+        suppressed_small: 0,
+        suppressed_complementary: 0,
+        includes_demo: request.include_demo,
+    };
+    let (small, other) = report.hidden_counts();
+    report.suppressed_small = small;
+    report.suppressed_complementary = other;
+    report
+}
+
+/// A topic's titles in Dutch and English.
+fn topic_titles(catalogue: &Catalogue, id: &str) -> (String, String) {
+    match catalogue.intent(id) {
+        Some(intent) => (
+            intent.label(Lang::Nl).to_string(),
+            intent.label(Lang::En).to_string(),
+        ),
+        None if id == OTHER => (
+            "Overige vragen (geen onderwerp)".to_string(),
+            "Other questions (no topic)".to_string(),
+        ),
+        None => (id.to_string(), id.to_string()),
+    }
+}
+
+fn topic_row(catalogue: &Catalogue, id: &str, row: Row) -> TopicRow {
+    let (title_nl, title_en) = topic_titles(catalogue, id);
+    let series = row.series();
+    let previous = over_months(&row.previous);
+    TopicRow {
+        intent: id.to_string(),
+        title_nl,
+        title_en,
+        change: change(series.total, previous),
+        series,
+        previous,
+    }
+}
+
+/// The three topics that grew most and the three that shrank most (not "other").
+fn rising_and_falling(topics: &[TopicRow]) -> (Vec<String>, Vec<String>) {
     let mut ranked: Vec<(f64, &str)> = topics
         .iter()
         .filter(|t| t.intent != OTHER)
@@ -332,84 +368,98 @@ fn view(
         .take(3)
         .map(|(_, id)| id.to_string())
         .collect();
+    (rising, falling)
+}
 
-    let share = |part: Cell, whole: Cell| Share {
+fn share(part: Cell, whole: Cell) -> Share {
+    Share {
         part,
         whole,
         ratio: match (part.conversations(), whole.conversations()) {
             (Some(p), Some(w)) if w > 0 => Some(f64::from(p) / f64::from(w)),
             _ => None,
         },
-    };
-    let sum = |get: &dyn Fn(&MonthRelease) -> Option<Cell>| -> Cell {
-        let cells: Vec<Cell> = current.iter().map(|r| get(r).unwrap_or(ABSENT)).collect();
-        over_months(&cells)
-    };
-    let outcome_row = |id: Option<&str>| {
-        let breakdown = |r: &MonthRelease| match id {
-            None => Some(r.all.clone()),
-            Some(id) => r.topic(id).map(|t| t.breakdown.clone()),
-        };
-        OutcomeRow {
-            intent: id.map(str::to_string),
-            outcomes: Outcome::ALL
-                .iter()
-                .enumerate()
-                .map(|(o, outcome)| {
-                    (
-                        *outcome,
-                        sum(&|r| breakdown(r).and_then(|b| b.outcomes.get(o).copied())),
-                    )
-                })
-                .collect(),
-            total: match id {
-                None => sum(&|r| Some(r.total)),
-                Some(id) => sum(&|r| r.topic(id).map(|t| t.figure)),
-            },
-            not_helpful: share(
-                sum(&|r| breakdown(r).map(|b| b.not_helpful)),
-                sum(&|r| breakdown(r).map(|b| b.feedback_given)),
-            ),
-        }
-    };
-    let mut outcomes = vec![outcome_row(None)];
-    outcomes.extend(ids.iter().map(|id| outcome_row(Some(id))));
+    }
+}
 
-    let departments = request.by_department.then(|| {
-        let mut names: Vec<String> = Vec::new();
-        for table in current {
-            for d in &table.departments {
-                if !names.contains(&d.department) {
-                    names.push(d.department.clone());
-                }
+/// One figure over the months of the range.
+fn sum_months(current: &[MonthRelease], get: &dyn Fn(&MonthRelease) -> Option<Cell>) -> Cell {
+    let cells: Vec<Cell> = current.iter().map(|r| get(r).unwrap_or(ABSENT)).collect();
+    over_months(&cells)
+}
+
+/// Where the questions of a topic (or all of them, `None`) went.
+fn outcome_row(current: &[MonthRelease], id: Option<&str>) -> OutcomeRow {
+    let sum = |get: &dyn Fn(&MonthRelease) -> Option<Cell>| sum_months(current, get);
+    let breakdown = |r: &MonthRelease| match id {
+        None => Some(r.all.clone()),
+        Some(id) => r.topic(id).map(|t| t.breakdown.clone()),
+    };
+    OutcomeRow {
+        intent: id.map(str::to_string),
+        outcomes: Outcome::ALL
+            .iter()
+            .enumerate()
+            .map(|(o, outcome)| {
+                (
+                    *outcome,
+                    sum(&|r| breakdown(r).and_then(|b| b.outcomes.get(o).copied())),
+                )
+            })
+            .collect(),
+        total: match id {
+            None => sum(&|r| Some(r.total)),
+            Some(id) => sum(&|r| r.topic(id).map(|t| t.figure)),
+        },
+        not_helpful: share(
+            sum(&|r| breakdown(r).map(|b| b.not_helpful)),
+            sum(&|r| breakdown(r).map(|b| b.feedback_given)),
+        ),
+    }
+}
+
+/// Per department (unknown last): its totals and its topics.
+fn department_blocks(
+    catalogue: &Catalogue,
+    current: &[MonthRelease],
+    before: &[MonthRelease],
+    ids: &[String],
+) -> Vec<DepartmentBlock> {
+    let mut names: Vec<String> = Vec::new();
+    for table in current {
+        for d in &table.departments {
+            if !names.contains(&d.department) {
+                names.push(d.department.clone());
             }
         }
-        names.sort_by_key(|n| (n == UNKNOWN_DEPARTMENT, n.clone()));
-        names
-            .into_iter()
-            .map(|name| {
-                let totals =
-                    Row::of(current, before, |r| r.department(&name).map(|d| d.figure)).series();
-                let topics = ids
-                    .iter()
-                    .map(|id| {
-                        let cell_of = |r: &MonthRelease| {
-                            let index = r.topics.iter().position(|t| &t.intent == id)?;
-                            r.department(&name)?.topics.get(index).copied()
-                        };
-                        topic_row(id, Row::of(current, before, cell_of))
-                    })
-                    .collect();
-                DepartmentBlock {
-                    department: name,
-                    totals,
-                    topics,
-                }
-            })
-            .collect()
-    });
+    }
+    names.sort_by_key(|n| (n == UNKNOWN_DEPARTMENT, n.clone()));
+    names
+        .into_iter()
+        .map(|name| {
+            let totals =
+                Row::of(current, before, |r| r.department(&name).map(|d| d.figure)).series();
+            let topics = ids
+                .iter()
+                .map(|id| {
+                    let cell_of = |r: &MonthRelease| {
+                        let index = r.topics.iter().position(|t| &t.intent == id)?;
+                        r.department(&name)?.topics.get(index).copied()
+                    };
+                    topic_row(catalogue, id, Row::of(current, before, cell_of))
+                })
+                .collect();
+            DepartmentBlock {
+                department: name,
+                totals,
+                topics,
+            }
+        })
+        .collect()
+}
 
-    let emerging = current
+fn emerging_topics(current: &[MonthRelease]) -> Vec<EmergingTopic> {
+    current
         .iter()
         .flat_map(|r| {
             r.emerging
@@ -422,8 +472,16 @@ fn view(
                     figure: cluster.figure,
                 })
         })
-        .collect();
+        .collect()
+}
 
+/// Referrals and handoffs per specialist (the catalogue's, then any others the tables name),
+/// most referred first.
+fn specialist_rows(
+    catalogue: &Catalogue,
+    current: &[MonthRelease],
+    before: &[MonthRelease],
+) -> Vec<SpecialistRow> {
     let names: HashMap<&str, &str> = catalogue
         .specialists
         .iter()
@@ -443,7 +501,7 @@ fn view(
         .map(|id| {
             let referrals =
                 Row::of(current, before, |r| r.specialist(id).map(|s| s.referrals)).series();
-            let handoffs = sum(&|r| r.specialist(id).map(|s| s.handoffs));
+            let handoffs = sum_months(current, &|r| r.specialist(id).map(|s| s.handoffs));
             SpecialistRow {
                 specialist: id.clone(),
                 name: match names.get(id.as_str()) {
@@ -463,32 +521,7 @@ fn view(
             .cmp(&a.referrals.total.conversations())
             .then(a.name.cmp(&b.name))
     });
-
-    let totals = Row::of(current, before, |r| Some(r.total));
-    let mut report = DemandReport {
-        generated_at: Utc::now(),
-        from: periods[0].start,
-        to: periods[periods.len() - 1].end - Days::days(1),
-        granularity: Granularity::Month,
-        min_group_size: policy.min_group_size,
-        totals: totals.series(),
-        periods,
-        unpublished,
-        topics,
-        rising,
-        falling,
-        outcomes,
-        departments,
-        emerging,
-        specialists,
-        suppressed_small: 0,
-        suppressed_complementary: 0,
-        includes_demo: request.include_demo,
-    };
-    let (small, other) = report.hidden_counts();
-    report.suppressed_small = small;
-    report.suppressed_complementary = other;
-    report
+    specialists
 }
 
 /// The draft intents for the emerging topics of `[from, to]` (whole months): what

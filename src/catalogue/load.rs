@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 use super::problem::{CatalogueError, Problem, Severity};
-use super::raw::{RawExamples, RawFile, SpannedText};
+use super::raw::{
+    RawDesk, RawExamples, RawFile, RawIntent, RawKnowledgeItem, RawSpecialist, SpannedText,
+};
 use super::{
     Catalogue, CatalogueSettings, ClassifierSettings, Desk, Examples, Intent, KnowledgeItem, Lang,
     Route, Specialist,
@@ -137,6 +139,21 @@ fn strip_location_suffix(detail: &str) -> String {
     }
 }
 
+/// What the files define, each checked on its own, before the checks across files.
+#[derive(Default)]
+struct Collected {
+    settings: Option<(Site, CatalogueSettings, Site)>,
+    desks: Vec<Desk>,
+    specialists: Vec<Specialist>,
+    knowledge: Vec<KnowledgeItem>,
+    intents: Vec<(PathBuf, RawIntent)>,
+    out_of_scope: Vec<(PathBuf, RawExamples)>,
+    desk_ids: HashMap<String, Site>,
+    specialist_ids: HashMap<String, Site>,
+    knowledge_ids: HashMap<String, Site>,
+    intent_ids: HashMap<String, Site>,
+}
+
 /// Where something was defined, for "first defined at" messages.
 #[derive(Clone)]
 struct Site {
@@ -224,135 +241,165 @@ impl Validator {
     }
 
     fn validate(&mut self, dir: &Path, files: Vec<(PathBuf, RawFile)>) -> Option<Catalogue> {
-        let mut settings_seen: Option<(Site, CatalogueSettings, Site)> = None;
-        let mut desks = Vec::new();
-        let mut specialists = Vec::new();
-        let mut knowledge = Vec::new();
-        let mut intents_raw = Vec::new();
-        let mut out_of_scope_raw: Vec<(PathBuf, RawExamples)> = Vec::new();
-        let mut desk_ids = HashMap::new();
-        let mut specialist_ids = HashMap::new();
-        let mut knowledge_ids = HashMap::new();
-        let mut intent_ids = HashMap::new();
-
+        let mut found = Collected::default();
         for (file, raw) in files {
-            if let Some(settings) = raw.settings {
-                let site = Site::of(&file, &settings);
-                if let Some((first, _, _)) = &settings_seen {
-                    let first = first.describe();
-                    self.error(
-                        &site,
-                        format!("a second `settings` section (the first is at {first})"),
-                        "keep one `settings` section in the whole catalogue",
-                    );
-                } else {
-                    let classifier = self.classifier_settings(&file, &settings.value);
-                    let desk_site = Site::of(&file, &settings.value.fallback.desk);
-                    settings_seen = Some((
-                        site,
-                        CatalogueSettings {
-                            fallback_desk: settings.value.fallback.desk.value.clone(),
-                            classifier,
-                        },
-                        desk_site,
-                    ));
-                }
-            }
-            for desk in raw.desks {
-                if !self.check_id("desk", &file, &desk.id, &mut desk_ids) {
-                    continue;
-                }
-                if desk.name.value.is_empty() {
-                    self.error(
-                        &Site::of(&file, &desk.name),
-                        format!("desk \"{}\" has no name", desk.id.value),
-                        "add `name: { nl: ..., en: ... }`",
-                    );
-                }
-                if let Some(email) = &desk.email {
-                    self.check_email(&file, email);
-                }
-                if let Some(url) = &desk.url {
-                    self.check_url(&file, url);
-                }
-                desks.push(Desk {
-                    id: desk.id.value,
-                    name: desk.name.value,
-                    email: desk.email.map(|e| e.value),
-                    url: desk.url.map(|u| u.value),
-                    phone: desk.phone,
-                    hours: desk.hours,
-                });
-            }
-            for person in raw.specialists {
-                if !self.check_id("specialist", &file, &person.id, &mut specialist_ids) {
-                    continue;
-                }
-                if person.name.value.trim().is_empty() {
-                    self.error(
-                        &Site::of(&file, &person.name),
-                        format!("specialist \"{}\" has an empty name", person.id.value),
-                        "write the name as employees should see it",
-                    );
-                }
-                self.check_email(&file, &person.email);
-                if person.languages.value.is_empty() {
-                    self.error(
-                        &Site::of(&file, &person.languages),
-                        format!("specialist \"{}\" speaks no language", person.id.value),
-                        "list the languages they help in, e.g. `languages: [nl, en]`",
-                    );
-                }
-                specialists.push(Specialist {
-                    id: person.id.value,
-                    name: person.name.value,
-                    slack_user_id: person.slack_user_id,
-                    teams_aad_object_id: person.teams_aad_object_id,
-                    email: person.email.value,
-                    department: person.department,
-                    languages: person.languages.value,
-                    expertise: person.expertise,
-                    tags: person.tags,
-                    away_until: person.away_until,
-                });
-            }
-            for item in raw.knowledge {
-                if !self.check_id("knowledge item", &file, &item.id, &mut knowledge_ids) {
-                    continue;
-                }
-                if item.title.value.is_empty() {
-                    self.error(
-                        &Site::of(&file, &item.title),
-                        format!("knowledge item \"{}\" has no title", item.id.value),
-                        "add `title: { nl: ..., en: ... }`",
-                    );
-                }
-                self.check_url(&file, &item.url);
-                knowledge.push(KnowledgeItem {
-                    id: item.id.value,
-                    title: item.title.value,
-                    url: item.url.value,
-                    summary: item.summary,
-                    tags: item.tags,
-                });
-            }
-            for intent in raw.intents {
-                if self.check_id("intent", &file, &intent.id, &mut intent_ids) {
-                    intents_raw.push((file.clone(), intent));
-                }
-            }
-            if let Some(oos) = raw.out_of_scope {
-                out_of_scope_raw.push((file.clone(), oos.examples));
-            }
+            self.collect(&file, raw, &mut found);
         }
-
         if !self.cross_file_checks {
             // Only the per-file problems found so far count; `load_dir` has the parse errors.
-            let _ = self.check_examples(&intents_raw, &out_of_scope_raw);
+            let _ = self.check_examples(&found.intents, &found.out_of_scope);
             return None;
         }
-        // References: routes and the fallback desk.
-        for (file, intent) in &intents_raw {
+        self.check_routes(&found);
+        let settings = self.check_fallback(dir, found.settings.take(), &found.desk_ids);
+        let intents = self.check_examples(&found.intents, &found.out_of_scope);
+        self.check_intent_count(dir, &found.intents, intents.len());
+        let mut out_of_scope = Examples::default();
+        for (_, examples) in found.out_of_scope {
+            out_of_scope
+                .nl
+                .extend(examples.nl.into_iter().map(|t| t.value));
+            out_of_scope
+                .en
+                .extend(examples.en.into_iter().map(|t| t.value));
+        }
+        Some(Catalogue {
+            dir: dir.to_path_buf(),
+            settings: settings?,
+            intents,
+            specialists: found.specialists,
+            knowledge: found.knowledge,
+            desks: found.desks,
+            out_of_scope,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// One file's settings, desks, specialists, knowledge items and intents, each checked on
+    /// its own (ids, names, addresses); what passes is added to `found`.
+    fn collect(&mut self, file: &Path, raw: RawFile, found: &mut Collected) {
+        if let Some(settings) = raw.settings {
+            let site = Site::of(file, &settings);
+            if let Some((first, _, _)) = &found.settings {
+                let first = first.describe();
+                self.error(
+                    &site,
+                    format!("a second `settings` section (the first is at {first})"),
+                    "keep one `settings` section in the whole catalogue",
+                );
+            } else {
+                let classifier = self.classifier_settings(file, &settings.value);
+                let desk_site = Site::of(file, &settings.value.fallback.desk);
+                found.settings = Some((
+                    site,
+                    CatalogueSettings {
+                        fallback_desk: settings.value.fallback.desk.value.clone(),
+                        classifier,
+                    },
+                    desk_site,
+                ));
+            }
+        }
+        for desk in raw.desks {
+            if self.check_id("desk", file, &desk.id, &mut found.desk_ids) {
+                found.desks.push(self.desk(file, desk));
+            }
+        }
+        for person in raw.specialists {
+            if self.check_id("specialist", file, &person.id, &mut found.specialist_ids) {
+                found.specialists.push(self.specialist(file, person));
+            }
+        }
+        for item in raw.knowledge {
+            if self.check_id("knowledge item", file, &item.id, &mut found.knowledge_ids) {
+                found.knowledge.push(self.knowledge_item(file, item));
+            }
+        }
+        for intent in raw.intents {
+            if self.check_id("intent", file, &intent.id, &mut found.intent_ids) {
+                found.intents.push((file.to_path_buf(), intent));
+            }
+        }
+        if let Some(oos) = raw.out_of_scope {
+            found.out_of_scope.push((file.to_path_buf(), oos.examples));
+        }
+    }
+
+    fn desk(&mut self, file: &Path, desk: RawDesk) -> Desk {
+        if desk.name.value.is_empty() {
+            self.error(
+                &Site::of(file, &desk.name),
+                format!("desk \"{}\" has no name", desk.id.value),
+                "add `name: { nl: ..., en: ... }`",
+            );
+        }
+        if let Some(email) = &desk.email {
+            self.check_email(file, email);
+        }
+        if let Some(url) = &desk.url {
+            self.check_url(file, url);
+        }
+        Desk {
+            id: desk.id.value,
+            name: desk.name.value,
+            email: desk.email.map(|e| e.value),
+            url: desk.url.map(|u| u.value),
+            phone: desk.phone,
+            hours: desk.hours,
+        }
+    }
+
+    fn specialist(&mut self, file: &Path, person: RawSpecialist) -> Specialist {
+        if person.name.value.trim().is_empty() {
+            self.error(
+                &Site::of(file, &person.name),
+                format!("specialist \"{}\" has an empty name", person.id.value),
+                "write the name as employees should see it",
+            );
+        }
+        self.check_email(file, &person.email);
+        if person.languages.value.is_empty() {
+            self.error(
+                &Site::of(file, &person.languages),
+                format!("specialist \"{}\" speaks no language", person.id.value),
+                "list the languages they help in, e.g. `languages: [nl, en]`",
+            );
+        }
+        Specialist {
+            id: person.id.value,
+            name: person.name.value,
+            slack_user_id: person.slack_user_id,
+            teams_aad_object_id: person.teams_aad_object_id,
+            email: person.email.value,
+            department: person.department,
+            languages: person.languages.value,
+            expertise: person.expertise,
+            tags: person.tags,
+            away_until: person.away_until,
+        }
+    }
+
+    fn knowledge_item(&mut self, file: &Path, item: RawKnowledgeItem) -> KnowledgeItem {
+        if item.title.value.is_empty() {
+            self.error(
+                &Site::of(file, &item.title),
+                format!("knowledge item \"{}\" has no title", item.id.value),
+                "add `title: { nl: ..., en: ... }`",
+            );
+        }
+        self.check_url(file, &item.url);
+        KnowledgeItem {
+            id: item.id.value,
+            title: item.title.value,
+            url: item.url.value,
+            summary: item.summary,
+            tags: item.tags,
+        }
+    }
+
+    /// Every route names something, and only what is defined.
+    fn check_routes(&mut self, found: &Collected) {
+        for (file, intent) in &found.intents {
             let route = &intent.route.value;
             let id = &intent.id.value;
             if route.specialists.is_empty() && route.knowledge.is_empty() && route.desk.is_none() {
@@ -363,19 +410,28 @@ impl Validator {
                 );
             }
             for reference in &route.specialists {
-                self.check_reference(file, id, "specialist", reference, &specialist_ids);
+                self.check_reference(file, id, "specialist", reference, &found.specialist_ids);
             }
             for reference in &route.knowledge {
-                self.check_reference(file, id, "knowledge item", reference, &knowledge_ids);
+                self.check_reference(file, id, "knowledge item", reference, &found.knowledge_ids);
             }
             if let Some(reference) = &route.desk {
-                self.check_reference(file, id, "desk", reference, &desk_ids);
+                self.check_reference(file, id, "desk", reference, &found.desk_ids);
             }
         }
-        let settings = match settings_seen {
+    }
+
+    /// The settings section exists once and its fallback desk is defined.
+    fn check_fallback(
+        &mut self,
+        dir: &Path,
+        settings: Option<(Site, CatalogueSettings, Site)>,
+        desk_ids: &HashMap<String, Site>,
+    ) -> Option<CatalogueSettings> {
+        match settings {
             Some((_, settings, desk_site)) => {
                 if !desk_ids.contains_key(&settings.fallback_desk) {
-                    let hint = unknown_id_hint("desk", &settings.fallback_desk, &desk_ids);
+                    let hint = unknown_id_hint("desk", &settings.fallback_desk, desk_ids);
                     self.error(
                         &desk_site,
                         format!(
@@ -399,10 +455,17 @@ impl Validator {
                 );
                 None
             }
-        };
+        }
+    }
 
-        let intents = self.check_examples(&intents_raw, &out_of_scope_raw);
-        if intents.len() < 2 && !intents_raw.is_empty() {
+    /// At least two intents, or the classifier has nothing to choose between.
+    fn check_intent_count(
+        &mut self,
+        dir: &Path,
+        intents_raw: &[(PathBuf, RawIntent)],
+        intent_count: usize,
+    ) {
+        if intent_count < 2 && !intents_raw.is_empty() {
             let (file, first) = &intents_raw[0];
             self.error(
                 &Site::of(file, &first.id),
@@ -420,26 +483,6 @@ impl Validator {
                 "add files with an `intents:` section (see intents/README.md)",
             );
         }
-
-        let mut out_of_scope = Examples::default();
-        for (_, examples) in out_of_scope_raw {
-            out_of_scope
-                .nl
-                .extend(examples.nl.into_iter().map(|t| t.value));
-            out_of_scope
-                .en
-                .extend(examples.en.into_iter().map(|t| t.value));
-        }
-        Some(Catalogue {
-            dir: dir.to_path_buf(),
-            settings: settings?,
-            intents,
-            specialists,
-            knowledge,
-            desks,
-            out_of_scope,
-            warnings: Vec::new(),
-        })
     }
 
     fn classifier_settings(

@@ -174,92 +174,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
-        let mut _temp = None;
-        let mut fake_api = None;
-        let (url, server, model, database) = match &args.url {
-            Some(url) => (
+        let mut in_process = match &args.url {
+            Some(_) => None,
+            None => Some(start_in_process(&args).await?),
+        };
+        let (url, model, database) = match (&args.url, &in_process) {
+            (Some(url), _) => (
                 url.trim_end_matches('/').to_string(),
-                None,
                 "as configured on that server (its log line `classifier trained` names it)"
                     .to_string(),
                 "as configured on that server".to_string(),
             ),
-            None => {
-                let temp = tempfile::tempdir().context("creating a temporary database folder")?;
-                let mut settings = args.config.load()?;
-                settings.server.bind = "127.0.0.1:0".parse().expect("static address");
-                settings.metrics.bind = "127.0.0.1:0".parse().expect("static address");
-                // every request comes from this one address: the limit would refuse nearly all
-                settings.web.rate_limit_per_minute = 0;
-                // and they all share few connections, kept open between bursts
-                settings.server.max_connections =
-                    settings.server.max_connections.max(args.concurrency + 16);
-                if matches!(
-                    args.endpoint,
-                    Endpoint::SlackEvents | Endpoint::TeamsMessages
-                ) {
-                    let fake =
-                        FakePlatformApi::start(Duration::from_millis(args.api_latency_ms)).await?;
-                    if args.endpoint == Endpoint::SlackEvents {
-                        settings.slack.signing_secret = Some(BENCH_SLACK_SECRET.to_string().into());
-                        settings.slack.bot_token = Some("xoxb-bench".to_string().into());
-                        settings.slack.team_id = Some("TBENCH".into());
-                        settings.slack.api_base_url = fake.url.clone();
-                    } else {
-                        settings.teams.app_id = Some(BENCH_TEAMS_APP_ID.into());
-                        settings.teams.app_password = Some("bench-app-password".to_string().into());
-                        settings.teams.app_type = crate::config::TeamsAppType::MultiTenant;
-                        settings.teams.openid_metadata_url =
-                            format!("{}{BENCH_METADATA_PATH}", fake.url);
-                        settings.teams.token_url = Some(format!("{}/token", fake.url));
-                        settings.teams.service_url_allowlist = vec![fake.url.clone()];
-                    }
-                    fake_api = Some(fake);
-                }
-                if args.endpoint == Endpoint::TeamsWebhook {
-                    use base64::Engine;
-                    settings.teams.webhook_hmac_key = Some(
-                        base64::engine::general_purpose::STANDARD
-                            .encode(BENCH_TEAMS_WEBHOOK_KEY)
-                            .into(),
-                    );
-                }
-                let database = match &args.database_url {
-                    Some(url) => {
-                        settings.database.url = url.clone().into();
-                        if !settings.database.is_sqlite()
-                            && settings.privacy.pseudonym_key.is_none()
-                        {
-                            // PostgreSQL needs a configured key; a bench's conversations need none
-                            // that outlives it
-                            settings.privacy.pseudonym_key =
-                                Some(hex::encode(rand::random::<[u8; 32]>()).into());
-                        }
-                        settings.database.describe()
-                    }
-                    None => {
-                        settings.database.url =
-                            format!("sqlite://{}", temp.path().join("bench.db").display()).into();
-                        "SQLite (a fresh temporary file)".to_string()
-                    }
-                };
-                let model_dir = settings.classifier.model_dir.clone();
-                let app = Application::build(settings).await?;
-                let kind = app.state().pipeline.model();
-                let model = if kind.uses_embeddings() {
-                    format!("{} ({})", kind.as_str(), model_dir.display())
-                } else {
-                    kind.as_str().to_string()
-                };
-                let url = format!("http://{}", app.local_addr());
-                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                let handle = tokio::spawn(app.run_until(async {
-                    let _ = stop_rx.await;
-                }));
-                _temp = Some(temp);
-                (url, Some((stop_tx, handle)), model, database)
-            }
+            (None, Some(server)) => (
+                server.url.clone(),
+                server.model.clone(),
+                server.database.clone(),
+            ),
+            (None, None) => unreachable!("started above"),
         };
+        let fake_api = in_process
+            .as_mut()
+            .and_then(|server| server.fake_api.take());
         let counter = match &args.replies_from {
             Some(from) => Some(RepliesCounter::new(from).await?),
             None => None,
@@ -317,9 +252,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             report.api_latency_ms = Some(args.api_latency_ms);
             report.channels = Some(args.channels.unwrap_or(args.requests));
         }
-        if let Some((stop, handle)) = server {
-            let _ = stop.send(());
-            let _ = handle.await;
+        if let Some(server) = in_process {
+            let _ = server.stop.send(());
+            let _ = server.handle.await;
         }
         anyhow::Ok(report)
     })?;
@@ -329,6 +264,108 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             report.rate_limited
         );
     }
+    print_report(&args, &report)?;
+    Ok(if report.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The server a bench runs against when no `--url` is given: built in this process on a
+/// fresh database, with the bench's own fake platform API when the endpoint needs one.
+struct InProcess {
+    url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    model: String,
+    database: String,
+    fake_api: Option<FakePlatformApi>,
+    /// Holds the temporary database folder until the bench ends.
+    _temp: tempfile::TempDir,
+}
+
+async fn start_in_process(args: &BenchArgs) -> anyhow::Result<InProcess> {
+    let mut fake_api = None;
+    let temp = tempfile::tempdir().context("creating a temporary database folder")?;
+    let mut settings = args.config.load()?;
+    settings.server.bind = "127.0.0.1:0".parse().expect("static address");
+    settings.metrics.bind = "127.0.0.1:0".parse().expect("static address");
+    // every request comes from this one address: the limit would refuse nearly all
+    settings.web.rate_limit_per_minute = 0;
+    // and they all share few connections, kept open between bursts
+    settings.server.max_connections = settings.server.max_connections.max(args.concurrency + 16);
+    if matches!(
+        args.endpoint,
+        Endpoint::SlackEvents | Endpoint::TeamsMessages
+    ) {
+        let fake = FakePlatformApi::start(Duration::from_millis(args.api_latency_ms)).await?;
+        if args.endpoint == Endpoint::SlackEvents {
+            settings.slack.signing_secret = Some(BENCH_SLACK_SECRET.to_string().into());
+            settings.slack.bot_token = Some("xoxb-bench".to_string().into());
+            settings.slack.team_id = Some("TBENCH".into());
+            settings.slack.api_base_url = fake.url.clone();
+        } else {
+            settings.teams.app_id = Some(BENCH_TEAMS_APP_ID.into());
+            settings.teams.app_password = Some("bench-app-password".to_string().into());
+            settings.teams.app_type = crate::config::TeamsAppType::MultiTenant;
+            settings.teams.openid_metadata_url = format!("{}{BENCH_METADATA_PATH}", fake.url);
+            settings.teams.token_url = Some(format!("{}/token", fake.url));
+            settings.teams.service_url_allowlist = vec![fake.url.clone()];
+        }
+        fake_api = Some(fake);
+    }
+    if args.endpoint == Endpoint::TeamsWebhook {
+        use base64::Engine;
+        settings.teams.webhook_hmac_key = Some(
+            base64::engine::general_purpose::STANDARD
+                .encode(BENCH_TEAMS_WEBHOOK_KEY)
+                .into(),
+        );
+    }
+    let database = match &args.database_url {
+        Some(url) => {
+            settings.database.url = url.clone().into();
+            if !settings.database.is_sqlite() && settings.privacy.pseudonym_key.is_none() {
+                // PostgreSQL needs a configured key; a bench's conversations need none
+                // that outlives it
+                settings.privacy.pseudonym_key =
+                    Some(hex::encode(rand::random::<[u8; 32]>()).into());
+            }
+            settings.database.describe()
+        }
+        None => {
+            settings.database.url =
+                format!("sqlite://{}", temp.path().join("bench.db").display()).into();
+            "SQLite (a fresh temporary file)".to_string()
+        }
+    };
+    let model_dir = settings.classifier.model_dir.clone();
+    let app = Application::build(settings).await?;
+    let kind = app.state().pipeline.model();
+    let model = if kind.uses_embeddings() {
+        format!("{} ({})", kind.as_str(), model_dir.display())
+    } else {
+        kind.as_str().to_string()
+    };
+    let url = format!("http://{}", app.local_addr());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until(async {
+        let _ = stop_rx.await;
+    }));
+    Ok(InProcess {
+        url,
+        stop: stop_tx,
+        handle,
+        model,
+        database,
+        fake_api,
+        _temp: temp,
+    })
+}
+
+/// The report as JSON (`--json`) or as the lines the README quotes.
+fn print_report(args: &BenchArgs, report: &BenchReport) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -378,11 +415,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if report.errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(())
 }
 
 /// Reads an external fake Slack API's count of accepted replies (`--replies-from`), counting

@@ -136,62 +136,10 @@ impl Generator {
                 last_ms: 0,
             })
             .collect();
-        let specialist_index = |id: &str| catalogue.specialists.iter().position(|s| s.id == id);
-        let mut intents: Vec<IntentPlan> = catalogue
-            .intents
-            .iter()
-            .map(|intent| {
-                let profile = INTENT_PROFILES
-                    .iter()
-                    .find(|p| p.id == intent.id)
-                    .unwrap_or(&DEFAULT_PROFILE);
-                let mut nl = intent.examples.nl.clone();
-                let mut en = intent.examples.en.clone();
-                if nl.is_empty() {
-                    nl = en.clone();
-                }
-                if en.is_empty() {
-                    en = nl.clone();
-                }
-                if nl.is_empty() {
-                    nl = vec![intent.label(Lang::Nl).to_string()];
-                    en = vec![intent.label(Lang::En).to_string()];
-                }
-                let bare_route = logged_route(catalogue, &routed_to(&intent.id), Some(&[]));
-                IntentPlan {
-                    id: Arc::from(intent.id.as_str()),
-                    nl,
-                    en,
-                    specialists: intent
-                        .route
-                        .specialists
-                        .iter()
-                        .filter_map(|id| specialist_index(id))
-                        .collect(),
-                    has_knowledge: !intent.route.knowledge.is_empty(),
-                    not_helpful: profile.not_helpful,
-                    low_confidence: rng.random_range(0.04..0.14),
-                    partner: 0,
-                    bare_route,
-                }
-            })
-            .collect();
-        let intent_count = intents.len();
-        for i in 0..intent_count {
-            let confusable = CONFUSABLE
-                .iter()
-                .filter(|(a, _)| *a == &*intents[i].id)
-                .find_map(|(_, b)| intents.iter().position(|x| &*x.id == *b));
-            intents[i].partner = match confusable {
-                Some(p) => p,
-                None if intent_count > 1 => (i + rng.random_range(1..intent_count)) % intent_count,
-                None => i,
-            };
-        }
+        let intents = plan_intents(catalogue, &mut rng);
 
         // askers
         let pool = (n / 6).max(50);
-        let groups_count = DEPARTMENTS.len() + 2; // + Legal + none
         let small_group = DEPARTMENTS.len();
         let none_group = DEPARTMENTS.len() + 1;
         let mut groups = Vec::with_capacity(pool);
@@ -252,111 +200,11 @@ impl Generator {
         kinds.push(Kind::Noise);
 
         // days
-        let start = options.end - chrono::Duration::days(i64::from(options.days));
-        let rising =
-            rising_intent(catalogue).and_then(|id| intents.iter().position(|i| &*i.id == id));
-        let mut days = Vec::with_capacity(options.days as usize);
-        let mut day_weights = Vec::with_capacity(options.days as usize);
-        for d in 0..options.days {
-            let date = start + chrono::Duration::days(i64::from(d));
-            let t = (f64::from(d) + 0.5) / f64::from(options.days);
-            let month = date.month();
-            let midnight_ms = date
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight")
-                .and_utc()
-                .timestamp_millis()
-                - utc_offset_hours(date) * 3_600_000;
-            // growing use of the desk
-            day_weights.push(day_factor(date) * (0.75 + 0.5 * t));
-            let mut kind_weights = vec![ROUTED, DIRECTORY, AMBIGUOUS];
-            let planted: Vec<f64> = kinds
-                .iter()
-                .filter_map(|k| match k {
-                    Kind::Planted(p) => {
-                        let topic = &PLANTED_TOPICS[*p];
-                        Some(topic.share * month_factor(topic.season, month, 1.0))
-                    }
-                    _ => None,
-                })
-                .collect();
-            let noise = 1.0
-                - PLANTED_TOPICS
-                    .iter()
-                    .filter(|t| t.max_askers.is_none())
-                    .map(|t| t.share)
-                    .sum::<f64>();
-            let total: f64 = planted.iter().sum::<f64>() + noise;
-            kind_weights.extend(planted.iter().map(|w| OUT_OF_SCOPE * w / total));
-            kind_weights.push(OUT_OF_SCOPE * noise / total);
-            let intent_weights: Vec<WeightedIndex<f64>> = (0..groups_count)
-                .map(|g| {
-                    let department = group_name(g);
-                    let weights = catalogue.intents.iter().enumerate().map(|(i, intent)| {
-                        let profile = INTENT_PROFILES
-                            .iter()
-                            .find(|p| p.id == intent.id)
-                            .unwrap_or(&DEFAULT_PROFILE);
-                        let focus = DEPARTMENT_FOCUS
-                            .iter()
-                            .find(|(dep, id, _)| *dep == department && *id == intent.id)
-                            .map_or(1.0, |(_, _, f)| *f);
-                        let trend = if Some(i) == rising {
-                            0.25 + 2.75 * t
-                        } else {
-                            1.0
-                        };
-                        profile.weight * month_factor(profile.season, month, 1.0) * focus * trend
-                    });
-                    WeightedIndex::new(weights).expect("positive intent weights")
-                })
-                .collect();
-            days.push(DayPlan {
-                date,
-                midnight_ms,
-                weekend: matches!(date.weekday(), Weekday::Sat | Weekday::Sun),
-                kinds: WeightedIndex::new(kind_weights).expect("positive kind weights"),
-                intents: intent_weights,
-            });
-        }
-        let day_weights = WeightedIndex::new(day_weights).expect("positive day weights");
+        let (days, day_weights) = plan_days(catalogue, options, &intents, &kinds, group_name);
 
         // the directory, searched once per topic
-        let index = Directory::new(catalogue);
-        let mut topics: BTreeSet<String> = catalogue
-            .specialists
-            .iter()
-            .flat_map(|s| s.tags.iter().map(|t| t.to_lowercase()))
-            .collect();
-        topics.extend(UNKNOWN_TOPICS.iter().map(|t| t.to_string()));
+        let (directory, directory_weights) = plan_directory(catalogue, &mut rng);
         let fallback_route = logged_route(catalogue, &out_of_scope(), None);
-        let directory: Vec<DirectoryTopic> = topics
-            .into_iter()
-            .map(|topic| {
-                // as if everyone were in: the range is months, absences are weeks
-                let matches = index.search(catalogue, &topic, NaiveDate::MAX, 3);
-                let found: Vec<usize> = matches
-                    .iter()
-                    .filter_map(|m| specialist_index(&m.specialist_id))
-                    .collect();
-                let route = logged(catalogue, &Decided::Directory { matches: &matches }, None);
-                DirectoryTopic {
-                    topic,
-                    specialists: found,
-                    score: matches.first().map_or(0.0, |m| m.score),
-                    route,
-                }
-            })
-            .collect();
-        // popular topics: a random order with Zipf-like weights
-        let mut order: Vec<usize> = (0..directory.len()).collect();
-        rand::seq::SliceRandom::shuffle(order.as_mut_slice(), &mut rng);
-        let mut topic_weights = vec![0.0; directory.len()];
-        for (rank, d) in order.into_iter().enumerate() {
-            topic_weights[d] = 1.0 / (rank as f64 + 2.0);
-        }
-        let directory_weights =
-            WeightedIndex::new(topic_weights).expect("at least the unknown topics");
 
         let mut noise = [
             catalogue.out_of_scope.nl.clone(),
@@ -687,6 +535,190 @@ impl Generator {
             specialist,
         }
     }
+}
+
+/// One plan per intent (examples, specialists, profile, a confusable partner), drawing from
+/// `rng` in the generator's fixed order.
+fn plan_intents(catalogue: &Catalogue, rng: &mut StdRng) -> Vec<IntentPlan> {
+    let specialist_index = |id: &str| catalogue.specialists.iter().position(|s| s.id == id);
+    let mut intents: Vec<IntentPlan> = catalogue
+        .intents
+        .iter()
+        .map(|intent| {
+            let profile = INTENT_PROFILES
+                .iter()
+                .find(|p| p.id == intent.id)
+                .unwrap_or(&DEFAULT_PROFILE);
+            let mut nl = intent.examples.nl.clone();
+            let mut en = intent.examples.en.clone();
+            if nl.is_empty() {
+                nl = en.clone();
+            }
+            if en.is_empty() {
+                en = nl.clone();
+            }
+            if nl.is_empty() {
+                nl = vec![intent.label(Lang::Nl).to_string()];
+                en = vec![intent.label(Lang::En).to_string()];
+            }
+            let bare_route = logged_route(catalogue, &routed_to(&intent.id), Some(&[]));
+            IntentPlan {
+                id: Arc::from(intent.id.as_str()),
+                nl,
+                en,
+                specialists: intent
+                    .route
+                    .specialists
+                    .iter()
+                    .filter_map(|id| specialist_index(id))
+                    .collect(),
+                has_knowledge: !intent.route.knowledge.is_empty(),
+                not_helpful: profile.not_helpful,
+                low_confidence: rng.random_range(0.04..0.14),
+                partner: 0,
+                bare_route,
+            }
+        })
+        .collect();
+    let intent_count = intents.len();
+    for i in 0..intent_count {
+        let confusable = CONFUSABLE
+            .iter()
+            .filter(|(a, _)| *a == &*intents[i].id)
+            .find_map(|(_, b)| intents.iter().position(|x| &*x.id == *b));
+        intents[i].partner = match confusable {
+            Some(p) => p,
+            None if intent_count > 1 => (i + rng.random_range(1..intent_count)) % intent_count,
+            None => i,
+        };
+    }
+
+    intents
+}
+
+/// The days of the range: office-day and seasonal weights, the kinds of question each day,
+/// and per department group the intents' weights (seasons, focus, the rising topic).
+fn plan_days(
+    catalogue: &Catalogue,
+    options: &SeedOptions,
+    intents: &[IntentPlan],
+    kinds: &[Kind],
+    group_name: impl Fn(usize) -> &'static str,
+) -> (Vec<DayPlan>, WeightedIndex<f64>) {
+    let groups_count = DEPARTMENTS.len() + 2; // + Legal + none
+    let start = options.end - chrono::Duration::days(i64::from(options.days));
+    let rising = rising_intent(catalogue).and_then(|id| intents.iter().position(|i| &*i.id == id));
+    let mut days = Vec::with_capacity(options.days as usize);
+    let mut day_weights = Vec::with_capacity(options.days as usize);
+    for d in 0..options.days {
+        let date = start + chrono::Duration::days(i64::from(d));
+        let t = (f64::from(d) + 0.5) / f64::from(options.days);
+        let month = date.month();
+        let midnight_ms = date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis()
+            - utc_offset_hours(date) * 3_600_000;
+        // growing use of the desk
+        day_weights.push(day_factor(date) * (0.75 + 0.5 * t));
+        let mut kind_weights = vec![ROUTED, DIRECTORY, AMBIGUOUS];
+        let planted: Vec<f64> = kinds
+            .iter()
+            .filter_map(|k| match k {
+                Kind::Planted(p) => {
+                    let topic = &PLANTED_TOPICS[*p];
+                    Some(topic.share * month_factor(topic.season, month, 1.0))
+                }
+                _ => None,
+            })
+            .collect();
+        let noise = 1.0
+            - PLANTED_TOPICS
+                .iter()
+                .filter(|t| t.max_askers.is_none())
+                .map(|t| t.share)
+                .sum::<f64>();
+        let total: f64 = planted.iter().sum::<f64>() + noise;
+        kind_weights.extend(planted.iter().map(|w| OUT_OF_SCOPE * w / total));
+        kind_weights.push(OUT_OF_SCOPE * noise / total);
+        let intent_weights: Vec<WeightedIndex<f64>> = (0..groups_count)
+            .map(|g| {
+                let department = group_name(g);
+                let weights = catalogue.intents.iter().enumerate().map(|(i, intent)| {
+                    let profile = INTENT_PROFILES
+                        .iter()
+                        .find(|p| p.id == intent.id)
+                        .unwrap_or(&DEFAULT_PROFILE);
+                    let focus = DEPARTMENT_FOCUS
+                        .iter()
+                        .find(|(dep, id, _)| *dep == department && *id == intent.id)
+                        .map_or(1.0, |(_, _, f)| *f);
+                    let trend = if Some(i) == rising {
+                        0.25 + 2.75 * t
+                    } else {
+                        1.0
+                    };
+                    profile.weight * month_factor(profile.season, month, 1.0) * focus * trend
+                });
+                WeightedIndex::new(weights).expect("positive intent weights")
+            })
+            .collect();
+        days.push(DayPlan {
+            date,
+            midnight_ms,
+            weekend: matches!(date.weekday(), Weekday::Sat | Weekday::Sun),
+            kinds: WeightedIndex::new(kind_weights).expect("positive kind weights"),
+            intents: intent_weights,
+        });
+    }
+
+    let day_weights = WeightedIndex::new(day_weights).expect("positive day weights");
+    (days, day_weights)
+}
+
+/// The directory topics (the specialists' tags and a few nobody covers), each searched once
+/// with the real directory, and their popularity: a random order with Zipf-like weights.
+fn plan_directory(
+    catalogue: &Catalogue,
+    rng: &mut StdRng,
+) -> (Vec<DirectoryTopic>, WeightedIndex<f64>) {
+    let specialist_index = |id: &str| catalogue.specialists.iter().position(|s| s.id == id);
+    let index = Directory::new(catalogue);
+    let mut topics: BTreeSet<String> = catalogue
+        .specialists
+        .iter()
+        .flat_map(|s| s.tags.iter().map(|t| t.to_lowercase()))
+        .collect();
+    topics.extend(UNKNOWN_TOPICS.iter().map(|t| t.to_string()));
+    let directory: Vec<DirectoryTopic> = topics
+        .into_iter()
+        .map(|topic| {
+            // as if everyone were in: the range is months, absences are weeks
+            let matches = index.search(catalogue, &topic, NaiveDate::MAX, 3);
+            let found: Vec<usize> = matches
+                .iter()
+                .filter_map(|m| specialist_index(&m.specialist_id))
+                .collect();
+            let route = logged(catalogue, &Decided::Directory { matches: &matches }, None);
+            DirectoryTopic {
+                topic,
+                specialists: found,
+                score: matches.first().map_or(0.0, |m| m.score),
+                route,
+            }
+        })
+        .collect();
+    // popular topics: a random order with Zipf-like weights
+    let mut order: Vec<usize> = (0..directory.len()).collect();
+    rand::seq::SliceRandom::shuffle(order.as_mut_slice(), rng);
+    let mut topic_weights = vec![0.0; directory.len()];
+    for (rank, d) in order.into_iter().enumerate() {
+        topic_weights[d] = 1.0 / (rank as f64 + 2.0);
+    }
+    let directory_weights = WeightedIndex::new(topic_weights).expect("at least the unknown topics");
+
+    (directory, directory_weights)
 }
 
 /// The route the pipeline logs for `decided`, from the [`routing::route`] the server calls;

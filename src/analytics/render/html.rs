@@ -348,8 +348,93 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
     let l = Labels::of(lang);
     let hidden = suppressed_text(report);
     let k = report.min_group_size;
+    let form = form_view(report, options);
+    let periods: Vec<&str> = report.periods.iter().map(|p| p.label.as_str()).collect();
+    let main_chart = main_chart(report, l, &hidden);
+    let ranked = |ids: &[String]| -> Vec<RankView> {
+        ids.iter()
+            .map(|id| match report.topics.iter().find(|t| &t.intent == id) {
+                Some(topic) => RankView {
+                    title: topic_title(topic, lang),
+                    change: ChangeView::new(topic.change, l),
+                },
+                None => RankView {
+                    title: id.clone(),
+                    change: ChangeView::new(None, l),
+                },
+            })
+            .collect()
+    };
 
-    let form = match options.mode {
+    let (outcomes, outcomes_chart) = outcome_views(report, lang, l, &hidden);
+    let departments = department_views(report, lang, l);
+    let emerging = report
+        .emerging
+        .iter()
+        .map(|e| EmergingView {
+            period: e.period.clone(),
+            keywords: e.keywords.join(", "),
+            figure: CellView::new(&e.figure, report, l),
+        })
+        .collect();
+
+    let (specialists, specialists_chart) = specialist_views(report, l, &hidden);
+
+    let page = ReportPage {
+        l,
+        lang: lang.code(),
+        style: STYLE,
+        page_title: l.title.to_owned(),
+        form,
+        includes_demo: report.includes_demo,
+        range: format!(
+            "{} – {}",
+            report.from.format("%Y-%m-%d"),
+            report.to.format("%Y-%m-%d")
+        ),
+        granularity: l.per_granularity(report.granularity),
+        generated_at: report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        privacy_text: (l.privacy_text)(k),
+        suppressed_small_label: (l.suppressed_small)(k),
+        suppressed_small: report.suppressed_small,
+        suppressed_complementary: report.suppressed_complementary,
+        legend: (l.legend)(k),
+        unpublished: report
+            .unpublished
+            .iter()
+            .map(|u| {
+                (
+                    u.label.clone(),
+                    u.published_on.format("%Y-%m-%d").to_string(),
+                )
+            })
+            .collect(),
+        multi_month: report.periods.len() > 1,
+        periods,
+        totals: SeriesView::new(&report.totals, report, l),
+        main_chart,
+        topics: report
+            .topics
+            .iter()
+            .map(|t| TopicView::new(t, report, lang, l))
+            .collect(),
+        rising: ranked(&report.rising),
+        falling: ranked(&report.falling),
+        outcome_names: Outcome::ALL.iter().map(|o| l.outcome(*o)).collect(),
+        outcomes,
+        outcomes_chart,
+        departments,
+        emerging,
+        specialists,
+        specialists_chart,
+    };
+    render(&page)
+}
+
+/// The dashboard's range form; none in a report file.
+fn form_view(report: &DemandReport, options: &HtmlOptions) -> Option<FormView> {
+    let lang = options.lang;
+    match options.mode {
         HtmlMode::Dashboard { by_department } => Some(FormView {
             from: report.from.format("%Y-%m-%d").to_string(),
             to: report.to.format("%Y-%m-%d").to_string(),
@@ -368,11 +453,13 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
             include_demo: report.includes_demo,
         }),
         HtmlMode::Standalone => None,
-    };
+    }
+}
 
-    let periods: Vec<&str> = report.periods.iter().map(|p| p.label.as_str()).collect();
+/// Conversations and askers per period.
+fn main_chart(report: &DemandReport, l: &Labels, hidden: &str) -> String {
     let period_labels: Vec<String> = report.periods.iter().map(|p| p.label.clone()).collect();
-    let main_chart = charts::line_chart(
+    charts::line_chart(
         &period_labels,
         &[
             Line {
@@ -391,25 +478,18 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
                 color: charts::ORANGE,
             },
         ],
-        &hidden,
+        hidden,
         l.main_chart,
-    );
+    )
+}
 
-    let ranked = |ids: &[String]| -> Vec<RankView> {
-        ids.iter()
-            .map(|id| match report.topics.iter().find(|t| &t.intent == id) {
-                Some(topic) => RankView {
-                    title: topic_title(topic, lang),
-                    change: ChangeView::new(topic.change, l),
-                },
-                None => RankView {
-                    title: id.clone(),
-                    change: ChangeView::new(None, l),
-                },
-            })
-            .collect()
-    };
-
+/// Where the questions went, per topic: the table rows and the stacked bar chart.
+fn outcome_views(
+    report: &DemandReport,
+    lang: Lang,
+    l: &'static Labels,
+    hidden: &str,
+) -> (Vec<OutcomeView>, String) {
     let outcome_title = |row: &OutcomeRow| match &row.intent {
         None => l.all_questions.to_owned(),
         Some(id) => report
@@ -473,11 +553,15 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         &outcome_bars,
         &outcome_legend,
         BarLayout::Stacked,
-        &hidden,
+        hidden,
         l.outcomes_chart,
     );
 
-    let departments = report
+    (outcomes, outcomes_chart)
+}
+
+fn department_views(report: &DemandReport, lang: Lang, l: &'static Labels) -> Vec<DepartmentView> {
+    report
         .departments
         .iter()
         .flatten()
@@ -492,18 +576,15 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
                 .map(|t| TopicView::new(t, report, lang, l))
                 .collect(),
         })
-        .collect();
+        .collect()
+}
 
-    let emerging = report
-        .emerging
-        .iter()
-        .map(|e| EmergingView {
-            period: e.period.clone(),
-            keywords: e.keywords.join(", "),
-            figure: CellView::new(&e.figure, report, l),
-        })
-        .collect();
-
+/// Referrals and handoffs per specialist: the table rows and the overlaid bar chart.
+fn specialist_views(
+    report: &DemandReport,
+    l: &'static Labels,
+    hidden: &str,
+) -> (Vec<SpecialistView>, String) {
     let specialists = report
         .specialists
         .iter()
@@ -529,59 +610,11 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         &specialist_bars,
         &[(l.referrals, charts::SKY), (l.handoffs, charts::BLUE)],
         BarLayout::Overlay,
-        &hidden,
+        hidden,
         l.specialists_chart,
     );
 
-    let page = ReportPage {
-        l,
-        lang: lang.code(),
-        style: STYLE,
-        page_title: l.title.to_owned(),
-        form,
-        includes_demo: report.includes_demo,
-        range: format!(
-            "{} – {}",
-            report.from.format("%Y-%m-%d"),
-            report.to.format("%Y-%m-%d")
-        ),
-        granularity: l.per_granularity(report.granularity),
-        generated_at: report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        privacy_text: (l.privacy_text)(k),
-        suppressed_small_label: (l.suppressed_small)(k),
-        suppressed_small: report.suppressed_small,
-        suppressed_complementary: report.suppressed_complementary,
-        legend: (l.legend)(k),
-        unpublished: report
-            .unpublished
-            .iter()
-            .map(|u| {
-                (
-                    u.label.clone(),
-                    u.published_on.format("%Y-%m-%d").to_string(),
-                )
-            })
-            .collect(),
-        multi_month: report.periods.len() > 1,
-        periods,
-        totals: SeriesView::new(&report.totals, report, l),
-        main_chart,
-        topics: report
-            .topics
-            .iter()
-            .map(|t| TopicView::new(t, report, lang, l))
-            .collect(),
-        rising: ranked(&report.rising),
-        falling: ranked(&report.falling),
-        outcome_names: Outcome::ALL.iter().map(|o| l.outcome(*o)).collect(),
-        outcomes,
-        outcomes_chart,
-        departments,
-        emerging,
-        specialists,
-        specialists_chart,
-    };
-    render(&page)
+    (specialists, specialists_chart)
 }
 
 /// `GET /reports` without a valid session: the access token form (`POST /reports/login`
