@@ -106,15 +106,18 @@ pub fn specialists_to_rotate(
     match decided {
         Decided::Classified { prediction, choice } => match outcome(catalogue, prediction, *choice)
         {
-            (Outcome::Routed(intent), _) => {
-                reply::available_specialists(catalogue, &intent.route.specialists, today)
-                    .map(|s| s.id.clone())
-                    .collect()
-            }
+            (Outcome::Routed(intent), _) => available_ids(catalogue, intent, today),
             _ => Vec::new(),
         },
         Decided::Directory { .. } => Vec::new(),
     }
+}
+
+/// Ids of `intent`'s specialists who can take referrals on `today`, in catalogue order.
+fn available_ids(catalogue: &Catalogue, intent: &Intent, today: NaiveDate) -> Vec<String> {
+    reply::available_specialists(catalogue, &intent.route.specialists, today)
+        .map(|s| s.id.clone())
+        .collect()
 }
 
 /// The reply for `decided`, in `lang`, with availability as of `today`. `in_turn` is the
@@ -196,10 +199,7 @@ fn routed_reply(
     let order = match in_turn {
         Some(order) => order,
         None => {
-            catalogue_order =
-                reply::available_specialists(catalogue, &intent.route.specialists, today)
-                    .map(|s| s.id.clone())
-                    .collect();
+            catalogue_order = available_ids(catalogue, intent, today);
             &catalogue_order
         }
     };
