@@ -30,8 +30,9 @@
 //!   command takes `--config` the same way.
 //! - [`channels`]: Slack, Teams and the web chat. Each verifies and parses its platform's
 //!   requests into a [`pipeline::Question`], hands follow-ups to the pipeline, and presents the
-//!   [`routing::Reply`] (Block Kit, Adaptive Cards, JSON); `channels::present` is what the
-//!   presenters share.
+//!   [`routing::Reply`] (Block Kit, Adaptive Cards, JSON); `channels::present` is the neutral
+//!   presenter (what a reply shows, trimmed and labelled, and what fits) that Block Kit and
+//!   Adaptive Cards only serialise.
 //! - [`pipeline`]: the channel-neutral work: the durable, deduplicated inbox, answering
 //!   (embed, classify, ask the store whose turn it is, [`routing::route`], log, queue the
 //!   reply), the outbox dispatcher, and follow-ups (feedback, "did you mean" picks, handoffs),
@@ -44,11 +45,13 @@
 //! - [`catalogue`]: the routing catalogue HRD edits (YAML in `intents/`): loading validates
 //!   everything and reports each problem with `file:line` and a fix hint.
 //! - [`store`]: the [`store::ConversationStore`] trait and its SQLite and PostgreSQL backends
-//!   (inbox, conversation log, outbox, published report tables).
+//!   (inbox, conversation log, outbox, published report tables), and the bulk writer of demo
+//!   rows.
 //! - [`privacy`]: pseudonymous asker keys, redaction of personal data, web chat sessions.
 //! - [`analytics`]: the anonymised demand reports: published monthly tables, k-anonymous
 //!   suppression, emerging topics, HTML/CSV/JSON rendering.
-//! - [`demo`]: synthetic demo conversations (`seed-demo`), routed by [`routing::route`].
+//! - [`demo`]: synthetic demo conversations (`seed-demo`), routed by [`routing::route`] and
+//!   written through [`store::insert_demo_rows`].
 //! - [`telemetry`]: logging and Prometheus metrics.
 //! - [`config`]: [`config::Settings`]: defaults, TOML file, environment variables (the only
 //!   module that reads the environment); secrets that cannot be printed.

@@ -266,95 +266,86 @@ impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new_custom(Some("referral_desk".into()), None)
             .expect("static registry prefix");
-        let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route and status"),
-            &["route", "status"],
-        )
-        .expect("static metric");
-        let decisions = IntCounterVec::new(
-            Opts::new("decisions_total", "Routed questions by intent and outcome"),
-            &["intent", "outcome"],
-        )
-        .expect("static metric");
-        let classify_seconds = prometheus::Histogram::with_opts(
-            HistogramOpts::new("classify_seconds", "Time to classify one question").buckets(vec![
-                0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005,
-                0.01, 0.025, 0.1,
-            ]),
-        )
-        .expect("static metric");
-        let embed_seconds = prometheus::Histogram::with_opts(
-            HistogramOpts::new(
+        let metrics = Metrics {
+            registry,
+            requests: define_counter_vec(
+                "http_requests_total",
+                "HTTP requests by route and status",
+                &["route", "status"],
+            ),
+            decisions: define_counter_vec(
+                "decisions_total",
+                "Routed questions by intent and outcome",
+                &["intent", "outcome"],
+            ),
+            classify_seconds: define_histogram(
+                "classify_seconds",
+                "Time to classify one question",
+                vec![
+                    0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001,
+                    0.005, 0.01, 0.025, 0.1,
+                ],
+            ),
+            embed_seconds: define_histogram(
                 "embed_seconds",
                 "Time to embed one question with the sentence-embedding model",
-            )
-            .buckets(vec![
-                0.001, 0.002, 0.004, 0.006, 0.008, 0.012, 0.025, 0.05, 0.1, 0.5,
-            ]),
-        )
-        .expect("static metric");
-        let request_seconds = HistogramVec::new(
-            HistogramOpts::new("http_request_seconds", "HTTP request duration by route").buckets(
-                vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0],
+                vec![
+                    0.001, 0.002, 0.004, 0.006, 0.008, 0.012, 0.025, 0.05, 0.1, 0.5,
+                ],
             ),
-            &["route"],
-        )
-        .expect("static metric");
-        let inbox_depth = IntGauge::new("inbox_depth", "Questions received, not yet processed")
-            .expect("static metric");
-        let inbox_oldest_age_seconds = IntGauge::new(
-            "inbox_oldest_age_seconds",
-            "Age of the oldest unprocessed question",
-        )
-        .expect("static metric");
-        let reply_failures = IntCounterVec::new(
-            Opts::new("reply_failures_total", "Failed reply attempts by channel"),
-            &["channel"],
-        )
-        .expect("static metric");
-        let channel_api_errors = IntCounterVec::new(
-            Opts::new(
+            inbox_depth: define_gauge("inbox_depth", "Questions received, not yet processed"),
+            inbox_oldest_age_seconds: define_gauge(
+                "inbox_oldest_age_seconds",
+                "Age of the oldest unprocessed question",
+            ),
+            reply_failures: define_counter_vec(
+                "reply_failures_total",
+                "Failed reply attempts by channel",
+                &["channel"],
+            ),
+            request_seconds: HistogramVec::new(
+                HistogramOpts::new("http_request_seconds", "HTTP request duration by route")
+                    .buckets(vec![
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
+                    ]),
+                &["route"],
+            )
+            .expect("static metric"),
+            channel_api_errors: define_counter_vec(
                 "channel_api_errors_total",
                 "Platform API errors by channel and code",
+                &["channel", "error"],
             ),
-            &["channel", "error"],
-        )
-        .expect("static metric");
-        let reports = prometheus::IntCounter::new("reports_total", "Demand reports computed")
-            .expect("static metric");
-        let report_seconds = prometheus::Histogram::with_opts(
-            HistogramOpts::new("report_seconds", "Time to compute one demand report")
-                .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0]),
-        )
-        .expect("static metric");
+            reports: prometheus::IntCounter::new("reports_total", "Demand reports computed")
+                .expect("static metric"),
+            report_seconds: define_histogram(
+                "report_seconds",
+                "Time to compute one demand report",
+                vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0],
+            ),
+        };
+        metrics.register_all();
+        metrics
+    }
+
+    /// The registry renders only what is registered on it, so every metric is, once.
+    fn register_all(&self) {
         for collector in [
-            Box::new(reports.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(report_seconds.clone()),
-            Box::new(channel_api_errors.clone()),
-            Box::new(requests.clone()),
-            Box::new(decisions.clone()),
-            Box::new(classify_seconds.clone()),
-            Box::new(embed_seconds.clone()),
-            Box::new(request_seconds.clone()),
-            Box::new(inbox_depth.clone()),
-            Box::new(inbox_oldest_age_seconds.clone()),
-            Box::new(reply_failures.clone()),
+            Box::new(self.reports.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(self.report_seconds.clone()),
+            Box::new(self.channel_api_errors.clone()),
+            Box::new(self.requests.clone()),
+            Box::new(self.decisions.clone()),
+            Box::new(self.classify_seconds.clone()),
+            Box::new(self.embed_seconds.clone()),
+            Box::new(self.request_seconds.clone()),
+            Box::new(self.inbox_depth.clone()),
+            Box::new(self.inbox_oldest_age_seconds.clone()),
+            Box::new(self.reply_failures.clone()),
         ] {
-            registry.register(collector).expect("unique metric names");
-        }
-        Metrics {
-            registry,
-            requests,
-            decisions,
-            classify_seconds,
-            embed_seconds,
-            inbox_depth,
-            inbox_oldest_age_seconds,
-            reply_failures,
-            request_seconds,
-            channel_api_errors,
-            reports,
-            report_seconds,
+            self.registry
+                .register(collector)
+                .expect("unique metric names");
         }
     }
 
@@ -372,6 +363,23 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Metric names, help texts and labels are fixed in code, so a failure to define one is a bug:
+/// one `expect` here rather than one per metric in [`Metrics::new`].
+fn define_counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("static metric")
+}
+
+/// As [`define_counter_vec`]: a failure is a bug. The histograms differ only in their buckets.
+fn define_histogram(name: &str, help: &str, buckets: Vec<f64>) -> prometheus::Histogram {
+    prometheus::Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
+        .expect("static metric")
+}
+
+/// As [`define_counter_vec`]: a failure is a bug.
+fn define_gauge(name: &str, help: &str) -> IntGauge {
+    IntGauge::new(name, help).expect("static metric")
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 client = AsyncWebClient(token="xoxb-bench", base_url=os.environ["SLACK_API_URL"])
 app = AsyncApp(
-    signing_secret="bench-signing-secret",  # the bench's (src/cli/bench.rs)
+    signing_secret="bench-signing-secret",  # the bench's (src/cli/bench/mod.rs)
     client=client,  # its token is checked once, with auth.test, on the fake API
 )
 

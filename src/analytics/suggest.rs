@@ -34,6 +34,15 @@ use crate::text::normalise;
 const MAX_EXAMPLES: usize = 8;
 /// Longer texts are not proposed as examples (they rarely read like a typical question).
 const MAX_EXAMPLE_CHARS: usize = 200;
+/// The comment on top of every draft: what HRD has to do before the draft is a catalogue.
+const DRAFT_HEADER: &str = "\
+     # Draft intents proposed by Referral Desk from unmet demand: questions the desk could\n\
+     # not answer well, grouped into topics that several people asked about.\n\
+     # Before copying this file into the catalogue folder, per intent:\n\
+     #   - rename the id and write a proper title and description;\n\
+     #   - replace the route (now the fallback desk) with specialists and/or knowledge;\n\
+     #   - check the examples and add more, 15 or more per language works best.\n\
+     # Then run `referral-desk check`.\n";
 
 /// A YAML document with an `intents:` section proposing one new intent per cluster, for HRD
 /// to review and merge into the catalogue.
@@ -48,15 +57,7 @@ pub fn suggest_intents(
     min_group_size: usize,
 ) -> String {
     let mut out = String::new();
-    out.push_str(
-        "# Draft intents proposed by Referral Desk from unmet demand: questions the desk could\n\
-         # not answer well, grouped into topics that several people asked about.\n\
-         # Before copying this file into the catalogue folder, per intent:\n\
-         #   - rename the id and write a proper title and description;\n\
-         #   - replace the route (now the fallback desk) with specialists and/or knowledge;\n\
-         #   - check the examples and add more, 15 or more per language works best.\n\
-         # Then run `referral-desk check`.\n",
-    );
+    out.push_str(DRAFT_HEADER);
     // Intents, and comments on topics that could not be proposed.
     let mut intents = String::new();
     let mut skipped = String::new();
@@ -78,21 +79,16 @@ pub fn suggest_intents(
             "a cluster with {askers} askers may not be proposed (minimum group size {min_group_size})"
         );
         let id = unique_id(&cluster.keywords, &mut taken_ids);
-        let mut examples: Vec<(Lang, String)> = Vec::new();
-        for text in ranked_texts(cluster, questions, min_group_size.max(1)) {
-            if examples.len() == MAX_EXAMPLES {
-                break;
-            }
-            let key = normalise(&text);
-            if key.trim().is_empty() || taken_examples.contains(&key) {
-                continue;
-            }
-            taken_examples.insert(key);
-            let detector = detector.get_or_init(|| LanguageDetector::from_catalogue(catalogue));
-            examples.push((detector.detect(&text), text));
-        }
-        let keywords = cluster.keywords.join(", ");
+        let examples = pick_examples(
+            cluster,
+            questions,
+            min_group_size.max(1),
+            &mut taken_examples,
+            &detector,
+            catalogue,
+        );
         if examples.is_empty() {
+            let keywords = cluster.keywords.join(", ");
             let _ = writeln!(
                 skipped,
                 "# Not proposed: the topic \"{}\" has no question that at least {} people asked\n\
@@ -103,41 +99,14 @@ pub fn suggest_intents(
             );
             continue;
         }
-        let title = title(&cluster.keywords);
-        let _ = writeln!(intents, "  - id: {}", quote(&id));
-        let _ = writeln!(intents, "    # keywords: {}", comment_safe(&keywords));
-        let _ = writeln!(intents, "    title:");
-        let _ = writeln!(intents, "      nl: {}", quote(&title));
-        let _ = writeln!(intents, "      en: {}", quote(&title));
-        let _ = writeln!(
-            intents,
-            "    description: {}",
-            quote(&format!(
-                "Proposed from unmet demand (asked by at least {} people).",
-                min_group_size.max(1)
-            ))
+        write_intent(
+            &mut intents,
+            &id,
+            &cluster.keywords,
+            &examples,
+            desk,
+            min_group_size.max(1),
         );
-        let _ = writeln!(intents, "    route:");
-        let _ = writeln!(
-            intents,
-            "      # HRD: replace the fallback desk with `specialists: [...]` and/or `knowledge: [...]`."
-        );
-        let _ = writeln!(intents, "      desk: {}", quote(desk));
-        let _ = writeln!(intents, "    examples:");
-        for lang in Lang::ALL {
-            let texts: Vec<&str> = examples
-                .iter()
-                .filter(|(l, _)| *l == lang)
-                .map(|(_, t)| t.as_str())
-                .collect();
-            if texts.is_empty() {
-                continue;
-            }
-            let _ = writeln!(intents, "      {}:", lang.code());
-            for text in texts {
-                let _ = writeln!(intents, "        - {}", quote(text));
-            }
-        }
     }
     // `intents:` with nothing under it would be null, not an empty list.
     if intents.is_empty() {
@@ -148,6 +117,83 @@ pub fn suggest_intents(
     }
     out.push_str(&skipped);
     out
+}
+
+/// Picks the cluster's most asked texts as examples, skipping any text already an example
+/// (the check rejects a text that trains two intents). The language detector is trained on
+/// first use only, so a run that proposes nothing does not pay for it.
+fn pick_examples(
+    cluster: &TopicCluster,
+    questions: &[UnmetQuestion],
+    min_askers: usize,
+    taken_examples: &mut FxHashSet<String>,
+    detector: &OnceCell<LanguageDetector>,
+    catalogue: &Catalogue,
+) -> Vec<(Lang, String)> {
+    let mut examples: Vec<(Lang, String)> = Vec::new();
+    for text in ranked_texts(cluster, questions, min_askers) {
+        if examples.len() == MAX_EXAMPLES {
+            break;
+        }
+        let key = normalise(&text);
+        if key.trim().is_empty() || taken_examples.contains(&key) {
+            continue;
+        }
+        taken_examples.insert(key);
+        let detector = detector.get_or_init(|| LanguageDetector::from_catalogue(catalogue));
+        examples.push((detector.detect(&text), text));
+    }
+    examples
+}
+
+/// Writes one proposed intent so that it passes `referral-desk check` as it is, with
+/// comments telling HRD what to replace.
+fn write_intent(
+    intents: &mut String,
+    id: &str,
+    keywords: &[String],
+    examples: &[(Lang, String)],
+    desk: &str,
+    min_askers: usize,
+) {
+    let title = title(keywords);
+    let _ = writeln!(intents, "  - id: {}", quote(id));
+    let _ = writeln!(
+        intents,
+        "    # keywords: {}",
+        comment_safe(&keywords.join(", "))
+    );
+    let _ = writeln!(intents, "    title:");
+    let _ = writeln!(intents, "      nl: {}", quote(&title));
+    let _ = writeln!(intents, "      en: {}", quote(&title));
+    let _ = writeln!(
+        intents,
+        "    description: {}",
+        quote(&format!(
+            "Proposed from unmet demand (asked by at least {min_askers} people)."
+        ))
+    );
+    let _ = writeln!(intents, "    route:");
+    let _ = writeln!(
+        intents,
+        "      # HRD: replace the fallback desk with `specialists: [...]` and/or `knowledge: [...]`."
+    );
+    let _ = writeln!(intents, "      desk: {}", quote(desk));
+    let _ = writeln!(intents, "    examples:");
+    for lang in Lang::ALL {
+        let texts: Vec<&str> = examples
+            .iter()
+            .filter(|(l, _)| *l == lang)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        if texts.is_empty() {
+            continue;
+        }
+        let _ = writeln!(intents, "      {}:", lang.code());
+        for text in texts {
+            let _ = writeln!(intents, "        - {}", quote(text));
+        }
+    }
 }
 
 fn distinct_askers(cluster: &TopicCluster, questions: &[UnmetQuestion]) -> usize {

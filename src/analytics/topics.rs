@@ -122,15 +122,39 @@ pub fn cluster_unmet(questions: &[UnmetQuestion], min_group_size: usize) -> Vec<
         .map_or(0, |d| *d as usize + 1);
 
     // The texts with the most askers are agglomerated; the rest may join a centroid later.
-    let mut order: Vec<u32> = (0..n as u32).collect();
+    let order = order_by_askers(&prepared);
+    let h = n.min(AGGLOMERATION_CAP);
+    let (agglomerated, leftovers) = order.split_at(h);
+    let labels = cut_dendrogram(&prepared, &vectors, agglomerated, dimension);
+    let groups = select_groups(&prepared, agglomerated, &labels, min_group_size);
+    let (centroids, mut members) = centre_groups(&prepared, &vectors, &groups);
+    assign_leftovers(leftovers, &vectors, &centroids, &mut members);
+    rank_topics(&prepared, &members, min_group_size)
+}
+
+/// Orders the texts most askers first (ties by text), since only the head of the order is
+/// agglomerated and the rest may only join a centroid later.
+fn order_by_askers(prepared: &Prepared) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..prepared.keys.len() as u32).collect();
     order.sort_by(|a, b| {
         let (a, b) = (*a as usize, *b as usize);
         prepared.weight[b]
             .cmp(&prepared.weight[a])
             .then_with(|| prepared.keys[a].cmp(&prepared.keys[b]))
     });
-    let h = n.min(AGGLOMERATION_CAP);
-    let (agglomerated, leftovers) = order.split_at(h);
+    order
+}
+
+/// Agglomerates the texts of `agglomerated` and cuts the dendrogram where the silhouette is
+/// best, returning a label per text. One step, so the similarity matrix (the largest
+/// allocation) is freed before anything else is built.
+fn cut_dendrogram(
+    prepared: &Prepared,
+    vectors: &[SparseVector],
+    agglomerated: &[u32],
+    dimension: usize,
+) -> Vec<u32> {
+    let h = agglomerated.len();
     let rows: Vec<&SparseVector> = agglomerated.iter().map(|t| &vectors[*t as usize]).collect();
     let weights: Vec<f64> = agglomerated
         .iter()
@@ -156,8 +180,18 @@ pub fn cluster_unmet(questions: &[UnmetQuestion], min_group_size: usize) -> Vec<
     drop(matrix);
     let labels = best_cut(&merges, h, &sample);
     drop(sample);
+    labels
+}
 
-    // Groups that can still become a topic: two or more texts, or one with enough askers.
+/// Keeps the groups that can still become a topic: two or more texts, or one with enough
+/// askers. The rest is noise and gets no centroid, so no leftover text can join it.
+fn select_groups(
+    prepared: &Prepared,
+    agglomerated: &[u32],
+    labels: &[u32],
+    min_group_size: usize,
+) -> Vec<Vec<u32>> {
+    let h = agglomerated.len();
     let mut size = vec![0u32; h];
     let mut weight = vec![0u64; h];
     for (i, label) in labels.iter().enumerate() {
@@ -177,6 +211,16 @@ pub fn cluster_unmet(questions: &[UnmetQuestion], min_group_size: usize) -> Vec<
         }
         groups[group_of[label] as usize].push(agglomerated[i]);
     }
+    groups
+}
+
+/// Computes each group's centroid and keeps the group's texts close enough to it: a text far
+/// from its centroid is an outlier, not part of the topic (no forced members).
+fn centre_groups(
+    prepared: &Prepared,
+    vectors: &[SparseVector],
+    groups: &[Vec<u32>],
+) -> (Vec<SparseVector>, Vec<Vec<u32>>) {
     let centroids: Vec<SparseVector> = groups
         .iter()
         .map(|g| {
@@ -188,7 +232,7 @@ pub fn cluster_unmet(questions: &[UnmetQuestion], min_group_size: usize) -> Vec<
             }))
         })
         .collect();
-    let mut members: Vec<Vec<u32>> = groups
+    let members: Vec<Vec<u32>> = groups
         .iter()
         .zip(&centroids)
         .map(|(g, c)| {
@@ -198,8 +242,16 @@ pub fn cluster_unmet(questions: &[UnmetQuestion], min_group_size: usize) -> Vec<
                 .collect()
         })
         .collect();
-    assign_leftovers(leftovers, &vectors, &centroids, &mut members);
+    (centroids, members)
+}
 
+/// Keeps the groups that make a topic and orders them largest first (ties by size, then by
+/// first question), so the largest topics come first wherever the list is cut short.
+fn rank_topics(
+    prepared: &Prepared,
+    members: &[Vec<u32>],
+    min_group_size: usize,
+) -> Vec<TopicCluster> {
     let by_text = prepared.questions_by_text();
     let mut stamps = Stamps::new(prepared.askers);
     let mut clusters: Vec<TopicCluster> = members
@@ -300,85 +352,19 @@ struct Prepared {
 impl Prepared {
     fn new(questions: &[UnmetQuestion]) -> Prepared {
         // Identical raw texts first: normalising is the expensive step.
-        let mut raw_ids: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut raw_texts: Vec<&str> = Vec::new();
-        let raw_of: Vec<u32> = questions
-            .iter()
-            .map(|q| {
-                *raw_ids.entry(q.text.as_str()).or_insert_with(|| {
-                    raw_texts.push(q.text.as_str());
-                    raw_texts.len() as u32 - 1
-                })
-            })
-            .collect();
-        let mut key_ids: FxHashMap<String, u32> = FxHashMap::default();
-        let mut term_ids: FxHashMap<String, u32> = FxHashMap::default();
-        let mut keys = Vec::new();
-        let mut terms = Vec::new();
-        let mut term_names = Vec::new();
-        let raw_to_text: Vec<u32> = raw_texts
-            .iter()
-            .map(|raw| {
-                let words = content_words(raw);
-                if words.is_empty() {
-                    return NO_TEXT;
-                }
-                let key = words.join(" ");
-                if let Some(id) = key_ids.get(&key) {
-                    return *id;
-                }
-                let mut ids: Vec<u32> = words
-                    .into_iter()
-                    .map(|w| {
-                        let next = term_ids.len() as u32;
-                        *term_ids.entry(w).or_insert_with_key(|w| {
-                            term_names.push(w.clone());
-                            next
-                        })
-                    })
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
-                terms.push(ids);
-                keys.push(key.clone());
-                let id = keys.len() as u32 - 1;
-                key_ids.insert(key, id);
-                id
-            })
-            .collect();
+        let (raw_of, raw_texts) = dedup_raw_texts(questions);
+        let Words {
+            keys,
+            terms,
+            term_names,
+            raw_to_text,
+        } = collect_words(&raw_texts);
         let text_of: Vec<u32> = raw_of.iter().map(|r| raw_to_text[*r as usize]).collect();
 
         // Distinct askers per text, with askers renumbered densely.
-        let mut dense_askers: FxHashMap<u32, u32> = FxHashMap::default();
-        let mut pairs: Vec<u64> = questions
-            .iter()
-            .zip(&text_of)
-            .filter(|(_, t)| **t != NO_TEXT)
-            .map(|(q, t)| {
-                let next = dense_askers.len() as u32;
-                let asker = *dense_askers.entry(q.asker).or_insert(next);
-                (u64::from(*t) << 32) | u64::from(asker)
-            })
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        let mut asker_ranges = vec![(0u32, 0u32); keys.len()];
-        let mut asker_list = Vec::with_capacity(pairs.len());
-        for (i, pair) in pairs.iter().enumerate() {
-            let text = (pair >> 32) as usize;
-            if asker_ranges[text].1 == 0 {
-                asker_ranges[text].0 = i as u32;
-            }
-            asker_ranges[text].1 = i as u32 + 1;
-            asker_list.push(*pair as u32);
-        }
+        let (asker_ranges, asker_list, askers) = collect_askers(questions, &text_of, keys.len());
         let weight: Vec<u32> = asker_ranges.iter().map(|(a, b)| b - a).collect();
-        let mut term_weight = vec![0f64; term_names.len()];
-        for (text, ids) in terms.iter().enumerate() {
-            for id in ids {
-                term_weight[*id as usize] += f64::from(weight[text]);
-            }
-        }
+        let term_weight = weigh_terms(&terms, &weight, term_names.len());
         let total_weight = weight.iter().map(|w| f64::from(*w)).sum();
         Prepared {
             keys,
@@ -386,7 +372,7 @@ impl Prepared {
             asker_ranges,
             asker_list,
             weight,
-            askers: dense_askers.len(),
+            askers,
             text_of,
             term_names,
             term_weight,
@@ -520,6 +506,126 @@ impl Prepared {
             askers,
         })
     }
+}
+
+/// Numbers the identical raw texts, since normalising is the expensive step and logs repeat
+/// a lot. Returns each question's raw text and the distinct raw texts, in first-seen order.
+fn dedup_raw_texts(questions: &[UnmetQuestion]) -> (Vec<u32>, Vec<&str>) {
+    let mut raw_ids: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut raw_texts: Vec<&str> = Vec::new();
+    let raw_of: Vec<u32> = questions
+        .iter()
+        .map(|q| {
+            *raw_ids.entry(q.text.as_str()).or_insert_with(|| {
+                raw_texts.push(q.text.as_str());
+                raw_texts.len() as u32 - 1
+            })
+        })
+        .collect();
+    (raw_of, raw_texts)
+}
+
+/// The distinct texts (raw texts with the same content words) and their words, numbered.
+struct Words {
+    /// Per text: its content words joined by spaces.
+    keys: Vec<String>,
+    /// Per text: its distinct words (term ids).
+    terms: Vec<Vec<u32>>,
+    term_names: Vec<String>,
+    /// Per distinct raw text: its text, or `NO_TEXT` when it has no content words.
+    raw_to_text: Vec<u32>,
+}
+
+/// Reduces each distinct raw text to its content words, so that questions with the same
+/// remaining words become one text and are vectorised and clustered once.
+fn collect_words(raw_texts: &[&str]) -> Words {
+    let mut key_ids: FxHashMap<String, u32> = FxHashMap::default();
+    let mut term_ids: FxHashMap<String, u32> = FxHashMap::default();
+    let mut keys = Vec::new();
+    let mut terms = Vec::new();
+    let mut term_names = Vec::new();
+    let raw_to_text: Vec<u32> = raw_texts
+        .iter()
+        .map(|raw| {
+            let words = content_words(raw);
+            if words.is_empty() {
+                return NO_TEXT;
+            }
+            let key = words.join(" ");
+            if let Some(id) = key_ids.get(&key) {
+                return *id;
+            }
+            let mut ids: Vec<u32> = words
+                .into_iter()
+                .map(|w| {
+                    let next = term_ids.len() as u32;
+                    *term_ids.entry(w).or_insert_with_key(|w| {
+                        term_names.push(w.clone());
+                        next
+                    })
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            terms.push(ids);
+            keys.push(key.clone());
+            let id = keys.len() as u32 - 1;
+            key_ids.insert(key, id);
+            id
+        })
+        .collect();
+    Words {
+        keys,
+        terms,
+        term_names,
+        raw_to_text,
+    }
+}
+
+/// Lists each text's distinct askers, renumbered densely so that [`Stamps`] can count them
+/// in a plain vector. Returns per text its range into the list, the list, and the number of
+/// distinct askers.
+fn collect_askers(
+    questions: &[UnmetQuestion],
+    text_of: &[u32],
+    texts: usize,
+) -> (Vec<(u32, u32)>, Vec<u32>, usize) {
+    let mut dense_askers: FxHashMap<u32, u32> = FxHashMap::default();
+    let mut pairs: Vec<u64> = questions
+        .iter()
+        .zip(text_of)
+        .filter(|(_, t)| **t != NO_TEXT)
+        .map(|(q, t)| {
+            let next = dense_askers.len() as u32;
+            let asker = *dense_askers.entry(q.asker).or_insert(next);
+            (u64::from(*t) << 32) | u64::from(asker)
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut asker_ranges = vec![(0u32, 0u32); texts];
+    let mut asker_list = Vec::with_capacity(pairs.len());
+    for (i, pair) in pairs.iter().enumerate() {
+        let text = (pair >> 32) as usize;
+        if asker_ranges[text].1 == 0 {
+            asker_ranges[text].0 = i as u32;
+        }
+        asker_ranges[text].1 = i as u32 + 1;
+        asker_list.push(*pair as u32);
+    }
+    (asker_ranges, asker_list, dense_askers.len())
+}
+
+/// Sums per term the askers behind all texts with it: the keywords' idf weighs words by
+/// people, not by texts.
+fn weigh_terms(terms: &[Vec<u32>], weight: &[u32], term_count: usize) -> Vec<f64> {
+    let mut term_weight = vec![0f64; term_count];
+    for (text, ids) in terms.iter().enumerate() {
+        for id in ids {
+            term_weight[*id as usize] += f64::from(weight[text]);
+        }
+    }
+    term_weight
 }
 
 /// Counting distinct askers without sets: an asker counts once per generation.

@@ -586,96 +586,142 @@ impl Validator {
             .chain(out_of_scope.iter().map(|(file, ex)| (file, None, ex)));
         for (file, intent, examples) in groups {
             let owner = intent.map_or_else(|| "out_of_scope".to_string(), |i| i.id.value.clone());
-            let mut clean = Examples::default();
-            for lang in Lang::ALL {
-                for example in examples.get(lang) {
-                    let site = Site::of(file, example);
-                    let key = normalise(&example.value);
-                    if key.trim().is_empty() {
-                        self.error(
-                            &site,
-                            format!("an empty example in {owner}"),
-                            "remove the empty line or write the question",
-                        );
-                        continue;
-                    }
-                    match owner_of.get(&key) {
-                        Some((first_owner, first_site)) if *first_owner == owner => {
-                            self.warning(
-                                &site,
-                                format!(
-                                    "example \"{}\" appears twice in {owner} (also at {})",
-                                    example.value,
-                                    first_site.describe()
-                                ),
-                                "remove one of the two",
-                            );
-                            continue;
-                        }
-                        Some((first_owner, first_site)) => {
-                            self.error(
-                                &site,
-                                format!(
-                                    "example \"{}\" is in {owner} and also in {first_owner} ({})",
-                                    example.value,
-                                    first_site.describe()
-                                ),
-                                "keep it in the one it belongs to; the bot cannot route a question that trains two answers",
-                            );
-                            continue;
-                        }
-                        None => {
-                            owner_of.insert(key, (owner.clone(), site));
-                        }
-                    }
-                    match lang {
-                        Lang::Nl => clean.nl.push(example.value.clone()),
-                        Lang::En => clean.en.push(example.value.clone()),
-                    }
-                }
-            }
+            let clean = self.claim_examples(file, &owner, examples, &mut owner_of);
             let Some(intent) = intent else { continue };
-            let site = Site::of(file, &intent.id);
-            if clean.is_empty() {
-                self.error(
-                    &site,
-                    format!("intent \"{owner}\" has no examples"),
-                    "add `examples: { nl: [...], en: [...] }` with 15 or more questions per language",
-                );
-            } else {
-                for lang in Lang::ALL {
-                    let count = clean.get(lang).len();
-                    if count < MIN_EXAMPLES_PER_LANGUAGE {
-                        self.warning(
-                            &site,
-                            format!("intent \"{owner}\" has {count} {lang} example{} (fewer than {MIN_EXAMPLES_PER_LANGUAGE})", if count == 1 { "" } else { "s" }),
-                            format!("add more {lang} questions as employees would type them; 15 or more works best"),
-                        );
-                    }
-                }
-            }
-            if intent.description.trim().is_empty() {
-                self.warning(
-                    &site,
-                    format!("intent \"{owner}\" has no description"),
-                    "add a one-line `description:` so colleagues know what belongs here",
-                );
-            }
-            let route = &intent.route.value;
-            intents.push(Intent {
-                id: owner,
-                title: intent.title.clone(),
-                description: intent.description.clone(),
-                route: Route {
-                    specialists: route.specialists.iter().map(|s| s.value.clone()).collect(),
-                    knowledge: route.knowledge.iter().map(|s| s.value.clone()).collect(),
-                    desk: route.desk.as_ref().map(|d| d.value.clone()),
-                },
-                reply: intent.reply.clone(),
-                examples: clean,
-            });
+            self.check_intent_examples(file, intent, &owner, &clean);
+            intents.push(build_intent(owner, intent, clean));
         }
         intents
+    }
+
+    /// The examples `owner` may train on: each text is claimed by the first group that has
+    /// it, so empty and already-claimed ones are reported and left out.
+    fn claim_examples(
+        &mut self,
+        file: &Path,
+        owner: &str,
+        examples: &RawExamples,
+        owner_of: &mut HashMap<String, (String, Site)>,
+    ) -> Examples {
+        let mut clean = Examples::default();
+        for lang in Lang::ALL {
+            for example in examples.get(lang) {
+                if !self.claim_example(file, owner, example, owner_of) {
+                    continue;
+                }
+                match lang {
+                    Lang::Nl => clean.nl.push(example.value.clone()),
+                    Lang::En => clean.en.push(example.value.clone()),
+                }
+            }
+        }
+        clean
+    }
+
+    /// Records `owner` as the first to use the example's text; false (with the problem
+    /// reported) when it is empty or already used, by `owner` or by another group.
+    fn claim_example(
+        &mut self,
+        file: &Path,
+        owner: &str,
+        example: &SpannedText,
+        owner_of: &mut HashMap<String, (String, Site)>,
+    ) -> bool {
+        let site = Site::of(file, example);
+        let key = normalise(&example.value);
+        if key.trim().is_empty() {
+            self.error(
+                &site,
+                format!("an empty example in {owner}"),
+                "remove the empty line or write the question",
+            );
+            return false;
+        }
+        match owner_of.get(&key) {
+            Some((first_owner, first_site)) if *first_owner == owner => {
+                self.warning(
+                    &site,
+                    format!(
+                        "example \"{}\" appears twice in {owner} (also at {})",
+                        example.value,
+                        first_site.describe()
+                    ),
+                    "remove one of the two",
+                );
+                false
+            }
+            Some((first_owner, first_site)) => {
+                self.error(
+                    &site,
+                    format!(
+                        "example \"{}\" is in {owner} and also in {first_owner} ({})",
+                        example.value,
+                        first_site.describe()
+                    ),
+                    "keep it in the one it belongs to; the bot cannot route a question that trains two answers",
+                );
+                false
+            }
+            None => {
+                owner_of.insert(key, (owner.to_string(), site));
+                true
+            }
+        }
+    }
+
+    /// An intent with too few examples (or no description) still loads, but the classifier
+    /// (or a colleague editing the catalogue) will struggle with it: say so.
+    fn check_intent_examples(
+        &mut self,
+        file: &Path,
+        intent: &RawIntent,
+        owner: &str,
+        clean: &Examples,
+    ) {
+        let site = Site::of(file, &intent.id);
+        if clean.is_empty() {
+            self.error(
+                &site,
+                format!("intent \"{owner}\" has no examples"),
+                "add `examples: { nl: [...], en: [...] }` with 15 or more questions per language",
+            );
+        } else {
+            for lang in Lang::ALL {
+                let count = clean.get(lang).len();
+                if count < MIN_EXAMPLES_PER_LANGUAGE {
+                    self.warning(
+                        &site,
+                        format!("intent \"{owner}\" has {count} {lang} example{} (fewer than {MIN_EXAMPLES_PER_LANGUAGE})", if count == 1 { "" } else { "s" }),
+                        format!("add more {lang} questions as employees would type them; 15 or more works best"),
+                    );
+                }
+            }
+        }
+        if intent.description.trim().is_empty() {
+            self.warning(
+                &site,
+                format!("intent \"{owner}\" has no description"),
+                "add a one-line `description:` so colleagues know what belongs here",
+            );
+        }
+    }
+}
+
+/// The catalogue keeps plain values: the positions in the file were only needed for the
+/// problems reported while loading.
+fn build_intent(id: String, intent: &RawIntent, examples: Examples) -> Intent {
+    let route = &intent.route.value;
+    Intent {
+        id,
+        title: intent.title.clone(),
+        description: intent.description.clone(),
+        route: Route {
+            specialists: route.specialists.iter().map(|s| s.value.clone()).collect(),
+            knowledge: route.knowledge.iter().map(|s| s.value.clone()).collect(),
+            desk: route.desk.as_ref().map(|d| d.value.clone()),
+        },
+        reply: intent.reply.clone(),
+        examples,
     }
 }
 

@@ -5,18 +5,23 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::bail;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::catalogue::ClassifierSettings;
+use crate::config::ModelSettings;
 use crate::nlu::dataset::{LabelledText, read_jsonl};
+use crate::nlu::embedding::cache::EmbeddingCache;
+use crate::nlu::embedding::{Embedder, EmbeddingError};
 use crate::nlu::evaluation::{
-    EvalEmbeddings, EvalOptions, EvalReport, Progress, ThresholdChoice, evaluate,
+    EvalEmbeddings, EvalError, EvalOptions, EvalReport, Labelled, Progress, ThresholdChoice,
+    evaluate,
 };
 use crate::nlu::model::{choose_kind, load_embedder};
-use crate::nlu::{Classifier, FeatureSettings, ModelKind, TrainSettings};
+use crate::nlu::{Classifier, FeatureSettings, LanguageDetector, ModelKind, TrainSettings};
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("training").required(true).args(["catalogue", "train"])))]
@@ -99,30 +104,99 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let mut detector = None;
-    let (training, base_settings): (Vec<(String, Option<String>)>, ClassifierSettings) =
-        match (&args.catalogue, &args.train) {
-            (Some(dir), _) => {
-                let catalogue = super::load_catalogue(dir)?;
-                detector = Some(crate::nlu::LanguageDetector::from_catalogue(&catalogue));
-                let examples = catalogue
-                    .training_examples()
-                    .into_iter()
-                    .map(|(t, l)| (t.to_string(), l.map(str::to_string)))
-                    .collect();
-                (examples, catalogue.settings.classifier)
-            }
-            (None, Some(file)) => (
-                to_training(read_jsonl(file)?, &args.oos_label),
-                ClassifierSettings::default(),
-            ),
-            (None, None) => bail!("give --catalogue DIR or --train FILE.jsonl to train on"),
-        };
+    let TrainingData {
+        examples: training,
+        settings: base_settings,
+        detector,
+    } = read_training(&args)?;
     let test = to_training(read_jsonl(&args.test)?, &args.oos_label);
     let val = match &args.val {
         Some(path) => Some(to_training(read_jsonl(path)?, &args.oos_label)),
         None => None,
     };
+    let (options, settings) = configure_model(&args, base_settings)?;
+    let (embedder, vectors) = embed_splits(
+        options.model,
+        &settings,
+        detector.as_ref(),
+        !args.json,
+        &training,
+        val.as_deref(),
+        &test,
+    )?
+    .map_or((None, None), |(embedder, vectors)| {
+        (Some(embedder), Some(vectors))
+    });
+    let embeddings = embedder
+        .as_deref()
+        .zip(vectors)
+        .map(|(embedder, (train, val, test))| EvalEmbeddings {
+            train,
+            val,
+            test,
+            embedder,
+        });
+    let (report, classifier) = evaluate_with_bars(
+        &training,
+        val.as_deref(),
+        &test,
+        &options,
+        embeddings.as_ref(),
+    )?;
+    if let Some(path) = &args.dump_scores {
+        dump_scores(path, &classifier, val.as_deref().unwrap_or(&[]), &test)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render_text(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `--catalogue` or `--train` gives to train on.
+struct TrainingData {
+    examples: Vec<Labelled>,
+    /// The catalogue's decision settings, or the defaults for a JSONL file.
+    settings: ClassifierSettings,
+    /// With a catalogue: the detector of its languages.
+    detector: Option<LanguageDetector>,
+}
+
+/// Reads the training examples; a catalogue also brings its decision settings and languages,
+/// so the figures are those of the classifier the server would build from it.
+fn read_training(args: &EvalArgs) -> anyhow::Result<TrainingData> {
+    match (&args.catalogue, &args.train) {
+        (Some(dir), _) => {
+            let catalogue = super::load_catalogue(dir)?;
+            let detector = Some(LanguageDetector::from_catalogue(&catalogue));
+            let examples = catalogue
+                .training_examples()
+                .into_iter()
+                .map(|(t, l)| (t.to_string(), l.map(str::to_string)))
+                .collect();
+            Ok(TrainingData {
+                examples,
+                settings: catalogue.settings.classifier,
+                detector,
+            })
+        }
+        (None, Some(file)) => Ok(TrainingData {
+            examples: to_training(read_jsonl(file)?, &args.oos_label),
+            settings: ClassifierSettings::default(),
+            detector: None,
+        }),
+        (None, None) => bail!("give --catalogue DIR or --train FILE.jsonl to train on"),
+    }
+}
+
+/// Settles the model from the flags over the configuration file, so that `eval` measures
+/// the model `serve` would run unless told otherwise; refuses `--dump-scores` for the kinds
+/// whose logits it cannot write.
+fn configure_model(
+    args: &EvalArgs,
+    base_settings: ClassifierSettings,
+) -> anyhow::Result<(EvalOptions, ModelSettings)> {
     let configured = args.config.load()?.classifier;
     let model_dir = args
         .model_dir
@@ -137,85 +211,130 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         bail!("--dump-scores writes the lexical model's logits: add --model lexical");
     }
     let options = EvalOptions {
-        features: feature_settings(&args),
-        training: train_settings(&args),
+        features: feature_settings(args),
+        training: train_settings(args),
         base: base_settings,
         threshold: args.threshold,
         folds: args.folds,
         model: kind,
         embedding_weight,
     };
-    let settings = crate::config::ModelSettings {
+    let settings = ModelSettings {
         model: Some(kind),
         model_dir,
         embedding_weight,
         ..configured
     };
-    // With a catalogue, questions are treated as the server treats them: only those in a
-    // language the embedding model knows are embedded (an empty vector means "words only").
-    let gate = |rows: &[(String, Option<String>)], vectors: Vec<Vec<f32>>| -> Vec<Vec<f32>> {
-        match &detector {
-            Some(detector) => rows
-                .iter()
-                .zip(vectors)
-                .map(|((text, _), vector)| {
-                    if settings
-                        .embedding_languages
-                        .contains(&detector.detect(text))
-                    {
-                        vector
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect(),
-            None => vectors,
-        }
-    };
-    let (embedder, vectors) = match load_embedder(kind, &settings)? {
-        None => (None, None),
+    Ok((options, settings))
+}
+
+/// Each split's sentence embeddings: the train, val and test vectors, in that order.
+type SplitVectors = (Vec<Vec<f32>>, Option<Vec<Vec<f32>>>, Vec<Vec<f32>>);
+/// The embedding model and what it made of each split.
+type EmbeddedSplits = (Arc<dyn Embedder>, SplitVectors);
+
+/// Embeds every split once, up front and through the on-disk cache, so evaluation (which
+/// trains a model per fold) never waits on the embedding model. `None` for the lexical kind.
+fn embed_splits(
+    kind: ModelKind,
+    settings: &ModelSettings,
+    detector: Option<&LanguageDetector>,
+    show_bars: bool,
+    training: &[Labelled],
+    val: Option<&[Labelled]>,
+    test: &[Labelled],
+) -> anyhow::Result<Option<EmbeddedSplits>> {
+    Ok(match load_embedder(kind, settings)? {
+        None => None,
         Some(mut cache) => {
-            let mut embed = |rows: &[(String, Option<String>)], stage: &'static str| {
-                let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
-                let bar = (!args.json).then(|| progress_bar(texts.len() as u64, stage));
-                let result = cache.embed_all(&texts, &mut |done, _| {
-                    if let Some(bar) = &bar {
-                        bar.set_position(done as u64);
-                    }
-                });
-                if let Some(bar) = bar {
-                    bar.finish_and_clear();
-                }
-                result.map(|(vectors, _)| vectors)
-            };
-            let train_vectors = embed(&training, "embedding train")?;
-            let val_vectors = match &val {
-                Some(rows) => Some(gate(rows, embed(rows, "embedding val")?)),
+            let train_vectors = embed_rows(&mut cache, training, "embedding train", show_bars)?;
+            let val_vectors = match val {
+                Some(rows) => Some(gate(
+                    detector,
+                    settings,
+                    rows,
+                    embed_rows(&mut cache, rows, "embedding val", show_bars)?,
+                )),
                 None => None,
             };
-            let test_vectors = gate(&test, embed(&test, "embedding test")?);
-            (
-                Some(cache.embedder().clone()),
-                Some((train_vectors, val_vectors, test_vectors)),
-            )
+            let test_vectors = gate(
+                detector,
+                settings,
+                test,
+                embed_rows(&mut cache, test, "embedding test", show_bars)?,
+            );
+            Some((
+                cache.embedder().clone(),
+                (train_vectors, val_vectors, test_vectors),
+            ))
         }
-    };
-    let embeddings = embedder
-        .as_deref()
-        .zip(vectors)
-        .map(|(embedder, (train, val, test))| EvalEmbeddings {
-            train,
-            val,
-            test,
-            embedder,
-        });
+    })
+}
+
+/// Embeds `rows` through the cache, with a progress bar when `show_bar`: a cold cache takes
+/// minutes on a large data set.
+fn embed_rows(
+    cache: &mut EmbeddingCache,
+    rows: &[Labelled],
+    stage: &'static str,
+    show_bar: bool,
+) -> Result<Vec<Vec<f32>>, EmbeddingError> {
+    let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+    let bar = show_bar.then(|| progress_bar(texts.len() as u64, stage));
+    let result = cache.embed_all(&texts, &mut |done, _| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result.map(|(vectors, _)| vectors)
+}
+
+/// With a catalogue, questions are treated as the server treats them: only those in a
+/// language the embedding model knows are embedded (an empty vector means "words only").
+fn gate(
+    detector: Option<&LanguageDetector>,
+    settings: &ModelSettings,
+    rows: &[Labelled],
+    vectors: Vec<Vec<f32>>,
+) -> Vec<Vec<f32>> {
+    match detector {
+        Some(detector) => rows
+            .iter()
+            .zip(vectors)
+            .map(|((text, _), vector)| {
+                if settings
+                    .embedding_languages
+                    .contains(&detector.detect(text))
+                {
+                    vector
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect(),
+        None => vectors,
+    }
+}
+
+/// Runs the evaluation with a progress bar per stage, since training, cross-validation and
+/// scoring each take a while on a large data set.
+fn evaluate_with_bars(
+    training: &[Labelled],
+    val: Option<&[Labelled]>,
+    test: &[Labelled],
+    options: &EvalOptions,
+    embeddings: Option<&EvalEmbeddings<'_>>,
+) -> Result<(EvalReport, Classifier), EvalError> {
     let mut bar: Option<ProgressBar> = None;
-    let (report, classifier) = evaluate(
-        &training,
-        val.as_deref(),
-        &test,
-        &options,
-        embeddings.as_ref(),
+    evaluate(
+        training,
+        val,
+        test,
+        options,
+        embeddings,
         &mut |event| match event {
             Progress::Started { stage, total } => bar = Some(progress_bar(total, stage)),
             Progress::Advanced { position, message } => {
@@ -232,16 +351,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         },
-    )?;
-    if let Some(path) = &args.dump_scores {
-        dump_scores(path, &classifier, val.as_deref().unwrap_or(&[]), &test)?;
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", render_text(&report));
-    }
-    Ok(ExitCode::SUCCESS)
+    )
 }
 
 fn dump_scores(

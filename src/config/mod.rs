@@ -288,6 +288,32 @@ impl Settings {
 
     /// Who may connect how: proxies, the metrics listener, framing, cookies, pool size.
     fn validate_http(&self) -> Result<(), SettingsError> {
+        self.validate_connections()?;
+        // port 0 picks a free port for each listener, so two of them never clash
+        if self.metrics.enabled
+            && self.metrics.bind == self.server.bind
+            && self.server.bind.port() != 0
+        {
+            return Err(SettingsError::Key {
+                key: "metrics.bind",
+                problem: "is the same address as server.bind".into(),
+                hint: "metrics get a listener of their own, e.g. 127.0.0.1:9091",
+            });
+        }
+        self.validate_browser_rules()?;
+        if self.database.max_connections == 0 {
+            return Err(SettingsError::Key {
+                key: "database.max_connections",
+                problem: "must be at least 1".into(),
+                hint: "8 is a good start",
+            });
+        }
+        Ok(())
+    }
+
+    /// The proxies whose `X-Forwarded-For` is believed and the connection deadlines and cap:
+    /// a 0 would time out every request or accept no connection at all.
+    fn validate_connections(&self) -> Result<(), SettingsError> {
         if let Some(position) = self
             .server
             .trusted_proxies
@@ -331,17 +357,12 @@ impl Settings {
                 });
             }
         }
-        // port 0 picks a free port for each listener, so two of them never clash
-        if self.metrics.enabled
-            && self.metrics.bind == self.server.bind
-            && self.server.bind.port() != 0
-        {
-            return Err(SettingsError::Key {
-                key: "metrics.bind",
-                problem: "is the same address as server.bind".into(),
-                hint: "metrics get a listener of their own, e.g. 127.0.0.1:9091",
-            });
-        }
+        Ok(())
+    }
+
+    /// What browsers are told (framing, the cookies' `SameSite`): a value they cannot use
+    /// would break the chat page and the report login only in the browser, so it fails here.
+    fn validate_browser_rules(&self) -> Result<(), SettingsError> {
         if self.web.frame_ancestors.is_empty()
             || self.web.frame_ancestors.iter().any(|source| {
                 // a header value: printable ASCII (punycode for international names)
@@ -365,13 +386,6 @@ impl Settings {
                     "\"none\" needs server.secure_cookies = true (browsers refuse it otherwise)"
                         .into(),
                 hint: "serve the desk over HTTPS and keep server.secure_cookies on",
-            });
-        }
-        if self.database.max_connections == 0 {
-            return Err(SettingsError::Key {
-                key: "database.max_connections",
-                problem: "must be at least 1".into(),
-                hint: "8 is a good start",
             });
         }
         Ok(())

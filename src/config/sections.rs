@@ -250,6 +250,16 @@ impl TeamsSettings {
     }
 
     pub(super) fn validate(&self) -> Result<(), SettingsError> {
+        self.validate_bot_credentials()?;
+        if self.bot_enabled() {
+            self.validate_bot_endpoints()?;
+        }
+        self.validate_webhook_key()
+    }
+
+    /// A key set but empty, or the bot's id, secret and tenant without each other, would leave
+    /// the bot half configured: the start fails instead, with the key to fix.
+    fn validate_bot_credentials(&self) -> Result<(), SettingsError> {
         let blank = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
         if blank(&self.app_id) || blank(&self.tenant_id) || blank(&self.token_url) {
             return Err(SettingsError::Key {
@@ -293,30 +303,39 @@ impl TeamsSettings {
                 hint: "set REFERRAL_DESK__TEAMS__TENANT_ID to the directory (tenant) id, or use app_type = \"multi_tenant\"",
             });
         }
-        if self.bot_enabled() {
-            for (key, url) in [
-                (
-                    "teams.openid_metadata_url",
-                    self.openid_metadata_url.as_str(),
-                ),
-                ("teams.token_url", self.token_endpoint().as_str()),
-            ] {
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(SettingsError::Key {
-                        key,
-                        problem: format!("`{url}` is not an http(s) URL"),
-                        hint: "leave it unset for Microsoft's endpoint",
-                    });
-                }
-            }
-            if self.service_url_allowlist.is_empty() {
+        Ok(())
+    }
+
+    /// Where the bot gets its keys and tokens and where it may reply: a bad URL or an empty
+    /// allowlist would only show once the first activity arrives.
+    fn validate_bot_endpoints(&self) -> Result<(), SettingsError> {
+        for (key, url) in [
+            (
+                "teams.openid_metadata_url",
+                self.openid_metadata_url.as_str(),
+            ),
+            ("teams.token_url", self.token_endpoint().as_str()),
+        ] {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(SettingsError::Key {
-                    key: "teams.service_url_allowlist",
-                    problem: "is empty: the bot could not reply anywhere".into(),
-                    hint: "leave it unset for Microsoft's Teams service hosts",
+                    key,
+                    problem: format!("`{url}` is not an http(s) URL"),
+                    hint: "leave it unset for Microsoft's endpoint",
                 });
             }
         }
+        if self.service_url_allowlist.is_empty() {
+            return Err(SettingsError::Key {
+                key: "teams.service_url_allowlist",
+                problem: "is empty: the bot could not reply anywhere".into(),
+                hint: "leave it unset for Microsoft's Teams service hosts",
+            });
+        }
+        Ok(())
+    }
+
+    /// The outgoing webhook's token must decode, or no webhook request would ever verify.
+    fn validate_webhook_key(&self) -> Result<(), SettingsError> {
         if let Some(key) = &self.webhook_hmac_key {
             use base64::Engine;
             let decoded =

@@ -8,16 +8,15 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
-use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use tokio::sync::mpsc;
 
 use crate::catalogue::{Catalogue, Lang};
 use crate::nlu::{Decision, Prediction, ScoredIntent};
 use crate::routing::{self, Decided, Directory};
 
 use super::plan::*;
-use super::{Message, Row, SeedOptions, Stats};
+use super::{SeedOptions, Stats};
+use crate::store::{DEMO_ROWS_PER_CHUNK, DemoRow};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Kind {
@@ -89,6 +88,10 @@ pub(super) struct DayPlan {
     pub(super) intents: Vec<WeightedIndex<f64>>,
 }
 
+/// A planted topic only a few askers ask about: the topic's index in [`PLANTED_TOPICS`], its
+/// askers and how many conversations it gets.
+pub(super) type TinyCluster = (usize, Vec<usize>, usize);
+
 pub(super) struct Generator {
     pub(super) rng: StdRng,
     pub(super) conversations: usize,
@@ -111,7 +114,7 @@ pub(super) struct Generator {
     /// For the routes, which [`routing::route`] builds as for the server.
     pub(super) catalogue: Catalogue,
     /// The tiny cluster's askers and how many conversations it gets.
-    pub(super) tiny: Option<(usize, Vec<usize>, usize)>,
+    pub(super) tiny: Option<TinyCluster>,
 }
 
 pub(super) fn lang_index(lang: Lang) -> usize {
@@ -138,44 +141,13 @@ impl Generator {
             .collect();
         let intents = plan_intents(catalogue, &mut rng);
 
-        // askers
-        let pool = (n / 6).max(50);
+        let AskerPlan {
+            askers,
+            asker_weights,
+            groups,
+        } = plan_askers(options, &mut rng);
+        let (kinds, tiny) = plan_kinds(n, askers.len(), &mut rng);
         let small_group = DEPARTMENTS.len();
-        let none_group = DEPARTMENTS.len() + 1;
-        let mut groups = Vec::with_capacity(pool);
-        let department_weights = WeightedIndex::new(DEPARTMENTS.iter().map(|(_, w)| *w))
-            .expect("positive department weights");
-        let channel_weights =
-            WeightedIndex::new(CHANNELS.iter().map(|(_, w)| *w)).expect("positive weights");
-        let mut askers = Vec::with_capacity(pool);
-        for a in 0..pool {
-            let group = if rng.random_bool(NO_DEPARTMENT) {
-                none_group
-            } else {
-                department_weights.sample(&mut rng)
-            };
-            groups.push(group);
-            askers.push(Asker {
-                key: Arc::from(asker_key(options.seed, a)),
-                department: DEPARTMENTS.get(group).map(|(d, _)| *d),
-                lang: if rng.random_bool(DUTCH_ASKERS) {
-                    Lang::Nl
-                } else {
-                    Lang::En
-                },
-                channel: channel_weights.sample(&mut rng),
-            });
-        }
-        for a in rand::seq::index::sample(&mut rng, pool, SMALL_DEPARTMENT_ASKERS.min(pool / 5)) {
-            groups[a] = small_group;
-            askers[a].department = Some(SMALL_DEPARTMENT);
-        }
-        // Zipf-like activity: Pareto-distributed propensities (a few ask a lot, most once or
-        // twice), capped so the busiest asks some 35 times as often as the average asker
-        let activity: Vec<f64> = (0..pool)
-            .map(|_| (1.0 - rng.random::<f64>()).powf(-1.0 / 1.8).min(80.0))
-            .collect();
-        let asker_weights = WeightedIndex::new(activity).expect("positive asker weights");
         let group_name = |g: usize| -> &'static str {
             if g == small_group {
                 SMALL_DEPARTMENT
@@ -183,21 +155,6 @@ impl Generator {
                 DEPARTMENTS.get(g).map_or("", |(d, _)| *d)
             }
         };
-
-        // kinds of question
-        let mut kinds = vec![Kind::Routed, Kind::Directory, Kind::Ambiguous];
-        let mut tiny = None;
-        for (k, topic) in PLANTED_TOPICS.iter().enumerate() {
-            match topic.max_askers {
-                Some(max) => {
-                    let chosen = rand::seq::index::sample(&mut rng, pool, max.min(pool)).into_vec();
-                    let count = (n / 25_000).clamp(6, 40).min(n / 20);
-                    tiny = Some((k, chosen, count));
-                }
-                None => kinds.push(Kind::Planted(k)),
-            }
-        }
-        kinds.push(Kind::Noise);
 
         // days
         let (days, day_weights) = plan_days(catalogue, options, &intents, &kinds, group_name);
@@ -236,22 +193,9 @@ impl Generator {
         }
     }
 
-    /// Generates every conversation in time order, in chunks for the writer; stops early when
-    /// the writer has gone (it failed).
-    pub(super) fn run<A>(
-        mut self,
-        bind: impl Fn(Vec<Row>) -> anyhow::Result<(A, A)>,
-        chunks: mpsc::Sender<Message<A>>,
-    ) {
-        let send = |chunk: Vec<Row>| {
-            let rows = chunk.len();
-            let message = match bind(chunk) {
-                Ok((inbox, conversations)) => Message::Chunk(rows, inbox, conversations),
-                Err(err) => Message::Failed(err),
-            };
-            let failed = matches!(message, Message::Failed(_));
-            chunks.blocking_send(message).is_ok() && !failed
-        };
+    /// Generates every conversation in time order and hands them to `emit` in chunks for the
+    /// writer; stops early when `emit` says the writer has gone (it failed).
+    pub(super) fn run(mut self, emit: &mut dyn FnMut(Vec<DemoRow>) -> bool) -> Stats {
         let n = self.conversations;
         let weekday_hours = WeightedIndex::new(WEEKDAY_HOURS).expect("positive hour weights");
         let weekend_hours = WeightedIndex::new(WEEKEND_HOURS).expect("positive hour weights");
@@ -282,7 +226,7 @@ impl Generator {
         };
         let mut asked = vec![false; self.askers.len()];
         let mut tiny_asked = 0;
-        let mut chunk = Vec::with_capacity(ROWS_PER_STATEMENT);
+        let mut chunk = Vec::with_capacity(DEMO_ROWS_PER_CHUNK);
         for (i, (received_ms, day)) in times.into_iter().enumerate() {
             let (asker, kind) = match (&self.tiny, tiny_at[i]) {
                 (Some((k, pool, _)), true) => {
@@ -304,237 +248,93 @@ impl Generator {
                 stats.askers += 1;
             }
             chunk.push(row);
-            if chunk.len() == ROWS_PER_STATEMENT {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(ROWS_PER_STATEMENT));
-                if !send(full) {
-                    return;
+            if chunk.len() == DEMO_ROWS_PER_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(DEMO_ROWS_PER_CHUNK));
+                if !emit(full) {
+                    return stats;
                 }
             }
         }
-        if !chunk.is_empty() && !send(chunk) {
-            return;
+        if !chunk.is_empty() {
+            emit(chunk);
         }
-        let _ = chunks.blocking_send(Message::Done(stats));
+        stats
     }
+}
 
-    pub(super) fn conversation(
-        &mut self,
-        n: u64,
-        received_ms: i64,
-        day: usize,
-        asker_index: usize,
-        kind: Kind,
-    ) -> Row {
-        let rng = &mut self.rng;
-        let asker = &self.askers[asker_index];
-        let lang = if rng.random_bool(0.92) {
-            asker.lang
+/// The askers and how they are drawn.
+struct AskerPlan {
+    askers: Vec<Asker>,
+    asker_weights: WeightedIndex<f64>,
+    /// Department group of each asker (see [`Generator::groups`]).
+    groups: Vec<usize>,
+}
+
+/// A pool of about one asker per six conversations (at least 50), in departments of
+/// realistic sizes, a handful in the small department, a few with none; their activity is
+/// Zipf-like.
+fn plan_askers(options: &SeedOptions, rng: &mut StdRng) -> AskerPlan {
+    let pool = (options.conversations / 6).max(50);
+    let small_group = DEPARTMENTS.len();
+    let none_group = DEPARTMENTS.len() + 1;
+    let mut groups = Vec::with_capacity(pool);
+    let department_weights = WeightedIndex::new(DEPARTMENTS.iter().map(|(_, w)| *w))
+        .expect("positive department weights");
+    let channel_weights =
+        WeightedIndex::new(CHANNELS.iter().map(|(_, w)| *w)).expect("positive weights");
+    let mut askers = Vec::with_capacity(pool);
+    for a in 0..pool {
+        let group = if rng.random_bool(NO_DEPARTMENT) {
+            none_group
         } else {
-            match asker.lang {
-                Lang::Nl => Lang::En,
-                Lang::En => Lang::Nl,
-            }
+            department_weights.sample(rng)
         };
-        let channel = if rng.random_bool(0.85) {
-            CHANNELS[asker.channel].0
-        } else {
-            CHANNELS.choose(rng).expect("channels").0
-        };
-        let date = self.days[day].date;
-        let mut intent = None;
-        let mut specialist = None;
-        let mut not_helpful;
-        let mut handoff = 0.0;
-        let (question, confidence, decision, route, outcome, latency_median) = match kind {
-            Kind::Routed => {
-                let i = self.days[day].intents[self.groups[asker_index]].sample(rng);
-                let plan = &self.intents[i];
-                let low = rng.random_bool(plan.low_confidence);
-                let confidence = if low {
-                    rng.random_range(0.39..0.5)
-                } else {
-                    0.5 + 0.49 * (1.0 - rng.random::<f64>().powf(2.2))
-                };
-                let text = vary(pick(&plan.nl, &plan.en, lang, rng), lang, rng, true);
-                // the pipeline's load balancing: least recently referred first
-                let mut available: Vec<usize> = plan
-                    .specialists
-                    .iter()
-                    .copied()
-                    .filter(|s| self.specialists[*s].available(date))
-                    .collect();
-                let (route, outcome) = if available.is_empty() {
-                    let outcome = if plan.has_knowledge {
-                        "knowledge"
-                    } else {
-                        "desk"
-                    };
-                    (plan.bare_route.clone(), outcome)
-                } else {
-                    let latest = available
-                        .iter()
-                        .map(|s| self.specialists[*s].last_ms)
-                        .max()
-                        .unwrap_or(0);
-                    available.sort_by_key(|s| self.specialists[*s].last_ms);
-                    available.truncate(2);
-                    let first = &mut self.specialists[available[0]];
-                    first.last_ms = received_ms.max(latest + 1);
-                    specialist = Some(first.id.clone());
-                    let route = self
-                        .routes
-                        .entry((i, available))
-                        .or_insert_with_key(|(_, in_turn)| {
-                            let in_turn: Vec<String> = in_turn
-                                .iter()
-                                .map(|s| self.specialists[*s].id.to_string())
-                                .collect();
-                            logged_route(&self.catalogue, &routed_to(&plan.id), Some(&in_turn))
-                        })
-                        .clone();
-                    handoff = 0.15;
-                    (route, "specialist")
-                };
-                not_helpful = if low { 0.45 } else { plan.not_helpful };
-                if outcome != "specialist" {
-                    not_helpful += 0.06;
-                }
-                intent = Some(plan.id.clone());
-                (text, confidence as f32, "routed", route, outcome, 1800.0)
-            }
-            Kind::Ambiguous => {
-                let i = self.days[day].intents[self.groups[asker_index]].sample(rng);
-                let partner = self.intents[i].partner;
-                let asked = if rng.random_bool(0.7) { i } else { partner };
-                let plan = &self.intents[asked];
-                let text = vary(pick(&plan.nl, &plan.en, lang, rng), lang, rng, true);
-                let route = self
-                    .ambiguous_routes
-                    .entry((i, partner))
-                    .or_insert_with(|| {
-                        let asked = ambiguous(&self.intents[i].id, &self.intents[partner].id);
-                        logged_route(&self.catalogue, &asked, None)
-                    })
-                    .clone();
-                intent = Some(self.intents[i].id.clone());
-                not_helpful = 0.30;
-                let confidence = rng.random_range(0.39..0.62);
-                (text, confidence, "ambiguous", route, "ambiguous", 1900.0)
-            }
-            Kind::Directory => {
-                let topic = &self.directory[self.directory_weights.sample(rng)];
-                let template = match lang {
-                    Lang::Nl => DIRECTORY_NL.choose(rng),
-                    Lang::En => DIRECTORY_EN.choose(rng),
-                }
-                .expect("directory phrasings");
-                let text = template.replace("{t}", &topic.topic);
-                if topic.specialists.is_empty() {
-                    not_helpful = 0.55;
-                } else {
-                    not_helpful = 0.20;
-                    handoff = 0.10;
-                }
-                (
-                    text,
-                    topic.score,
-                    "directory",
-                    topic.route.clone(),
-                    "directory",
-                    2600.0,
-                )
-            }
-            Kind::Planted(k) => {
-                let topic = &PLANTED_TOPICS[k];
-                let template = match lang {
-                    Lang::Nl => topic.nl.choose(rng),
-                    Lang::En => topic.en.choose(rng),
-                }
-                .expect("planted templates");
-                let text = if template.contains("{place}") {
-                    template.replace("{place}", PLACES.choose(rng).expect("places"))
-                } else {
-                    template.to_string()
-                };
-                not_helpful = 0.6;
-                let confidence = rng.random_range(0.04..0.38);
-                (
-                    vary(&text, lang, rng, true),
-                    confidence,
-                    "out_of_scope",
-                    self.out_of_scope_route.clone(),
-                    "out_of_scope",
-                    1500.0,
-                )
-            }
-            Kind::Noise => {
-                let noise = &self.noise;
-                let text = vary(pick(&noise[0], &noise[1], lang, rng), lang, rng, false);
-                not_helpful = 0.5;
-                let confidence = rng.random_range(0.03..0.36);
-                (
-                    text,
-                    confidence,
-                    "out_of_scope",
-                    self.out_of_scope_route.clone(),
-                    "out_of_scope",
-                    1500.0,
-                )
-            }
-        };
-        not_helpful = f64::min(not_helpful, 0.95);
-        // roughly log-normal latency, with a slow tail
-        let z =
-            (rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>()
-                - 2.0)
-                * 3f64.sqrt();
-        let mut latency_us = latency_median * (0.45 * z).exp();
-        if rng.random_bool(0.008) {
-            latency_us *= rng.random_range(5.0..40.0);
-        }
-        let latency_us = latency_us as i64;
-        let feedback_rate = match channel {
-            "web" => 0.30,
-            "slack" => 0.22,
-            _ => 0.25,
-        };
-        let (feedback, feedback_ms) = if rng.random_bool(feedback_rate) {
-            let verdict = if rng.random_bool(not_helpful) {
-                "not_helpful"
+        groups.push(group);
+        askers.push(Asker {
+            key: Arc::from(asker_key(options.seed, a)),
+            department: DEPARTMENTS.get(group).map(|(d, _)| *d),
+            lang: if rng.random_bool(DUTCH_ASKERS) {
+                Lang::Nl
             } else {
-                "helpful"
-            };
-            let delay_ms = match rng.random_range(0..100) {
-                0..70 => rng.random_range(5_000..180_000),
-                70..95 => rng.random_range(180_000..7_200_000),
-                _ => rng.random_range(7_200_000..259_200_000),
-            };
-            (Some(verdict), Some(received_ms + delay_ms))
-        } else {
-            (None, None)
-        };
-        let handoff = i32::from(handoff > 0.0 && rng.random_bool(handoff));
-        Row {
-            n,
-            received_ms,
-            completed_ms: received_ms + latency_us / 1000 + rng.random_range(1..40),
-            channel,
-            asker_key: asker.key.clone(),
-            department: asker.department,
-            language: lang.code(),
-            question: self.store_text.then_some(question),
-            intent,
-            confidence,
-            decision,
-            route,
-            latency_us,
-            feedback,
-            feedback_ms,
-            handoff,
-            outcome,
-            specialist,
+                Lang::En
+            },
+            channel: channel_weights.sample(rng),
+        });
+    }
+    for a in rand::seq::index::sample(rng, pool, SMALL_DEPARTMENT_ASKERS.min(pool / 5)) {
+        groups[a] = small_group;
+        askers[a].department = Some(SMALL_DEPARTMENT);
+    }
+    // Zipf-like activity: Pareto-distributed propensities (a few ask a lot, most once or
+    // twice), capped so the busiest asks some 35 times as often as the average asker
+    let activity: Vec<f64> = (0..pool)
+        .map(|_| (1.0 - rng.random::<f64>()).powf(-1.0 / 1.8).min(80.0))
+        .collect();
+    AskerPlan {
+        askers,
+        asker_weights: WeightedIndex::new(activity).expect("positive asker weights"),
+        groups,
+    }
+}
+
+/// The kinds of question drawn each day, and the tiny planted cluster (a topic only a few
+/// askers ask about, which k-anonymity must keep out of the reports): its askers, drawn from
+/// the pool of `pool`, and how many of the `n` conversations it gets.
+fn plan_kinds(n: usize, pool: usize, rng: &mut StdRng) -> (Vec<Kind>, Option<TinyCluster>) {
+    let mut kinds = vec![Kind::Routed, Kind::Directory, Kind::Ambiguous];
+    let mut tiny = None;
+    for (k, topic) in PLANTED_TOPICS.iter().enumerate() {
+        match topic.max_askers {
+            Some(max) => {
+                let chosen = rand::seq::index::sample(rng, pool, max.min(pool)).into_vec();
+                let count = (n / 25_000).clamp(6, 40).min(n / 20);
+                tiny = Some((k, chosen, count));
+            }
+            None => kinds.push(Kind::Planted(k)),
         }
     }
+    kinds.push(Kind::Noise);
+    (kinds, tiny)
 }
 
 /// One plan per intent (examples, specialists, profile, a confusable partner), drawing from
@@ -776,50 +576,4 @@ pub(super) fn prediction(decision: Decision, intents: &[&str]) -> Prediction {
         out_of_scope_probability: 0.0,
         decision,
     }
-}
-
-pub(super) fn pick<'a>(
-    nl: &'a [String],
-    en: &'a [String],
-    lang: Lang,
-    rng: &mut StdRng,
-) -> &'a str {
-    let texts = match lang {
-        Lang::Nl => nl,
-        Lang::En => en,
-    };
-    texts
-        .choose(rng)
-        .or_else(|| nl.first())
-        .map_or("?", String::as_str)
-}
-
-/// A template as someone would type it: a greeting, a capital, a question mark, thanks, and
-/// now and then an e-mail address or phone number (as redaction leaves them: `[email]`).
-pub(super) fn vary(text: &str, lang: Lang, rng: &mut StdRng, contact: bool) -> String {
-    let l = lang_index(lang);
-    let mut out = String::with_capacity(text.len() + 32);
-    if rng.random_bool(0.08) {
-        out.push_str([PREFIX_NL, PREFIX_EN][l].choose(rng).expect("prefixes"));
-        out.push_str(text);
-    } else {
-        out.push_str(text);
-        if rng.random_bool(0.12)
-            && let Some(first) = out.get_mut(0..1)
-        {
-            first.make_ascii_uppercase();
-        }
-    }
-    if rng.random_bool(0.10) && !out.ends_with('?') {
-        out.push('?');
-    }
-    if contact && rng.random_bool(0.025) {
-        out.push_str([EMAIL_NL, EMAIL_EN][l].choose(rng).expect("tails"));
-    } else if contact && rng.random_bool(0.006) {
-        out.push_str([PHONE_NL, PHONE_EN][l].choose(rng).expect("tails"));
-    }
-    if rng.random_bool(0.05) {
-        out.push_str([SUFFIX_NL, SUFFIX_EN][l].choose(rng).expect("suffixes"));
-    }
-    out
 }

@@ -31,48 +31,43 @@
 //! referrals must not. Seeding drops the published demo tables, so they are published again
 //! over all demo rows; the real tables are never touched.
 //!
-//! Rows are written with multi-row INSERTs (1,000 rows and 18,000 bound parameters per
-//! statement, under SQLite's 32,766) in one transaction, on both backends with the same
-//! statements but for the dialect: ids are reserved up front and inserted explicitly (the
-//! id generators are moved past them), so the generator thread binds whole chunks while the
-//! database writes the previous one. Each conversation gets its `inbox` row (`done`, no text,
-//! delivery id `seed:<seed>:<n>`). Seeding again with a seed already in the database is
-//! refused before anything is written; another seed appends. While seeding, other writers
-//! wait (SQLite's write lock, PostgreSQL's table locks), so the check for real conversations
-//! and the writing see the same database.
+//! Rows are written through the store ([`crate::store::insert_demo_rows`], the only writer of
+//! the `demo` column): the generator runs on a blocking thread and hands over chunks of 1,000
+//! rows, which the store binds there and writes as multi-row INSERTs in one transaction,
+//! while the generator draws the next chunk. Each conversation gets its `inbox` row (`done`,
+//! no text, delivery id `seed:<seed>:<n>`). Seeding again with a seed already in the database
+//! is refused before anything is written; another seed appends. While seeding, other writers
+//! wait, so the check for real conversations and the writing see the same database.
 //!
 //! Measured on a shared 2-core machine (load average 5 from other builds): 1,000,000
 //! conversations into SQLite in 36 s wall-clock (24 s of CPU; the SQLite writer thread is the
 //! bottleneck), a 725 MB file; 100,000 into PostgreSQL in 6.4 s.
 //!
-//! Layout: this file is the entry point ([`seed_demo`], [`remove_demo`]) and the rows passed
-//! between the parts; `plan` holds the tables the data follows (departments, seasons,
-//! [`PLANTED_TOPICS`], ...); `generate` draws the conversations, with every route from
-//! [`crate::routing::route`], the function the server answers with; `write` binds and writes
-//! them in bulk.
+//! Layout: this file is the entry point ([`seed_demo`], [`remove_demo`]) and what the
+//! generator reports back; `plan` holds the tables the data follows (departments, seasons,
+//! [`PLANTED_TOPICS`], ...); `generate` plans the askers, days and routes and runs the
+//! generation; `conversation` draws one conversation, with every route from
+//! [`crate::routing::route`], the function the server answers with.
 
 use std::collections::BTreeSet;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
-use secrecy::ExposeSecret;
 
 use crate::catalogue::Catalogue;
 use crate::config::Settings;
+use crate::store::DemoInsertError;
 
+mod conversation;
 mod generate;
 mod plan;
-mod write;
 
 use generate::Generator;
 pub use plan::{
     PLANTED_TOPICS, PlantedCluster, PlantedTopic, RISING_CANDIDATES, planted_topic_of,
     rising_intent,
 };
-use write::{write_postgres, write_sqlite};
 
 /// What to seed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,56 +154,22 @@ pub async fn seed_demo(
     if let Some(bar) = progress {
         bar.set_length(options.conversations as u64);
     }
-    let url = settings.database.url.expose_secret();
-    let written = if settings.database.is_sqlite() {
-        let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // this connection only: the data is synthetic, a crash mid-seed loses nothing
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Off)
-            .pragma("cache_size", "-262144")
-            .pragma("temp_store", "memory");
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(connect)
-            .await
-            .with_context(|| format!("opening the database {described}"))?;
-        let mut written = write_sqlite(&pool, generator, options, &described, progress).await;
-        if written.is_ok() {
-            // fold the write-ahead log into the database file, so its size is the data's
-            if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&pool)
-                .await
-            {
-                written = Err(err.into());
-            }
+    let written = |rows: u64| {
+        if let Some(bar) = progress {
+            bar.inc(rows);
         }
-        pool.close().await;
-        written
-    } else {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await
-            .with_context(|| format!("opening the database {described}"))?;
-        let mut written = write_postgres(&pool, generator, options, &described, progress).await;
-        if written.is_ok() {
-            // planner statistics now rather than when autovacuum gets to it
-            if let Err(err) = sqlx::query("ANALYZE inbox, conversations")
-                .execute(&pool)
-                .await
-            {
-                written = Err(err.into());
-            }
-        }
-        pool.close().await;
-        written
     };
-    let stats = match written {
-        // the refusals say where already
-        Err(err) if err.is::<SeedError>() => return Err(err),
-        other => other.with_context(|| format!("seeding {described}"))?,
-    };
+    let generate =
+        move |emit: &mut dyn FnMut(Vec<crate::store::DemoRow>) -> bool| generator.run(emit);
+    let inserted = crate::store::insert_demo_rows(
+        &settings.database,
+        options.seed,
+        options.force,
+        generate,
+        &written,
+    )
+    .await;
+    let stats = inserted.map_err(|err| seeding_failed(err, described, options.seed))?;
     Ok(SeedSummary {
         conversations: options.conversations,
         askers: stats.askers,
@@ -223,6 +184,24 @@ pub async fn seed_demo(
             })
             .collect(),
     })
+}
+
+/// The refusals as [`SeedError`]s that say where and what to do; other failures with the
+/// database they happened in.
+fn seeding_failed(err: DemoInsertError, database: String, seed: u64) -> anyhow::Error {
+    match err {
+        DemoInsertError::RealRows {
+            conversations,
+            waiting,
+        } => SeedError::RealConversations {
+            database,
+            conversations,
+            waiting,
+        }
+        .into(),
+        DemoInsertError::SeedTaken { seeded } => SeedError::SeedTaken { seeded, seed }.into(),
+        err => anyhow::Error::new(err).context(format!("seeding {database}")),
+    }
 }
 
 /// `seed-demo --remove`: deletes every row seeding wrote and the published tables of demo
@@ -240,43 +219,11 @@ pub async fn remove_demo(settings: &Settings) -> anyhow::Result<Vec<(&'static st
         .with_context(|| format!("removing the demo data from {described}"))
 }
 
-/// One seeded conversation with its inbox row.
-#[derive(Debug)]
-struct Row {
-    n: u64,
-    received_ms: i64,
-    completed_ms: i64,
-    channel: &'static str,
-    asker_key: Arc<str>,
-    department: Option<&'static str>,
-    language: &'static str,
-    question: Option<String>,
-    intent: Option<Arc<str>>,
-    confidence: f32,
-    decision: &'static str,
-    route: Arc<str>,
-    latency_us: i64,
-    feedback: Option<&'static str>,
-    feedback_ms: Option<i64>,
-    handoff: i32,
-    outcome: &'static str,
-    specialist: Option<Arc<str>>,
-}
-
 /// What the generator learned while generating.
 #[derive(Debug, Default)]
 struct Stats {
     askers: usize,
     planted_askers: Vec<BTreeSet<u32>>,
-}
-
-/// From the generator thread to the writer: rows already bound to the backend's arguments.
-enum Message<A> {
-    /// `(rows, inbox arguments, conversation arguments)`.
-    Chunk(usize, A, A),
-    /// Everything was generated.
-    Done(Stats),
-    Failed(anyhow::Error),
 }
 
 #[cfg(test)]

@@ -460,9 +460,6 @@ pub(super) const WEEKEND_HOURS: [f64; 24] = [
     1.3, 1.5, 1.6, 1.3, 0.8, 0.3,
 ];
 
-/// Conversations per INSERT statement: 17 parameters each, so 17,000 per statement.
-pub(super) const ROWS_PER_STATEMENT: usize = 1000;
-
 pub(super) fn month_factor(season: &[(u32, f64)], month: u32, otherwise: f64) -> f64 {
     season
         .iter()

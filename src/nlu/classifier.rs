@@ -161,40 +161,14 @@ impl Classifier {
         on_epoch: impl FnMut(usize, f32),
     ) -> Result<Classifier, ClassifierError> {
         let started = Instant::now();
-        let mut intents: Vec<String> = examples
-            .iter()
-            .filter_map(|(_, label)| label.map(str::to_string))
-            .collect();
-        intents.sort();
-        intents.dedup();
-        match intents.len() {
-            0 => return Err(ClassifierError::NoExamples),
-            1 => return Err(ClassifierError::SingleIntent(intents.remove(0))),
-            _ => {}
-        }
-        let (kind, embedding_weight, embedding_dimension) = match embeddings {
-            Some(e) if e.kind.uses_embeddings() => {
-                if e.vectors.len() != examples.len() {
-                    return Err(ClassifierError::EmbeddingCount {
-                        examples: examples.len(),
-                        embeddings: e.vectors.len(),
-                    });
-                }
-                (e.kind, e.weight, e.vectors.first().map_or(0, Vec::len))
-            }
-            _ => (ModelKind::Lexical, 0.0, 0),
-        };
+        let intents = collect_intents(examples)?;
+        let (kind, embedding_weight, embedding_dimension) =
+            check_embeddings(embeddings, examples.len())?;
         let has_oos = examples.iter().any(|(_, label)| label.is_none());
         let oos_class = has_oos.then_some(intents.len());
         let n_classes = intents.len() + usize::from(has_oos);
         let texts: Vec<&str> = examples.iter().map(|(text, _)| *text).collect();
-        let targets: Vec<u32> = examples
-            .iter()
-            .map(|(_, label)| match label {
-                Some(label) => intents.binary_search_by(|i| i.as_str().cmp(label)).unwrap() as u32,
-                None => intents.len() as u32,
-            })
-            .collect();
+        let targets = index_targets(examples, &intents);
         let (vectorizer, mut inputs) = Vectorizer::fit_transform(features, &texts);
         let mut classifier = Classifier {
             vectorizer,
@@ -213,46 +187,21 @@ impl Classifier {
                 *input = classifier.join(std::mem::take(input), Some(vector));
             }
         }
-        let joint_training = if kind.uses_embeddings() {
-            // Dense embedding features converge in fewer passes: on the shipped catalogue
-            // 60,000 updates gave the same held-out accuracy as 150,000, in 40 % of the time.
-            TrainSettings {
-                min_updates: training.min_updates * 2 / 5,
-                ..training.clone()
-            }
-        } else {
-            training.clone()
-        };
+        let joint_training = adapt_joint_training(kind, training);
         let dimension = classifier.dimension();
         let word_features = classifier.vectorizer.settings().clone();
-        // the hybrid's lexical fallback trains on another core meanwhile
-        let (model, words_only) = std::thread::scope(|scope| {
-            let words_only = (kind == ModelKind::Hybrid).then(|| {
-                scope.spawn(|| {
-                    Classifier::train_with(
-                        examples,
-                        None,
-                        word_features,
-                        training,
-                        settings,
-                        no_progress,
-                    )
-                })
+        let fallback = (kind == ModelKind::Hybrid).then_some(word_features);
+        let (model, words_only) =
+            train_beside_fallback(examples, fallback, training, settings, || {
+                SoftmaxModel::train(
+                    &inputs,
+                    &targets,
+                    n_classes,
+                    dimension,
+                    &joint_training,
+                    on_epoch,
+                )
             });
-            let model = SoftmaxModel::train(
-                &inputs,
-                &targets,
-                n_classes,
-                dimension,
-                &joint_training,
-                on_epoch,
-            );
-            let words_only = words_only.map(|handle| match handle.join() {
-                Ok(trained) => trained,
-                Err(panic) => std::panic::resume_unwind(panic),
-            });
-            (model, words_only)
-        });
         classifier.model = model;
         if let Some(words_only) = words_only {
             classifier.words_only = Some(Box::new(words_only?));
@@ -426,6 +375,102 @@ impl Classifier {
 /// A progress callback that ignores progress (a fn item, so the recursive training of the
 /// hybrid's lexical fallback instantiates one function, not one per caller's closure).
 fn no_progress(_epoch: usize, _loss: f32) {}
+
+/// The model's intents, sorted so a label's class is found by binary search; refuses
+/// training data that leaves nothing to choose between.
+fn collect_intents(examples: &[(&str, Option<&str>)]) -> Result<Vec<String>, ClassifierError> {
+    let mut intents: Vec<String> = examples
+        .iter()
+        .filter_map(|(_, label)| label.map(str::to_string))
+        .collect();
+    intents.sort();
+    intents.dedup();
+    match intents.len() {
+        0 => Err(ClassifierError::NoExamples),
+        1 => Err(ClassifierError::SingleIntent(intents.remove(0))),
+        _ => Ok(intents),
+    }
+}
+
+/// The kind, embedding weight and embedding length the model is built with: embeddings
+/// that do not match the examples one to one are refused before any work is done, and a
+/// kind without embeddings falls back to the lexical model.
+fn check_embeddings(
+    embeddings: Option<EmbeddingFeatures<'_>>,
+    examples: usize,
+) -> Result<(ModelKind, f32, usize), ClassifierError> {
+    match embeddings {
+        Some(e) if e.kind.uses_embeddings() => {
+            if e.vectors.len() != examples {
+                return Err(ClassifierError::EmbeddingCount {
+                    examples,
+                    embeddings: e.vectors.len(),
+                });
+            }
+            Ok((e.kind, e.weight, e.vectors.first().map_or(0, Vec::len)))
+        }
+        _ => Ok((ModelKind::Lexical, 0.0, 0)),
+    }
+}
+
+/// Each example's model class: its intent's index, or the out-of-scope class after the
+/// intents, as the softmax model takes its targets.
+fn index_targets(examples: &[(&str, Option<&str>)], intents: &[String]) -> Vec<u32> {
+    examples
+        .iter()
+        .map(|(_, label)| match label {
+            Some(label) => intents.binary_search_by(|i| i.as_str().cmp(label)).unwrap() as u32,
+            None => intents.len() as u32,
+        })
+        .collect()
+}
+
+/// The joint model's training settings: fewer updates when it has embedding features, which
+/// need fewer to converge.
+fn adapt_joint_training(kind: ModelKind, training: &TrainSettings) -> TrainSettings {
+    if kind.uses_embeddings() {
+        // Dense embedding features converge in fewer passes: on the shipped catalogue
+        // 60,000 updates gave the same held-out accuracy as 150,000, in 40 % of the time.
+        TrainSettings {
+            min_updates: training.min_updates * 2 / 5,
+            ..training.clone()
+        }
+    } else {
+        training.clone()
+    }
+}
+
+/// Runs `train_joint` on this thread while the hybrid's lexical fallback (given its word
+/// features in `fallback`) trains on another core, so the fallback adds little to the
+/// training time.
+fn train_beside_fallback(
+    examples: &[(&str, Option<&str>)],
+    fallback: Option<FeatureSettings>,
+    training: &TrainSettings,
+    settings: ClassifierSettings,
+    train_joint: impl FnOnce() -> SoftmaxModel,
+) -> (SoftmaxModel, Option<Result<Classifier, ClassifierError>>) {
+    std::thread::scope(|scope| {
+        let words_only = fallback.map(|word_features| {
+            scope.spawn(|| {
+                Classifier::train_with(
+                    examples,
+                    None,
+                    word_features,
+                    training,
+                    settings,
+                    no_progress,
+                )
+            })
+        });
+        let model = train_joint();
+        let words_only = words_only.map(|handle| match handle.join() {
+            Ok(trained) => trained,
+            Err(panic) => std::panic::resume_unwind(panic),
+        });
+        (model, words_only)
+    })
+}
 
 fn scores_of(probabilities: &[f32], n_intents: usize, oos_class: Option<usize>) -> Scores {
     let (mut best, mut best_p) = (0, f32::NEG_INFINITY);

@@ -158,93 +158,10 @@ pub fn evaluate(
         return Err(EvalError::NoEmbeddings(options.model.as_str()));
     }
 
-    let epochs = options
-        .training
-        .epochs
-        .max(options.training.min_updates.div_ceil(train.len().max(1)));
-    progress(Progress::Started {
-        stage: "training",
-        total: epochs as u64,
-    });
-    let classifier = Classifier::train_with(
-        &as_pairs(train),
-        embeddings.map(|e| EmbeddingFeatures {
-            kind: options.model,
-            weight: options.embedding_weight,
-            vectors: &e.train,
-        }),
-        options.features.clone(),
-        &options.training,
-        options.base,
-        |epoch, loss| {
-            progress(Progress::Advanced {
-                position: epoch as u64,
-                message: Some(format!("loss {loss:.4}")),
-            })
-        },
-    )?;
-    progress(Progress::Finished);
-
-    let tuned = match val {
-        Some(val) => Tuning::from_samples(
-            metrics::tune_decisions(&threshold_samples(
-                &classifier,
-                val,
-                embeddings.and_then(|e| e.val.as_deref()),
-            )),
-            "on --val",
-        ),
-        None => cross_validated_tuning(
-            train,
-            embeddings.map(|e| (options.model, options.embedding_weight, &e.train[..])),
-            &options.features,
-            &options.training,
-            options.folds,
-            progress,
-        )?,
-    };
-    let (threshold, threshold_source) = match (options.threshold, &tuned) {
-        (ThresholdChoice::Fixed(t), _) => (t, "given".to_string()),
-        (ThresholdChoice::Auto, Tuning::Tuned { decision, on }) => (
-            decision.threshold,
-            format!(
-                "chosen {on}: in-scope accuracy {:.4}, oos recall {:.4} there",
-                decision.in_scope_accuracy, decision.oos_recall
-            ),
-        ),
-        (ThresholdChoice::Auto, Tuning::Untuned(why)) => (0.0, format!("argmax: {why}")),
-    };
-
-    progress(Progress::Started {
-        stage: "scoring",
-        total: test.len() as u64,
-    });
-    let mut outcomes = Vec::with_capacity(test.len());
-    let mut argmax_hits = 0usize;
-    for (position, (text, truth)) in test.iter().enumerate() {
-        let scores = classifier.scores_with(text, embeddings.map(|e| e.test[position].as_slice()));
-        let best = &classifier.intents()[scores.best];
-        let predicted = (!scores.is_out_of_scope(threshold)).then(|| best.clone());
-        let top_is_oos = scores.out_of_scope_probability > scores.best_probability;
-        let top_correct = match truth {
-            Some(t) => !top_is_oos && t == best,
-            None => top_is_oos,
-        };
-        argmax_hits += usize::from(truth.as_ref() == Some(best));
-        outcomes.push(Outcome {
-            truth: truth.clone(),
-            predicted,
-            confidence: scores.top_probability,
-            top_correct,
-        });
-        if position % 256 == 255 {
-            progress(Progress::Advanced {
-                position: position as u64 + 1,
-                message: None,
-            });
-        }
-    }
-    progress(Progress::Finished);
+    let classifier = train_classifier(train, options, embeddings, progress)?;
+    let tuned = tune_held_out(&classifier, train, val, options, embeddings, progress)?;
+    let (threshold, threshold_source) = choose_threshold(options.threshold, &tuned);
+    let (outcomes, argmax_hits) = score_test(&classifier, test, embeddings, threshold, progress);
     let measured = metrics::compute(&outcomes);
     let (p50, p99) = measure_latency(&classifier, embeddings.map(|e| e.embedder), test);
     let report = EvalReport {
@@ -277,6 +194,132 @@ pub fn evaluate(
         confusions: measured.confusions,
     };
     Ok((report, classifier))
+}
+
+/// Trains the classifier under evaluation, telling `progress` each epoch's loss: training is
+/// the longest wait of an evaluation.
+fn train_classifier(
+    train: &[Labelled],
+    options: &EvalOptions,
+    embeddings: Option<&EvalEmbeddings<'_>>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Classifier, EvalError> {
+    let epochs = options
+        .training
+        .epochs
+        .max(options.training.min_updates.div_ceil(train.len().max(1)));
+    progress(Progress::Started {
+        stage: "training",
+        total: epochs as u64,
+    });
+    let classifier = Classifier::train_with(
+        &as_pairs(train),
+        embeddings.map(|e| EmbeddingFeatures {
+            kind: options.model,
+            weight: options.embedding_weight,
+            vectors: &e.train,
+        }),
+        options.features.clone(),
+        &options.training,
+        options.base,
+        |epoch, loss| {
+            progress(Progress::Advanced {
+                position: epoch as u64,
+                message: Some(format!("loss {loss:.4}")),
+            })
+        },
+    )?;
+    progress(Progress::Finished);
+    Ok(classifier)
+}
+
+/// Tunes the decision settings on `val`, or without it on out-of-fold predictions, so that
+/// the test data never chooses anything.
+fn tune_held_out(
+    classifier: &Classifier,
+    train: &[Labelled],
+    val: Option<&[Labelled]>,
+    options: &EvalOptions,
+    embeddings: Option<&EvalEmbeddings<'_>>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Tuning, EvalError> {
+    Ok(match val {
+        Some(val) => Tuning::from_samples(
+            metrics::tune_decisions(&threshold_samples(
+                classifier,
+                val,
+                embeddings.and_then(|e| e.val.as_deref()),
+            )),
+            "on --val",
+        ),
+        None => cross_validated_tuning(
+            train,
+            embeddings.map(|e| (options.model, options.embedding_weight, &e.train[..])),
+            &options.features,
+            &options.training,
+            options.folds,
+            progress,
+        )?,
+    })
+}
+
+/// The threshold the test data is scored at, and how it was chosen, for the report: a given
+/// threshold wins over a tuned one, and without either the best intent is always taken.
+fn choose_threshold(choice: ThresholdChoice, tuned: &Tuning) -> (f32, String) {
+    match (choice, tuned) {
+        (ThresholdChoice::Fixed(t), _) => (t, "given".to_string()),
+        (ThresholdChoice::Auto, Tuning::Tuned { decision, on }) => (
+            decision.threshold,
+            format!(
+                "chosen {on}: in-scope accuracy {:.4}, oos recall {:.4} there",
+                decision.in_scope_accuracy, decision.oos_recall
+            ),
+        ),
+        (ThresholdChoice::Auto, Tuning::Untuned(why)) => (0.0, format!("argmax: {why}")),
+    }
+}
+
+/// Classifies every test example at `threshold`: the outcomes, and how many examples the best
+/// intent alone gets right (the argmax accuracy, which no threshold affects). Progress comes
+/// every 256 examples, as a large test set takes a while with embeddings.
+fn score_test(
+    classifier: &Classifier,
+    test: &[Labelled],
+    embeddings: Option<&EvalEmbeddings<'_>>,
+    threshold: f32,
+    progress: &mut dyn FnMut(Progress),
+) -> (Vec<Outcome>, usize) {
+    progress(Progress::Started {
+        stage: "scoring",
+        total: test.len() as u64,
+    });
+    let mut outcomes = Vec::with_capacity(test.len());
+    let mut argmax_hits = 0usize;
+    for (position, (text, truth)) in test.iter().enumerate() {
+        let scores = classifier.scores_with(text, embeddings.map(|e| e.test[position].as_slice()));
+        let best = &classifier.intents()[scores.best];
+        let predicted = (!scores.is_out_of_scope(threshold)).then(|| best.clone());
+        let top_is_oos = scores.out_of_scope_probability > scores.best_probability;
+        let top_correct = match truth {
+            Some(t) => !top_is_oos && t == best,
+            None => top_is_oos,
+        };
+        argmax_hits += usize::from(truth.as_ref() == Some(best));
+        outcomes.push(Outcome {
+            truth: truth.clone(),
+            predicted,
+            confidence: scores.top_probability,
+            top_correct,
+        });
+        if position % 256 == 255 {
+            progress(Progress::Advanced {
+                position: position as u64 + 1,
+                message: None,
+            });
+        }
+    }
+    progress(Progress::Finished);
+    (outcomes, argmax_hits)
 }
 
 fn as_pairs(examples: &[(String, Option<String>)]) -> Vec<(&str, Option<&str>)> {

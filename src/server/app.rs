@@ -21,7 +21,7 @@ use crate::channels::teams::auth::{AuthConfig, BotAuthenticator};
 use crate::channels::teams::connector::ConnectorClient;
 use crate::channels::teams::{self, TeamsBot, TeamsChannel, TeamsSender, WebhookVerifier};
 use crate::channels::web::WebPolicy;
-use crate::config::Settings;
+use crate::config::{ServerSettings, Settings};
 use crate::nlu::embedding::EmbeddingWorker;
 use crate::nlu::model::{BuiltModel, build_for_catalogue};
 use crate::pipeline::outbox::{Backoff, OutboxWorker, ReplySender};
@@ -59,9 +59,7 @@ impl Application {
         let database = settings.database.describe();
         let store = open_store(&settings, &catalogue).await?;
         let metrics = Arc::new(Metrics::new());
-        let slack = SlackClient::new(&settings.slack, metrics.clone())
-            .filter(|_| settings.slack.is_enabled())
-            .map(Arc::new);
+        let slack = build_slack_client(&settings, metrics.clone());
         let teams = teams_channel(&settings, metrics.clone())?;
         let senders = reply_senders(slack.as_ref(), teams.as_deref());
         let pipeline = Arc::new(build_pipeline(
@@ -72,53 +70,17 @@ impl Application {
             metrics.clone(),
             senders.keys().cloned().collect(),
         )?);
-        let web =
-            Arc::new(
-                WebPolicy::from_settings(&settings).map_err(|e| StartError::Setting {
-                    key: e.key,
-                    problem: e.problem,
-                })?,
-            );
+        let web = Arc::new(build_web_policy(&settings)?);
         // Listen before any worker starts, so a taken port stops the start cleanly.
-        let listener = bind(
-            settings.server.bind,
-            "server.bind",
-            "REFERRAL_DESK__SERVER__BIND",
-            "127.0.0.1:8081",
-        )
-        .await?;
-        let metrics_listener = if settings.metrics.enabled {
-            Some(
-                bind(
-                    settings.metrics.bind,
-                    "metrics.bind",
-                    "REFERRAL_DESK__METRICS__BIND",
-                    "127.0.0.1:9092",
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
+        let (listener, metrics_listener) = bind_listeners(&settings).await?;
         let heartbeat = tokio::spawn(beat(store.clone()));
         let (stop, workers) = spawn_workers(&settings, &pipeline, store, senders, metrics);
-        let slack = match (slack, &settings.slack.signing_secret) {
-            (Some(client), Some(secret)) => Some(Arc::new(SlackChannel {
-                verifier: SlackVerifier::new(secret.expose_secret()),
-                team_id: settings.slack.team_id.clone(),
-                client,
-            })),
-            _ => None,
-        };
-        let metrics_address = metrics_listener
-            .as_ref()
-            .and_then(|l| l.local_addr().ok())
-            .map_or_else(|| "off".to_string(), |a| a.to_string());
-        tracing::info!(
-            database = %database,
-            address = %listener.local_addr().map_or(settings.server.bind, |a| a),
-            metrics = %metrics_address,
-            "referral desk ready"
+        let slack = build_slack_channel(&settings, slack);
+        log_ready(
+            &database,
+            &listener,
+            metrics_listener.as_ref(),
+            settings.server.bind,
         );
         let server = &settings.server;
         Ok(Application {
@@ -139,11 +101,7 @@ impl Application {
             workers,
             heartbeat,
             grace: Duration::from_secs(server.shutdown_grace_seconds),
-            limits: ConnectionLimits {
-                header_read: Duration::from_secs(server.header_read_timeout_seconds),
-                idle: Duration::from_secs(server.idle_timeout_seconds),
-                max_connections: server.max_connections.max(1),
-            },
+            limits: build_connection_limits(server),
         })
     }
 
@@ -224,6 +182,94 @@ impl Application {
         };
         tokio::join!(public, metrics, stop_and_wait);
         Ok(())
+    }
+}
+
+/// The Slack client when Slack is switched on: it sends the replies (see [`reply_senders`]),
+/// so it exists before the pipeline; the channel that verifies requests comes later.
+fn build_slack_client(settings: &Settings, metrics: Arc<Metrics>) -> Option<Arc<SlackClient>> {
+    SlackClient::new(&settings.slack, metrics)
+        .filter(|_| settings.slack.is_enabled())
+        .map(Arc::new)
+}
+
+/// The Slack routes need the signing secret as well as the client: without either, Slack
+/// stays off.
+fn build_slack_channel(
+    settings: &Settings,
+    client: Option<Arc<SlackClient>>,
+) -> Option<Arc<SlackChannel>> {
+    match (client, &settings.slack.signing_secret) {
+        (Some(client), Some(secret)) => Some(Arc::new(SlackChannel {
+            verifier: SlackVerifier::new(secret.expose_secret()),
+            team_id: settings.slack.team_id.clone(),
+            client,
+        })),
+        _ => None,
+    }
+}
+
+/// A web setting the policy cannot use fails the start with its key, like any other setting.
+fn build_web_policy(settings: &Settings) -> Result<WebPolicy, StartError> {
+    WebPolicy::from_settings(settings).map_err(|e| StartError::Setting {
+        key: e.key,
+        problem: e.problem,
+    })
+}
+
+/// The public listener and, when `metrics.enabled`, the metrics one: bound before any worker
+/// starts, so a taken port stops the start cleanly.
+async fn bind_listeners(
+    settings: &Settings,
+) -> Result<(TcpListener, Option<TcpListener>), StartError> {
+    let listener = bind(
+        settings.server.bind,
+        "server.bind",
+        "REFERRAL_DESK__SERVER__BIND",
+        "127.0.0.1:8081",
+    )
+    .await?;
+    let metrics_listener = if settings.metrics.enabled {
+        Some(
+            bind(
+                settings.metrics.bind,
+                "metrics.bind",
+                "REFERRAL_DESK__METRICS__BIND",
+                "127.0.0.1:9092",
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    Ok((listener, metrics_listener))
+}
+
+/// Operators (and scripts waiting for the start) look for this line: the database and the
+/// addresses actually bound (port 0 picks one).
+fn log_ready(
+    database: &str,
+    listener: &TcpListener,
+    metrics_listener: Option<&TcpListener>,
+    configured: SocketAddr,
+) {
+    let metrics_address = metrics_listener
+        .and_then(|l| l.local_addr().ok())
+        .map_or_else(|| "off".to_string(), |a| a.to_string());
+    tracing::info!(
+        database = %database,
+        address = %listener.local_addr().map_or(configured, |a| a),
+        metrics = %metrics_address,
+        "referral desk ready"
+    );
+}
+
+/// The connection-level limits from `[server]`; at least one connection, whatever is set.
+fn build_connection_limits(server: &ServerSettings) -> ConnectionLimits {
+    ConnectionLimits {
+        header_read: Duration::from_secs(server.header_read_timeout_seconds),
+        idle: Duration::from_secs(server.idle_timeout_seconds),
+        max_connections: server.max_connections.max(1),
     }
 }
 

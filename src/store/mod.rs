@@ -14,11 +14,12 @@
 //! clears what is left of a question past its period in every table.
 //!
 //! Demo data (`referral-desk seed-demo`) lives in the same tables, every row marked
-//! `demo = 1` by the generator, which is the only writer of that column: nothing here ever
-//! sets it, so whatever the server logs is real. The report reads take a [`Rows`] and read
+//! `demo = 1` by the bulk writer in `demo.rs` ([`insert_demo_rows`]), the only statements that
+//! set that column: the server's statements never do, so whatever the server logs is real. The report reads take a [`Rows`] and read
 //! one kind only, so no statement can count real and demo rows together;
 //! [`ConversationStore::remove_demo`] deletes exactly the marked rows.
 
+mod demo;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -27,6 +28,7 @@ mod sqlite_scan;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use demo::{DEMO_ROWS_PER_CHUNK, DemoInsertError, DemoRow, insert_demo_rows};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -173,13 +173,8 @@ pub(super) fn bar_chart(
     if n == 0 {
         return String::new();
     }
-    let length = |bar: &Bar| -> u32 {
-        match layout {
-            BarLayout::Stacked => bar.parts.iter().flatten().sum(),
-            BarLayout::Overlay => bar.parts.iter().flatten().copied().max().unwrap_or(0),
-        }
-    };
-    let x_max = nice_max(bars.iter().map(length).max().unwrap_or(0));
+    let longest = bars.iter().map(|bar| measure_bar(bar, layout)).max();
+    let x_max = nice_max(longest.unwrap_or(0));
     let legend_rows = legend.len().div_ceil(3) as u32;
     let legend_height = 8 + 22 * legend_rows;
     let size = (900, legend_height + 60 + 34 * n);
@@ -217,21 +212,10 @@ pub(super) fn bar_chart(
             .draw()?;
         for (part, &(_, color)) in legend.iter().enumerate() {
             let rects = bars.iter().enumerate().filter_map(|(i, bar)| {
-                let value = bar.parts.get(part).copied().flatten()?;
-                if value == 0 {
-                    return None;
-                }
-                let start = match layout {
-                    BarLayout::Stacked => bar.parts[..part].iter().flatten().sum(),
-                    BarLayout::Overlay => 0,
-                };
-                let inset = match layout {
-                    BarLayout::Overlay if part > 0 => 0.32,
-                    _ => 0.18,
-                };
+                let (start, end, inset) = place_part(bar, part, layout)?;
                 let row = f64::from(row_of(i as u32));
                 Some(Rectangle::new(
-                    [(start, row + inset), (start + value, row + 1.0 - inset)],
+                    [(start, row + inset), (end, row + 1.0 - inset)],
                     color.filled(),
                 ))
             });
@@ -253,6 +237,34 @@ pub(super) fn bar_chart(
         chart.draw_series(marks)?;
         Ok(())
     })
+}
+
+/// The length of a bar's row, so the x axis fits the longest: the parts end to end, or the
+/// largest part when they overlay.
+fn measure_bar(bar: &Bar, layout: BarLayout) -> u32 {
+    match layout {
+        BarLayout::Stacked => bar.parts.iter().flatten().sum(),
+        BarLayout::Overlay => bar.parts.iter().flatten().copied().max().unwrap_or(0),
+    }
+}
+
+/// Where one part of a bar starts and ends on the x axis, and how far it is inset from its
+/// row's edges (an overlaid part is thinner, so the part under it stays visible). `None`
+/// for a missing, suppressed or zero part: nothing is drawn for it.
+fn place_part(bar: &Bar, part: usize, layout: BarLayout) -> Option<(u32, u32, f64)> {
+    let value = bar.parts.get(part).copied().flatten()?;
+    if value == 0 {
+        return None;
+    }
+    let start: u32 = match layout {
+        BarLayout::Stacked => bar.parts[..part].iter().flatten().sum(),
+        BarLayout::Overlay => 0,
+    };
+    let inset = match layout {
+        BarLayout::Overlay if part > 0 => 0.32,
+        _ => 0.18,
+    };
+    Some((start, start + value, inset))
 }
 
 /// Coloured keys with their names, laid out in rows of three (or one row of `width`-wide

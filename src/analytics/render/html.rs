@@ -351,32 +351,10 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
     let form = form_view(report, options);
     let periods: Vec<&str> = report.periods.iter().map(|p| p.label.as_str()).collect();
     let main_chart = main_chart(report, l, &hidden);
-    let ranked = |ids: &[String]| -> Vec<RankView> {
-        ids.iter()
-            .map(|id| match report.topics.iter().find(|t| &t.intent == id) {
-                Some(topic) => RankView {
-                    title: topic_title(topic, lang),
-                    change: ChangeView::new(topic.change, l),
-                },
-                None => RankView {
-                    title: id.clone(),
-                    change: ChangeView::new(None, l),
-                },
-            })
-            .collect()
-    };
 
     let (outcomes, outcomes_chart) = outcome_views(report, lang, l, &hidden);
     let departments = department_views(report, lang, l);
-    let emerging = report
-        .emerging
-        .iter()
-        .map(|e| EmergingView {
-            period: e.period.clone(),
-            keywords: e.keywords.join(", "),
-            figure: CellView::new(&e.figure, report, l),
-        })
-        .collect();
+    let emerging = format_emerging(report, l);
 
     let (specialists, specialists_chart) = specialist_views(report, l, &hidden);
 
@@ -399,16 +377,7 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         suppressed_small: report.suppressed_small,
         suppressed_complementary: report.suppressed_complementary,
         legend: (l.legend)(k),
-        unpublished: report
-            .unpublished
-            .iter()
-            .map(|u| {
-                (
-                    u.label.clone(),
-                    u.published_on.format("%Y-%m-%d").to_string(),
-                )
-            })
-            .collect(),
+        unpublished: format_unpublished(report),
         multi_month: report.periods.len() > 1,
         periods,
         totals: SeriesView::new(&report.totals, report, l),
@@ -418,8 +387,8 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
             .iter()
             .map(|t| TopicView::new(t, report, lang, l))
             .collect(),
-        rising: ranked(&report.rising),
-        falling: ranked(&report.falling),
+        rising: format_ranked(report, &report.rising, lang, l),
+        falling: format_ranked(report, &report.falling, lang, l),
         outcome_names: Outcome::ALL.iter().map(|o| l.outcome(*o)).collect(),
         outcomes,
         outcomes_chart,
@@ -429,6 +398,51 @@ pub fn to_html(report: &DemandReport, options: &HtmlOptions) -> String {
         specialists_chart,
     };
     render(&page)
+}
+
+/// The topics of a rising or falling list, by title: the report lists them by id only. An id
+/// no longer among the report's topics is shown as it is.
+fn format_ranked(report: &DemandReport, ids: &[String], lang: Lang, l: &Labels) -> Vec<RankView> {
+    ids.iter()
+        .map(|id| match report.topics.iter().find(|t| &t.intent == id) {
+            Some(topic) => RankView {
+                title: topic_title(topic, lang),
+                change: ChangeView::new(topic.change, l),
+            },
+            None => RankView {
+                title: id.clone(),
+                change: ChangeView::new(None, l),
+            },
+        })
+        .collect()
+}
+
+/// Turns the emerging topics into display strings, so the template only loops over them.
+fn format_emerging(report: &DemandReport, l: &Labels) -> Vec<EmergingView> {
+    report
+        .emerging
+        .iter()
+        .map(|e| EmergingView {
+            period: e.period.clone(),
+            keywords: e.keywords.join(", "),
+            figure: CellView::new(&e.figure, report, l),
+        })
+        .collect()
+}
+
+/// Turns the months not published yet into (month, first day it can be seen) strings, so the
+/// template only loops over them.
+fn format_unpublished(report: &DemandReport) -> Vec<(String, String)> {
+    report
+        .unpublished
+        .iter()
+        .map(|u| {
+            (
+                u.label.clone(),
+                u.published_on.format("%Y-%m-%d").to_string(),
+            )
+        })
+        .collect()
 }
 
 /// The dashboard's range form; none in a report file.

@@ -30,11 +30,11 @@ use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
 use crate::channels::present::{
-    self, MAX_DESK_VALUE, MAX_EXPERTISE, MAX_FALLBACK_TEXT, MAX_NAME, MAX_REASON, MAX_TITLE,
-    one_line,
+    self, DeskFactKind, MAX_DESK_VALUE, MAX_EXPERTISE, MAX_FALLBACK_TEXT, MAX_NAME, MAX_REASON,
+    MAX_TITLE, Presented, Room, ShownDesk, ShownKnowledge, ShownSpecialist, one_line,
 };
 use crate::phrases::Labels;
-use crate::routing::reply::{DeskCard, KnowledgeLink, Reply, SpecialistCard, SpecialistRole};
+use crate::routing::reply::Reply;
 
 /// Prefix of the "Contact" buttons' `action_id` (`handoff_0`, `handoff_1`, …): Slack wants
 /// action ids unique, so the specialist travels in the value, not in the id.
@@ -67,19 +67,18 @@ const MAX_URL: usize = 1000;
 /// quote markers within one section's limit.
 const MAX_QUESTION: usize = 2500;
 
-/// The fixed words of the Slack messages in the reply's language.
 /// The `blocks` array of `chat.postMessage` for `reply`: the intro, one section per
 /// specialist (with a "Contact" button) and per knowledge item, the desk, the "did you mean"
 /// buttons and, for logged replies, the feedback buttons. Always within Slack's limits.
 pub fn reply_blocks(reply: &Reply) -> Value {
-    let labels = Labels::of(reply.language);
-    let conversation_id = reply.conversation_id;
-
-    let intro = (!reply.intro.trim().is_empty())
-        .then(|| section(fit(reply.intro.trim(), MAX_SECTION_TEXT, true)));
-    let desk = reply.desk.as_ref().and_then(|d| desk_block(d, labels));
-    let options = options_block(reply);
-    let feedback = conversation_id.map(|id| feedback_block(id, labels));
+    let shown = Presented::of(reply);
+    let intro =
+        (!shown.intro.is_empty()).then(|| section(fit(shown.intro, MAX_SECTION_TEXT, true)));
+    let desk = shown.desk.as_ref().map(desk_block);
+    let options = options_block(&shown);
+    let feedback = shown
+        .conversation_id
+        .map(|id| feedback_block(id, shown.labels));
 
     // Specialists and knowledge share what the fixed blocks leave; the feedback buttons at
     // the end must survive, so the list is what gets cut, with a note saying so.
@@ -92,29 +91,20 @@ pub fn reply_blocks(reply: &Reply) -> Value {
     .into_iter()
     .filter(|&present| present)
     .count();
-    let parts = reply.specialists.len() + reply.knowledge.len();
-    let mut room = MAX_BLOCKS - fixed;
-    let hidden = if parts > room {
-        room -= 1;
-        parts - room
-    } else {
-        0
-    };
-    let shown_specialists = reply.specialists.len().min(room);
-    let shown_knowledge = reply.knowledge.len().min(room - shown_specialists);
+    let selection = shown.select(Room::Shared(MAX_BLOCKS - fixed));
 
     let mut blocks = Vec::with_capacity(MAX_BLOCKS);
     blocks.extend(intro);
-    for (n, s) in reply.specialists.iter().take(shown_specialists).enumerate() {
-        blocks.push(specialist_block(n, s, conversation_id, labels));
+    for s in selection.specialists {
+        blocks.push(specialist_block(s, shown.conversation_id, shown.labels));
     }
-    for k in reply.knowledge.iter().take(shown_knowledge) {
+    for k in selection.knowledge {
         blocks.push(knowledge_block(k));
     }
-    if hidden > 0 {
+    if selection.hidden() > 0 {
         blocks.push(json!({
             "type": "context",
-            "elements": [mrkdwn(Labels::more_not_shown(reply.language, hidden))],
+            "elements": [mrkdwn(Labels::more_not_shown(shown.language, selection.hidden()))],
         }));
     }
     blocks.extend(desk);
@@ -164,126 +154,89 @@ pub fn handoff_intro(lang: Lang, asker_user_id: &str, question: &str) -> String 
     clamp_lines(&lines.join("\n"), MAX_SECTION_TEXT)
 }
 
-fn specialist_block(
-    n: usize,
-    s: &SpecialistCard,
-    conversation_id: Option<i64>,
-    labels: &Labels,
-) -> Value {
-    let name = match one_line(&s.name) {
-        n if n.is_empty() => s.id.trim().to_string(),
-        n => n,
-    };
-    let mention = s.slack_user_id.as_deref().and_then(slack_id);
+fn specialist_block(s: &ShownSpecialist, conversation_id: Option<i64>, labels: &Labels) -> Value {
+    let mention = s.card.slack_user_id.as_deref().and_then(slack_id);
     let mut head = match mention {
         Some(id) => format!("*<@{id}>*"),
-        None => format!("*{}*", fit(&name, MAX_NAME, true)),
+        None => format!("*{}*", fit(&s.name, MAX_NAME, true)),
     };
-    let department = one_line(&s.department);
-    if !department.is_empty() {
+    if !s.department.is_empty() {
         head.push_str(" · ");
-        head.push_str(&fit(&department, MAX_NAME, true));
+        head.push_str(&fit(&s.department, MAX_NAME, true));
     }
-    if s.role == SpecialistRole::Alternative {
+    if s.alternative {
         head.push_str(&format!(" _({})_", labels.alternative));
     }
     let mut lines = vec![head];
-    let expertise = one_line(&s.expertise);
-    if !expertise.is_empty() {
-        lines.push(fit(&expertise, MAX_EXPERTISE, true));
+    if !s.expertise.is_empty() {
+        lines.push(fit(&s.expertise, MAX_EXPERTISE, true));
     }
-    let reason = one_line(&s.reason);
-    if s.role == SpecialistRole::Match && !reason.is_empty() {
-        lines.push(format!("_{}_", fit(&reason, MAX_REASON, true)));
+    if let Some(reason) = &s.reason {
+        lines.push(format!("_{}_", fit(reason, MAX_REASON, true)));
     }
     // Without a Slack id there is nobody to mention, so the e-mail address is the way in.
-    if mention.is_none() && !s.email.trim().is_empty() {
-        lines.push(email(&s.email));
+    if mention.is_none()
+        && let Some(address) = s.email
+    {
+        lines.push(email(address));
     }
 
     let mut block = section(clamp_lines(&lines.join("\n"), MAX_SECTION_TEXT));
-    let value = json!({ "conversation_id": conversation_id, "specialist": s.id });
-    if let Some(mut button) = button(labels.contact, format!("{ACTION_HANDOFF}_{n}"), &value) {
+    let value = json!({ "conversation_id": conversation_id, "specialist": s.card.id });
+    let action_id = format!("{ACTION_HANDOFF}_{}", s.index);
+    if let Some(mut button) = button(labels.contact, action_id, &value) {
         // Several "Contact" buttons in one message sound alike to a screen reader; the
         // label says whom each one contacts.
-        let label = (labels.contact_person)(&name);
+        let label = (labels.contact_person)(&s.name);
         button["accessibility_label"] = Value::String(fit(&label, MAX_BUTTON_TEXT, false));
         block["accessory"] = button;
     }
     block
 }
 
-fn knowledge_block(k: &KnowledgeLink) -> Value {
-    let title = match one_line(&k.title) {
-        t if t.is_empty() => k.url.trim().to_string(),
-        t => t,
-    };
-    let head =
-        link(&k.url, &title, MAX_TITLE).unwrap_or_else(|| fit(&one_line(&title), MAX_TITLE, true));
+fn knowledge_block(k: &ShownKnowledge) -> Value {
+    let head = link(k.url, &k.title, MAX_TITLE).unwrap_or_else(|| fit(&k.title, MAX_TITLE, true));
     let mut text = format!("*{head}*");
-    let summary = k.summary.trim();
-    if !summary.is_empty() {
+    if !k.summary.is_empty() {
         text.push('\n');
-        text.push_str(&fit(summary, MAX_SUMMARY, true));
+        text.push_str(&fit(k.summary, MAX_SUMMARY, true));
     }
     section(clamp_lines(&text, MAX_SECTION_TEXT))
 }
 
-/// The trimmed text, or `None` when there is none.
-fn present(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 /// The desk as a section: its name, and its ways in as fields (Slack lays them out in two
 /// columns, and each field has its own size limit).
-fn desk_block(d: &DeskCard, labels: &Labels) -> Option<Value> {
-    let mut fields = Vec::new();
-    if let Some(e) = present(&d.email) {
-        fields.push((labels.email, email(e)));
-    }
-    if let Some(p) = present(&d.phone) {
-        fields.push((labels.phone, fit(&one_line(p), MAX_DESK_VALUE, true)));
-    }
-    if let Some(u) = present(&d.url) {
-        let shown = link(u, u, MAX_DESK_VALUE).unwrap_or_else(|| fit(u, MAX_DESK_VALUE, true));
-        fields.push((labels.web, shown));
-    }
-    if let Some(h) = present(&d.hours) {
-        fields.push((labels.hours, fit(h, MAX_DESK_VALUE, true)));
-    }
-    let name = one_line(&d.name);
-    if name.is_empty() && fields.is_empty() {
-        return None;
-    }
-    let mut block = json!({ "type": "section" });
-    if !name.is_empty() {
-        block["text"] = mrkdwn(format!("*{}*", fit(&name, MAX_NAME, true)));
-    }
+fn desk_block(d: &ShownDesk) -> Value {
+    let fields: Vec<Value> = (d.facts.iter())
+        .map(|fact| {
+            let value = &fact.value;
+            let shown = match fact.kind {
+                DeskFactKind::Email => email(value),
+                DeskFactKind::Web => link(value, value, MAX_DESK_VALUE)
+                    .unwrap_or_else(|| fit(value, MAX_DESK_VALUE, true)),
+                DeskFactKind::Phone | DeskFactKind::Hours => fit(value, MAX_DESK_VALUE, true),
+            };
+            let text = format!("*{}*\n{shown}", fact.label);
+            mrkdwn(clamp_lines(&text, MAX_FIELD_TEXT))
+        })
+        .collect();
+    let mut block = section(format!("*{}*", fit(&d.name, MAX_NAME, true)));
     if !fields.is_empty() {
-        let fields = fields
-            .into_iter()
-            .map(|(label, value)| {
-                mrkdwn(clamp_lines(&format!("*{label}*\n{value}"), MAX_FIELD_TEXT))
-            })
-            .collect();
         block["fields"] = Value::Array(fields);
     }
-    Some(block)
+    block
 }
 
 /// The "did you mean" buttons: one per option, labelled with the intent's name.
-fn options_block(reply: &Reply) -> Option<Value> {
-    let elements: Vec<Value> = reply
-        .options
-        .iter()
-        .enumerate()
-        .filter_map(|(n, o)| {
-            let label = match one_line(&o.label) {
-                l if l.is_empty() => o.intent.trim().to_string(),
-                l => l,
-            };
-            let value = json!({ "conversation_id": reply.conversation_id, "intent": o.intent });
-            button(&label, format!("{ACTION_CHOOSE_INTENT}_{n}"), &value)
+fn options_block(shown: &Presented) -> Option<Value> {
+    let elements: Vec<Value> = (shown.options.iter())
+        .filter_map(|o| {
+            let value = json!({ "conversation_id": shown.conversation_id, "intent": o.intent });
+            button(
+                &o.label,
+                format!("{ACTION_CHOOSE_INTENT}_{}", o.index),
+                &value,
+            )
         })
         .take(MAX_ACTIONS_ELEMENTS)
         .collect();

@@ -33,11 +33,11 @@ use serde_json::{Value, json};
 
 use crate::catalogue::Lang;
 use crate::channels::present::{
-    self, MAX_DESK_VALUE, MAX_EXPERTISE, MAX_FALLBACK_TEXT, MAX_NAME, MAX_REASON, MAX_TITLE,
-    one_line,
+    self, DeskFactKind, MAX_DESK_VALUE, MAX_EXPERTISE, MAX_FALLBACK_TEXT, MAX_NAME, MAX_REASON,
+    MAX_TITLE, Presented, Room, ShownDesk, ShownKnowledge, ShownSpecialist, one_line,
 };
 use crate::phrases::{Labels, Phrases, Welcome};
-use crate::routing::reply::{DeskCard, KnowledgeLink, Reply, SpecialistCard, SpecialistRole};
+use crate::routing::reply::Reply;
 
 /// The `contentType` of an Adaptive Card attachment.
 pub const CONTENT_TYPE: &str = "application/vnd.microsoft.card.adaptive";
@@ -107,10 +107,11 @@ pub enum CardAction {
 /// `question` is the asker's question; it travels in the handoff buttons so that the
 /// specialist gets it as asked.
 pub fn reply_card(reply: &Reply, mode: CardMode, question: Option<&str>) -> Value {
-    let labels = Labels::of(reply.language);
+    let shown = Presented::of(reply);
+    let labels = shown.labels;
     // Buttons that post back need a bot to receive them and a logged conversation to refer to.
     let submit_id = match mode {
-        CardMode::Bot => reply.conversation_id,
+        CardMode::Bot => shown.conversation_id,
         CardMode::Webhook => None,
     };
     let question = question
@@ -119,12 +120,16 @@ pub fn reply_card(reply: &Reply, mode: CardMode, question: Option<&str>) -> Valu
         .map(|q| cap(q, MAX_QUESTION));
 
     let mut body = Vec::new();
-    let intro = multiline(&reply.intro, MAX_INTRO);
+    let intro = multiline(shown.intro, MAX_INTRO);
     if !intro.is_empty() {
         body.push(text_block(intro));
     }
 
-    for s in reply.specialists.iter().take(MAX_SPECIALISTS) {
+    let selection = shown.select(Room::Each {
+        specialists: MAX_SPECIALISTS,
+        knowledge: MAX_KNOWLEDGE,
+    });
+    for s in selection.specialists {
         body.push(specialist_container(
             s,
             labels,
@@ -132,23 +137,22 @@ pub fn reply_card(reply: &Reply, mode: CardMode, question: Option<&str>) -> Valu
             question.as_deref(),
         ));
     }
-    if reply.specialists.len() > MAX_SPECIALISTS {
-        let hidden = reply.specialists.len() - MAX_SPECIALISTS;
-        body.push(subtle(Labels::more_specialists(reply.language, hidden)));
+    if selection.hidden_specialists > 0 {
+        let more = Labels::more_specialists(shown.language, selection.hidden_specialists);
+        body.push(subtle(more));
     }
-
-    for k in reply.knowledge.iter().take(MAX_KNOWLEDGE) {
+    for k in selection.knowledge {
         body.push(knowledge_container(k, labels));
     }
-    if reply.knowledge.len() > MAX_KNOWLEDGE {
-        let hidden = reply.knowledge.len() - MAX_KNOWLEDGE;
-        body.push(subtle(Labels::more_knowledge(reply.language, hidden)));
+    if selection.hidden_knowledge > 0 {
+        let more = Labels::more_knowledge(shown.language, selection.hidden_knowledge);
+        body.push(subtle(more));
     }
 
-    if let Some(desk) = reply.desk.as_ref().and_then(|d| desk_container(d, labels)) {
-        body.push(desk);
+    if let Some(desk) = &shown.desk {
+        body.push(desk_container(desk, labels));
     }
-    body.extend(options(reply, submit_id, question.as_deref()));
+    body.extend(options(&shown, submit_id, question.as_deref()));
 
     // A card needs something to show, even for a reply that came back empty.
     if body.is_empty() {
@@ -365,23 +369,16 @@ fn escape_line(line: &str) -> String {
 }
 
 fn specialist_container(
-    s: &SpecialistCard,
+    s: &ShownSpecialist,
     labels: &Labels,
     submit_id: Option<i64>,
     question: Option<&str>,
 ) -> Value {
-    let name = match one_line(&s.name) {
-        n if n.is_empty() => match one_line(&s.id) {
-            id if id.is_empty() => labels.colleague.to_string(),
-            id => id,
-        },
-        n => n,
-    };
     let mut items =
-        vec![text_block(escape_markdown(&cap(&name, MAX_NAME))).with("weight", "Bolder")];
+        vec![text_block(escape_markdown(&cap(&s.name, MAX_NAME))).with("weight", "Bolder")];
 
-    let mut line = escape_markdown(&cap(&one_line(&s.department), MAX_NAME));
-    if s.role == SpecialistRole::Alternative {
+    let mut line = escape_markdown(&cap(&s.department, MAX_NAME));
+    if s.alternative {
         if !line.is_empty() {
             line.push_str(" · ");
         }
@@ -390,42 +387,37 @@ fn specialist_container(
     if !line.is_empty() {
         items.push(text_block(line).with("spacing", "None"));
     }
-    let reason = one_line(&s.reason);
-    if s.role == SpecialistRole::Match && !reason.is_empty() {
+    if let Some(reason) = &s.reason {
         items.push(
-            text_block(escape_markdown(&cap(&reason, MAX_REASON)))
+            text_block(escape_markdown(&cap(reason, MAX_REASON)))
                 .with("spacing", "None")
                 .with("isSubtle", true),
         );
     }
-    let expertise = one_line(&s.expertise);
-    if !expertise.is_empty() {
+    if !s.expertise.is_empty() {
         items.push(
-            text_block(escape_markdown(&cap(&expertise, MAX_EXPERTISE)))
+            text_block(escape_markdown(&cap(&s.expertise, MAX_EXPERTISE)))
                 .with("spacing", "Small")
                 .with("isSubtle", true),
         );
     }
-    if let Some(email) = email_markdown(&s.email) {
+    if let Some(email) = s.email.and_then(email_markdown) {
         items.push(text_block(email).with("spacing", "Small"));
     }
 
     let mut actions = Vec::new();
-    if let Some(url) = web_url(&s.teams_chat_url) {
-        actions.push(open_url(&(labels.chat_with)(&name), url));
+    if let Some(url) = web_url(&s.card.teams_chat_url) {
+        actions.push(open_url(&(labels.chat_with)(&s.name), url));
     }
-    let reachable = s
-        .teams_aad_object_id
-        .as_deref()
-        .is_some_and(|id| !id.trim().is_empty());
+    let reachable = (s.card.teams_aad_object_id.as_deref()).is_some_and(|id| !id.trim().is_empty());
     if let Some(conversation_id) = submit_id
         && reachable
-        && !s.id.trim().is_empty()
+        && !s.card.id.trim().is_empty()
     {
         let mut data = json!({
             "action": ACTION_HANDOFF,
             "conversation_id": conversation_id,
-            "specialist": s.id,
+            "specialist": s.card.id,
         });
         if let Some(q) = question {
             data["q"] = Value::String(q.to_string());
@@ -438,26 +430,20 @@ fn specialist_container(
     container(items)
 }
 
-fn knowledge_container(k: &KnowledgeLink, labels: &Labels) -> Value {
-    let url = web_url(&k.url);
-    let title = [k.title.as_str(), k.id.as_str()]
-        .into_iter()
-        .map(one_line)
-        .find(|t| !t.is_empty())
-        .unwrap_or_else(|| labels.open.to_string());
+fn knowledge_container(k: &ShownKnowledge, labels: &Labels) -> Value {
     let mut items =
-        vec![text_block(escape_markdown(&cap(&title, MAX_TITLE))).with("weight", "Bolder")];
-    let summary = multiline(&k.summary, MAX_SUMMARY);
+        vec![text_block(escape_markdown(&cap(&k.title, MAX_TITLE))).with("weight", "Bolder")];
+    let summary = multiline(k.summary, MAX_SUMMARY);
     if !summary.is_empty() {
         items.push(text_block(summary).with("spacing", "Small"));
     }
-    match url {
+    match web_url(k.url) {
         Some(url) => items.push(json!({
             "type": "ActionSet",
             "actions": [open_url(labels.open, url)],
         })),
         None => {
-            let shown = one_line(&k.url);
+            let shown = one_line(k.url);
             if !shown.is_empty() {
                 items.push(
                     text_block(escape_markdown(&cap(&shown, MAX_DESK_VALUE)))
@@ -470,72 +456,41 @@ fn knowledge_container(k: &KnowledgeLink, labels: &Labels) -> Value {
     container(items)
 }
 
-/// The desk: its name, its ways in as facts, and a button to its website. `None` when the
-/// desk has nothing to show.
-fn desk_container(d: &DeskCard, labels: &Labels) -> Option<Value> {
-    let present = |v: &Option<String>| v.as_deref().map(one_line).filter(|v| !v.is_empty());
+/// The desk: its name, its ways in as facts, and a button to its website (a desk URL that is
+/// not a web link is shown as a fact instead).
+fn desk_container(d: &ShownDesk, labels: &Labels) -> Value {
     let mut facts = Vec::new();
-    if let Some(e) = present(&d.email) {
-        let value = email_markdown(&e).unwrap_or_else(|| escape_markdown(&cap(&e, MAX_NAME)));
-        facts.push(fact(labels.email, value));
+    let mut website = None;
+    for f in &d.facts {
+        let value = match f.kind {
+            DeskFactKind::Email => email_markdown(&f.value),
+            DeskFactKind::Web if web_url(&f.value).is_some() => {
+                website = web_url(&f.value);
+                None
+            }
+            DeskFactKind::Phone | DeskFactKind::Hours | DeskFactKind::Web => {
+                Some(escape_markdown(&cap(&f.value, MAX_DESK_VALUE)))
+            }
+        };
+        facts.extend(value.map(|value| fact(f.label, value)));
     }
-    if let Some(p) = present(&d.phone) {
-        facts.push(fact(
-            labels.phone,
-            escape_markdown(&cap(&p, MAX_DESK_VALUE)),
-        ));
-    }
-    if let Some(h) = present(&d.hours) {
-        facts.push(fact(
-            labels.hours,
-            escape_markdown(&cap(&h, MAX_DESK_VALUE)),
-        ));
-    }
-    let url = d.url.as_deref().and_then(web_url);
-    if url.is_none()
-        && let Some(u) = present(&d.url)
-    {
-        facts.push(fact(labels.web, escape_markdown(&cap(&u, MAX_DESK_VALUE))));
-    }
-
-    let name = one_line(&d.name);
-    if name.is_empty() && facts.is_empty() && url.is_none() {
-        return None;
-    }
-    let name = if name.is_empty() {
-        labels.desk_name.to_string()
-    } else {
-        name
-    };
     let mut items =
-        vec![text_block(escape_markdown(&cap(&name, MAX_NAME))).with("weight", "Bolder")];
+        vec![text_block(escape_markdown(&cap(&d.name, MAX_NAME))).with("weight", "Bolder")];
     if !facts.is_empty() {
         items.push(json!({ "type": "FactSet", "facts": facts }));
     }
-    if let Some(url) = url {
+    if let Some(url) = website {
         items.push(json!({
             "type": "ActionSet",
             "actions": [open_url(labels.website, url)],
         }));
     }
-    Some(container(items))
+    container(items)
 }
 
 /// The "did you mean" options: buttons when they can post back, a list otherwise.
-fn options(reply: &Reply, submit_id: Option<i64>, question: Option<&str>) -> Vec<Value> {
-    let options: Vec<(String, &str)> = reply
-        .options
-        .iter()
-        .filter(|o| !o.intent.trim().is_empty())
-        .map(|o| {
-            let label = match one_line(&o.label) {
-                l if l.is_empty() => one_line(&o.intent),
-                l => l,
-            };
-            (label, o.intent.as_str())
-        })
-        .take(MAX_OPTIONS)
-        .collect();
+fn options(shown: &Presented, submit_id: Option<i64>, question: Option<&str>) -> Vec<Value> {
+    let options = &shown.options[..shown.options.len().min(MAX_OPTIONS)];
     if options.is_empty() {
         return Vec::new();
     }
@@ -543,24 +498,24 @@ fn options(reply: &Reply, submit_id: Option<i64>, question: Option<&str>) -> Vec
         Some(conversation_id) => {
             let actions: Vec<Value> = options
                 .iter()
-                .map(|(label, intent)| {
+                .map(|o| {
                     let mut data = json!({
                         "action": ACTION_CHOOSE,
                         "conversation_id": conversation_id,
-                        "intent": intent,
+                        "intent": o.intent,
                     });
                     if let Some(q) = question {
                         data["q"] = json!(q);
                     }
-                    submit(label, data)
+                    submit(&o.label, data)
                 })
                 .collect();
             vec![json!({ "type": "ActionSet", "spacing": "Medium", "actions": actions })]
         }
         None => options
             .iter()
-            .map(|(label, _)| {
-                text_block(format!("• {}", escape_markdown(&cap(label, MAX_TITLE))))
+            .map(|o| {
+                text_block(format!("• {}", escape_markdown(&cap(&o.label, MAX_TITLE))))
                     .with("spacing", "Small")
             })
             .collect(),

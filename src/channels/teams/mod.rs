@@ -278,15 +278,6 @@ async fn submit(
     activity: &Value,
     action: CardAction,
 ) -> Result<String, StatusCode> {
-    let internal = |err: String| {
-        tracing::error!(error = %err, "a Teams card action failed");
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let refused = |err: FollowUpError| match err {
-        err if err.is_refusal() => StatusCode::FORBIDDEN,
-        FollowUpError::UnknownIntent(_) => StatusCode::BAD_REQUEST,
-        err => internal(err.to_string()),
-    };
     let Some(asker) = asker_of(activity) else {
         return Err(StatusCode::FORBIDDEN);
     };
@@ -299,7 +290,7 @@ async fn submit(
                 .pipeline
                 .feedback(conversation_id, &asker, helpful)
                 .await
-                .map_err(refused)?;
+                .map_err(follow_up_status)?;
             let thanks = cards::feedback_thanks_text(logged.language);
             if activity["type"] == "message" {
                 // a plain submit gets no invoke response: say thanks in the chat
@@ -315,35 +306,14 @@ async fn submit(
             intent,
             question,
         } => {
-            // the follow-up is a message from the clicker in this chat; its text is the
-            // chosen intent's name, which the pipeline fills in
-            let Some(mut follow_up) = question_from_activity(&json!({
-                "id": format!("choice:{}", activity["id"].as_str().unwrap_or_default()),
-                "type": "message",
-                "serviceUrl": activity["serviceUrl"],
-                "channelId": activity["channelId"],
-                "from": activity["from"],
-                "recipient": activity["recipient"],
-                "conversation": { "id": activity["conversation"]["id"] },
-                "channelData": activity["channelData"],
-                "text": "",
-            })) else {
+            let Some(follow_up) = choice_question(activity, question) else {
                 return Err(StatusCode::BAD_REQUEST);
             };
-            // reply to the card that offered the choice
-            if let Some(card) = activity["replyToId"].as_str() {
-                follow_up.context["activity_id"] = json!(card);
-            }
-            // the question as first asked, for the answer's handoff buttons (kept, like the
-            // rest of the context, only until the answer is sent)
-            if let Some(question) = question {
-                follow_up.context["source"] = json!({ "q": question });
-            }
             let chosen = state
                 .pipeline
                 .choose(conversation_id, &intent, follow_up)
                 .await
-                .map_err(refused)?;
+                .map_err(follow_up_status)?;
             Ok(chosen.label)
         }
         CardAction::Handoff {
@@ -355,7 +325,7 @@ async fn submit(
                 .pipeline
                 .handoff(conversation_id, &asker)
                 .await
-                .map_err(refused)?;
+                .map_err(follow_up_status)?;
             handoff(
                 state,
                 bot,
@@ -365,9 +335,52 @@ async fn submit(
                 question.as_deref(),
             )
             .await
-            .map_err(internal)
+            .map_err(action_failed)
         }
     }
+}
+
+/// The status for a follow-up the pipeline turned down: a refusal or an unknown intent is
+/// the clicker's (403, 400); anything else is ours, logged, and the user may click again.
+fn follow_up_status(err: FollowUpError) -> StatusCode {
+    match err {
+        err if err.is_refusal() => StatusCode::FORBIDDEN,
+        FollowUpError::UnknownIntent(_) => StatusCode::BAD_REQUEST,
+        err => action_failed(err.to_string()),
+    }
+}
+
+/// A failure on our side is logged here, since the user sees only the status.
+fn action_failed(err: String) -> StatusCode {
+    tracing::error!(error = %err, "a Teams card action failed");
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
+/// A "did you mean" choice is routed like a question, so it is translated into one: a
+/// message from the clicker in this chat, whose text (the chosen intent's name) the pipeline
+/// fills in. `None` when the activity lacks what a question needs.
+fn choice_question(activity: &Value, question: Option<String>) -> Option<Question> {
+    let mut follow_up = question_from_activity(&json!({
+        "id": format!("choice:{}", activity["id"].as_str().unwrap_or_default()),
+        "type": "message",
+        "serviceUrl": activity["serviceUrl"],
+        "channelId": activity["channelId"],
+        "from": activity["from"],
+        "recipient": activity["recipient"],
+        "conversation": { "id": activity["conversation"]["id"] },
+        "channelData": activity["channelData"],
+        "text": "",
+    }))?;
+    // reply to the card that offered the choice
+    if let Some(card) = activity["replyToId"].as_str() {
+        follow_up.context["activity_id"] = json!(card);
+    }
+    // the question as first asked, for the answer's handoff buttons (kept, like the
+    // rest of the context, only until the answer is sent)
+    if let Some(question) = question {
+        follow_up.context["source"] = json!({ "q": question });
+    }
+    Some(follow_up)
 }
 
 /// Passes the question to the specialist in the bot's 1:1 chat with them, records the

@@ -2,7 +2,7 @@ use crate::routing::reply::fixtures::{self, desk, knowledge, reply};
 use std::collections::HashSet;
 
 use super::*;
-use crate::routing::reply::{IntentOption, ReplyKind};
+use crate::routing::reply::{DeskCard, IntentOption, ReplyKind, SpecialistCard, SpecialistRole};
 
 fn specialist(id: &str, name: &str, slack: Option<&str>, role: SpecialistRole) -> SpecialistCard {
     SpecialistCard {

@@ -1,6 +1,6 @@
 use super::*;
 use crate::routing::reply::fixtures::{self, desk, knowledge, reply};
-use crate::routing::reply::{IntentOption, ReplyKind};
+use crate::routing::reply::{DeskCard, IntentOption, ReplyKind, SpecialistCard, SpecialistRole};
 
 /// Element and action types of Adaptive Cards 1.4 that these cards may use.
 const KNOWN_TYPES: [&str; 9] = [
@@ -361,7 +361,7 @@ fn out_of_scope_reply_shows_the_desk() {
     assert!(of_type(&card, "Action.OpenUrl").is_empty());
     let facts = &body_items(&card)[1]["items"][1]["facts"];
     assert_eq!(
-        facts[3],
+        facts[2],
         json!({ "title": "Website", "value": "intranet/hr" })
     );
 

@@ -1,38 +1,178 @@
-//! The bulk writer: multi-row INSERTs bound on the generator thread and written in one
-//! transaction, for SQLite and PostgreSQL (the same statements but for the dialect).
+//! The bulk writer of demo data (`referral-desk seed-demo`): the only statements that set the
+//! `demo` column, so whatever the server logs is real (see the module doc of `store`).
+//!
+//! Rows arrive in chunks from a generator running on a blocking thread ([`insert_demo_rows`]);
+//! each chunk is bound to the backend's arguments on that thread, so binding the next chunk
+//! overlaps with writing the previous one. Both backends write the same multi-row INSERTs but
+//! for the [`Dialect`] ([`DEMO_ROWS_PER_CHUNK`] rows, 18,000 bound parameters per statement,
+//! under SQLite's 32,766), in one transaction: ids are reserved up front and inserted
+//! explicitly (the id generators are moved past them). Each conversation gets its `inbox` row
+//! (`done`, no text, delivery id `seed:<seed>:<n>`). While seeding, other writers wait
+//! (SQLite's write lock, PostgreSQL's table locks), so the checks for real conversations and
+//! for the seed and the writing see the same database.
 
-use anyhow::{Context, bail};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
 use sqlx::Row as _;
 use tokio::sync::mpsc;
 
-use super::generate::Generator;
-use super::plan::*;
-use super::{Message, Row, SeedError, SeedOptions, Stats};
+use crate::config::DatabaseSettings;
+
+/// Rows per chunk, and per INSERT statement: 18 parameters each, so 18,000 per statement.
+pub const DEMO_ROWS_PER_CHUNK: usize = 1000;
+
+/// One demo conversation with its inbox row, as the generator draws it.
+#[derive(Debug)]
+pub struct DemoRow {
+    /// The row's number within the seed: its delivery id and its offset from the reserved ids.
+    pub n: u64,
+    pub received_ms: i64,
+    pub completed_ms: i64,
+    pub channel: &'static str,
+    pub asker_key: Arc<str>,
+    pub department: Option<&'static str>,
+    pub language: &'static str,
+    pub question: Option<String>,
+    pub intent: Option<Arc<str>>,
+    pub confidence: f32,
+    pub decision: &'static str,
+    /// The logged route, JSON.
+    pub route: Arc<str>,
+    pub latency_us: i64,
+    pub feedback: Option<&'static str>,
+    pub feedback_ms: Option<i64>,
+    pub handoff: i32,
+    pub outcome: &'static str,
+    pub specialist: Option<Arc<str>>,
+}
+
+/// Why demo rows were not written. The refusals come before anything is written.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoInsertError {
+    #[error(
+        "the database holds {conversations} real conversations and {waiting} real deliveries \
+         not yet answered"
+    )]
+    RealRows { conversations: i64, waiting: i64 },
+    #[error("the database already holds {seeded} conversations of this seed")]
+    SeedTaken { seeded: i64 },
+    #[error("opening the database: {0}")]
+    Open(sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("binding a chunk of demo rows failed: {0}")]
+    Bind(String),
+    #[error("the demo row generator failed: {0}")]
+    Generator(String),
+}
+
+/// Writes the rows `generate` produces as demo conversations of `seed`, and returns what
+/// `generate` returned. `generate` runs on a blocking thread and hands over chunks of at most
+/// [`DEMO_ROWS_PER_CHUNK`] rows, numbered from 0, through the function it is given, which
+/// returns `false` when the writer has stopped (a write failed: generate no more).
+/// `written` is told the rows of each chunk once they are written.
+///
+/// Refuses a database holding real conversations or deliveries waiting for an answer
+/// (unless `force`) and a seed the database already holds. Needs migrated tables
+/// ([`super::connect`] migrates); writes through a connection of its own that does not wait
+/// for the disk (synthetic data: a crash mid-seed loses nothing, the transaction is undone).
+#[tracing::instrument(skip_all, fields(database = %database.describe(), seed))]
+pub async fn insert_demo_rows<S: Send + 'static>(
+    database: &DatabaseSettings,
+    seed: u64,
+    force: bool,
+    generate: impl FnOnce(&mut dyn FnMut(Vec<DemoRow>) -> bool) -> S + Send + 'static,
+    written: &(dyn Fn(u64) + Sync),
+) -> Result<S, DemoInsertError> {
+    let url = database.url.expose_secret();
+    let seeding = Seeding {
+        seed,
+        force,
+        written,
+    };
+    if database.is_sqlite() {
+        let connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .map_err(DemoInsertError::Open)?
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Off)
+            .pragma("cache_size", "-262144")
+            .pragma("temp_store", "memory");
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect)
+            .await
+            .map_err(DemoInsertError::Open)?;
+        let mut done = write_sqlite(&pool, generate, &seeding).await;
+        if done.is_ok() {
+            // fold the write-ahead log into the database file, so its size is the data's
+            if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&pool)
+                .await
+            {
+                done = Err(err.into());
+            }
+        }
+        pool.close().await;
+        done
+    } else {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .map_err(DemoInsertError::Open)?;
+        let mut done = write_postgres(&pool, generate, &seeding).await;
+        if done.is_ok() {
+            // planner statistics now rather than when autovacuum gets to it
+            if let Err(err) = sqlx::query("ANALYZE inbox, conversations")
+                .execute(&pool)
+                .await
+            {
+                done = Err(err.into());
+            }
+        }
+        pool.close().await;
+        done
+    }
+}
+
+/// What every write of one seeding needs to know.
+struct Seeding<'a> {
+    seed: u64,
+    force: bool,
+    written: &'a (dyn Fn(u64) + Sync),
+}
+
+/// From the generator thread to the writer: `(rows, inbox arguments, conversation arguments)`.
+type Chunk<A> = Result<(usize, A, A), DemoInsertError>;
 
 /// The last three are constants (see [`Statements::for_rows`]): `demo` is 1 on every row.
-pub(super) const INBOX_COLUMNS: &str = "(id, delivery_id, channel, conversation, asker_key, department, \
+const INBOX_COLUMNS: &str = "(id, delivery_id, channel, conversation, asker_key, department, \
      received_ms, completed_ms, status, attempts, demo)";
 /// The last one, `demo`, is the constant 1.
-pub(super) const CONVERSATION_COLUMNS: &str = "(id, inbox_id, received_ms, channel, asker_key, department, \
+const CONVERSATION_COLUMNS: &str = "(id, inbox_id, received_ms, channel, asker_key, department, \
      language, question, intent, confidence, decision, route, latency_us, feedback, \
      feedback_ms, handoff, outcome, specialist, demo)";
 /// Real conversations, and real deliveries still waiting for an answer (they have no log row
 /// yet): seeding refuses a database with either unless forced. Both are index probes
 /// (`conversations_report` leads with `demo`, `inbox_pending` with `status`).
-pub(super) const REAL_ROWS: &str = "SELECT (SELECT COUNT(*) FROM conversations WHERE demo = 0) AS real, \
+const REAL_ROWS: &str = "SELECT (SELECT COUNT(*) FROM conversations WHERE demo = 0) AS real, \
      (SELECT COUNT(*) FROM inbox WHERE status IN ('pending', 'processing', 'failed') \
      AND demo = 0) AS waiting";
 /// The published demo tables no longer cover all demo rows once more are seeded: they are
 /// published again when a report asks (they hold nothing about people).
-pub(super) const DROP_DEMO_RELEASES: &str = "DELETE FROM report_releases WHERE demo = 1";
+const DROP_DEMO_RELEASES: &str = "DELETE FROM report_releases WHERE demo = 1";
 /// Seeded delivery ids of one seed: `seed:S:` up to (not including) `seed:S;`.
-pub(super) const SEEDED: &str =
+const SEEDED: &str =
     "SELECT COUNT(*) AS seeded FROM inbox WHERE delivery_id >= $1 AND delivery_id < $2";
 
 /// `($1, ..., $k[, tail]), (...)` for `rows` rows of `k` parameters, or with `?` for each
 /// parameter when not `numbered`: SQLite looks named and numbered parameters up in a list, one
 /// by one, which makes binding 18,000 of them quadratic (it took most of the time).
-pub(super) fn values(rows: usize, k: usize, tail: &str, numbered: bool) -> String {
+fn values(rows: usize, k: usize, tail: &str, numbered: bool) -> String {
     let mut out = String::with_capacity(rows * k * 7);
     for r in 0..rows {
         if r > 0 {
@@ -60,10 +200,10 @@ pub(super) fn values(rows: usize, k: usize, tail: &str, numbered: bool) -> Strin
 }
 
 /// The two statements for a chunk of `rows` conversations.
-pub(super) struct Statements {
-    pub(super) rows: usize,
-    pub(super) inbox: String,
-    pub(super) conversations: String,
+struct Statements {
+    rows: usize,
+    inbox: String,
+    conversations: String,
 }
 
 impl Statements {
@@ -84,21 +224,21 @@ impl Statements {
 
 /// How the two backends differ: placeholders, explicit ids into identity columns, and how
 /// the seeding reserves a block of ids (so rows can be bound before they are sent).
-pub(super) struct Dialect {
-    pub(super) numbered: bool,
+struct Dialect {
+    numbered: bool,
     /// Between the column list and `VALUES`.
-    pub(super) overriding: &'static str,
+    overriding: &'static str,
     /// Starts the transaction; SQLite takes the write lock at once.
-    pub(super) begin: &'static str,
+    begin: &'static str,
     /// Keeps other writers out of the tables until commit.
-    pub(super) lock: Option<&'static str>,
+    lock: Option<&'static str>,
     /// The first free id of `{table}`, as `next`.
-    pub(super) next_id: &'static str,
+    next_id: &'static str,
     /// Moves `{table}`'s id generator past `$1`, the last id used.
-    pub(super) set_id: Option<&'static str>,
+    set_id: Option<&'static str>,
 }
 
-pub(super) const SQLITE: Dialect = Dialect {
+const SQLITE: Dialect = Dialect {
     numbered: false,
     overriding: "",
     begin: "BEGIN IMMEDIATE",
@@ -109,7 +249,7 @@ pub(super) const SQLITE: Dialect = Dialect {
     set_id: None,
 };
 
-pub(super) const POSTGRES: Dialect = Dialect {
+const POSTGRES: Dialect = Dialect {
     numbered: true,
     overriding: "OVERRIDING SYSTEM VALUE ",
     begin: "BEGIN",
@@ -119,7 +259,7 @@ pub(super) const POSTGRES: Dialect = Dialect {
     set_id: Some("SELECT setval(pg_get_serial_sequence('{table}', 'id'), $1)"),
 };
 
-pub(super) fn seed_prefix(seed: u64) -> String {
+fn seed_prefix(seed: u64) -> String {
     format!("seed:{seed}:")
 }
 
@@ -129,15 +269,17 @@ macro_rules! writer {
     ($name:ident, $bind:ident, $db:ty, $args:ty, $dialect:expr, shorten: $shorten:expr) => {
         /// Binds a chunk of rows (ids: the base plus the row's number), consuming it.
         fn $bind(
-            rows: Vec<Row>,
+            rows: Vec<DemoRow>,
             prefix: &str,
             inbox_base: i64,
             conversation_base: i64,
-        ) -> anyhow::Result<($args, $args)> {
+        ) -> Result<($args, $args), DemoInsertError> {
             use sqlx::Arguments as _;
             macro_rules! add {
                 ($arguments:expr, $value:expr) => {
-                    $arguments.add($value).map_err(|e| anyhow::anyhow!(e))?
+                    $arguments
+                        .add($value)
+                        .map_err(|e| DemoInsertError::Bind(e.to_string()))?
                 };
             }
             let mut inbox = <$args>::default();
@@ -177,41 +319,36 @@ macro_rules! writer {
             Ok((inbox, conversations))
         }
 
-        pub(super) async fn $name(
+        async fn $name<S: Send + 'static>(
             pool: &sqlx::Pool<$db>,
-            generator: Generator,
-            options: &SeedOptions,
-            database: &str,
-            progress: Option<&indicatif::ProgressBar>,
-        ) -> anyhow::Result<Stats> {
+            generate: impl FnOnce(&mut dyn FnMut(Vec<DemoRow>) -> bool) -> S + Send + 'static,
+            seeding: &Seeding<'_>,
+        ) -> Result<S, DemoInsertError> {
             let dialect: &Dialect = &$dialect;
-            let seed = options.seed;
-            let prefix = seed_prefix(seed);
+            let prefix = seed_prefix(seeding.seed);
             let mut tx = pool.begin_with(dialect.begin).await?;
             if let Some(lock) = dialect.lock {
                 sqlx::query(lock).execute(&mut *tx).await?;
             }
-            if !options.force {
+            if !seeding.force {
                 let real = sqlx::query(REAL_ROWS).fetch_one(&mut *tx).await?;
                 let (conversations, waiting): (i64, i64) =
                     (real.try_get("real")?, real.try_get("waiting")?);
                 if conversations > 0 || waiting > 0 {
-                    return Err(SeedError::RealConversations {
-                        database: database.to_string(),
+                    return Err(DemoInsertError::RealRows {
                         conversations,
                         waiting,
-                    }
-                    .into());
+                    });
                 }
             }
             let seeded: i64 = sqlx::query(SEEDED)
                 .bind(&prefix)
-                .bind(format!("seed:{seed};"))
+                .bind(format!("seed:{};", seeding.seed))
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("seeded")?;
             if seeded > 0 {
-                return Err(SeedError::SeedTaken { seeded, seed }.into());
+                return Err(DemoInsertError::SeedTaken { seeded });
             }
             sqlx::query(DROP_DEMO_RELEASES).execute(&mut *tx).await?;
             let mut next = [0_i64; 2];
@@ -222,25 +359,24 @@ macro_rules! writer {
                     .try_get("next")?;
             }
             let [inbox_base, conversation_base] = next;
-            let count = generator.conversations as i64;
 
-            let (sender, mut receiver) = mpsc::channel::<Message<$args>>(4);
-            let bind_prefix = prefix.clone();
+            let (sender, mut receiver) = mpsc::channel::<Chunk<$args>>(4);
             let generating = tokio::task::spawn_blocking(move || {
-                generator.run(
-                    move |rows| $bind(rows, &bind_prefix, inbox_base, conversation_base),
-                    sender,
-                )
+                let mut emit = |rows: Vec<DemoRow>| {
+                    let count = rows.len();
+                    let chunk = $bind(rows, &prefix, inbox_base, conversation_base)
+                        .map(|(inbox, conversations)| (count, inbox, conversations));
+                    let failed = chunk.is_err();
+                    sender.blocking_send(chunk).is_ok() && !failed
+                };
+                generate(&mut emit)
             });
-            let received: anyhow::Result<Stats> = async {
+            let received: Result<i64, DemoInsertError> = async {
                 let mut statements =
-                    Statements::for_rows(ROWS_PER_STATEMENT, dialect.numbered, dialect.overriding);
-                while let Some(message) = receiver.recv().await {
-                    let (rows, inbox, conversations) = match message {
-                        Message::Chunk(rows, inbox, conversations) => (rows, inbox, conversations),
-                        Message::Done(stats) => return Ok(stats),
-                        Message::Failed(err) => return Err(err),
-                    };
+                    Statements::for_rows(DEMO_ROWS_PER_CHUNK, dialect.numbered, dialect.overriding);
+                let mut rows_written = 0_i64;
+                while let Some(chunk) = receiver.recv().await {
+                    let (rows, inbox, conversations) = chunk?;
                     if rows != statements.rows {
                         statements =
                             Statements::for_rows(rows, dialect.numbered, dialect.overriding);
@@ -251,35 +387,36 @@ macro_rules! writer {
                     sqlx::query_with(&statements.conversations, $shorten(conversations))
                         .execute(&mut *tx)
                         .await?;
-                    if let Some(bar) = progress {
-                        bar.inc(rows as u64);
-                    }
+                    rows_written += rows as i64;
+                    (seeding.written)(rows as u64);
                 }
-                bail!("the conversation generator stopped early")
+                Ok(rows_written)
             }
             .await;
             // a failed write stops the generator at its next chunk
             drop(receiver);
-            generating
+            let generated = generating
                 .await
-                .context("the conversation generator failed")?;
-            let stats = received?;
-            if let Some(set_id) = dialect.set_id {
+                .map_err(|e| DemoInsertError::Generator(e.to_string()))?;
+            let rows_written = received?;
+            if let Some(set_id) = dialect.set_id
+                && rows_written > 0
+            {
                 for (table, base) in [("inbox", inbox_base), ("conversations", conversation_base)] {
                     sqlx::query(&set_id.replace("{table}", table))
-                        .bind(base + count - 1)
+                        .bind(base + rows_written - 1)
                         .execute(&mut *tx)
                         .await?;
                 }
             }
             tx.commit().await?;
-            Ok(stats)
+            Ok(generated)
         }
     };
 }
 
 /// SQLite's arguments own their values here, but a statement borrows its text.
-pub(super) fn shorten_sqlite<'q>(
+fn shorten_sqlite<'q>(
     arguments: sqlx::sqlite::SqliteArguments<'static>,
 ) -> sqlx::sqlite::SqliteArguments<'q> {
     arguments

@@ -25,19 +25,9 @@ use serde::Serialize;
 
 use crate::server::Application;
 
-/// Questions the load test cycles through, Dutch and English, routed and not.
-const QUESTIONS: &[&str] = &[
-    "wie kan me helpen met Power BI?",
-    "hoe vraag ik opleidingsbudget aan?",
-    "my laptop won't start after the update",
-    "is there a mentoring programme for new managers",
-    "wat voor weer wordt het morgen",
-    "ik wil een heisessie organiseren met mijn team",
-    "who knows about RPA?",
-    "how many holiday hours do I have left",
-    "mag ik ChatGPT gebruiken voor mijn werk?",
-    "we need a new supplier for our leadership training",
-];
+mod drive;
+
+use drive::{TeamsTarget, drive};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -156,6 +146,26 @@ pub struct BenchReport {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    check_args(&args)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(measure(&args))?;
+    if report.rate_limited > 0 {
+        eprintln!(
+            "hint: {} requests were refused with 429 (too many from one address): raise the server's web.rate_limit_per_minute and web.rate_limit_burst (REFERRAL_DESK__WEB__RATE_LIMIT_PER_MINUTE=0 switches the limit off) on a test server",
+            report.rate_limited
+        );
+    }
+    print_report(&args, &report)?;
+    Ok(if report.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Refuses flag combinations that cannot measure anything before a server is started, and
+/// says when only the acknowledgements will be measured.
+fn check_args(args: &BenchArgs) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.requests == 0 {
         bail!("--concurrency and --requests must be at least 1");
     }
@@ -172,104 +182,120 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "note: against --url the replies go to that server's Slack API, not the bench's: only acknowledgements are measured"
         );
     }
-    let runtime = tokio::runtime::Runtime::new()?;
-    let report = runtime.block_on(async {
-        let mut in_process = match &args.url {
-            Some(_) => None,
-            None => Some(start_in_process(&args).await?),
-        };
-        let (url, model, database) = match (&args.url, &in_process) {
-            (Some(url), _) => (
-                url.trim_end_matches('/').to_string(),
-                "as configured on that server (its log line `classifier trained` names it)"
-                    .to_string(),
-                "as configured on that server".to_string(),
-            ),
-            (None, Some(server)) => (
-                server.url.clone(),
-                server.model.clone(),
-                server.database.clone(),
-            ),
-            (None, None) => unreachable!("started above"),
-        };
-        let fake_api = in_process
-            .as_mut()
-            .and_then(|server| server.fake_api.take());
-        let counter = match &args.replies_from {
-            Some(from) => Some(RepliesCounter::new(from).await?),
-            None => None,
-        };
-        let started = Instant::now();
-        // one connector token for every activity, as Bot Framework reuses its tokens
-        let teams = fake_api
-            .as_ref()
-            .filter(|_| args.endpoint == Endpoint::TeamsMessages)
-            .map(|fake| TeamsTarget {
-                authorization: format!("Bearer {}", fake.connector_token()),
-                service_url: fake.url.clone(),
-            });
-        let (mut report, last_ack) = drive(&url, &args, teams.as_ref()).await?;
-        if let Some(counter) = &counter {
-            let expected = report.requests - report.errors;
-            let drain = Instant::now() + Duration::from_secs(args.drain_seconds);
-            let mut last_reply = None;
-            let mut delivered = counter.delivered().await?;
-            while delivered < expected && Instant::now() < drain {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                delivered = counter.delivered().await?;
-            }
-            if delivered >= expected {
-                last_reply = Some(Instant::now());
-            }
-            let end = last_reply.unwrap_or_else(Instant::now);
-            report.replies_delivered = Some(delivered);
-            report.handled_per_second =
-                Some(delivered as f64 / end.max(last_ack).duration_since(started).as_secs_f64());
-            report.reply_lag_ms =
-                last_reply.map(|at| at.saturating_duration_since(last_ack).as_secs_f64() * 1000.0);
-            report.channels = Some(args.channels.unwrap_or(args.requests));
-        }
-        report.model = model;
-        report.database = database;
-        if let Some(fake) = &fake_api {
-            let expected = report.requests - report.errors;
-            let drain = Instant::now() + Duration::from_secs(args.drain_seconds);
-            while fake.delivered() < expected && Instant::now() < drain {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let delivered = fake.delivered();
-            let last_reply = fake.last_reply().unwrap_or(started);
-            report.replies_delivered = Some(delivered);
-            report.handled_per_second = Some(
-                delivered as f64
-                    / last_reply
-                        .max(last_ack)
-                        .duration_since(started)
-                        .as_secs_f64(),
-            );
-            report.reply_lag_ms = (delivered >= expected)
-                .then(|| last_reply.saturating_duration_since(last_ack).as_secs_f64() * 1000.0);
-            report.api_latency_ms = Some(args.api_latency_ms);
-            report.channels = Some(args.channels.unwrap_or(args.requests));
-        }
-        if let Some(server) = in_process {
-            let _ = server.stop.send(());
-            let _ = server.handle.await;
-        }
-        anyhow::Ok(report)
-    })?;
-    if report.rate_limited > 0 {
-        eprintln!(
-            "hint: {} requests were refused with 429 (too many from one address): raise the server's web.rate_limit_per_minute and web.rate_limit_burst (REFERRAL_DESK__WEB__RATE_LIMIT_PER_MINUTE=0 switches the limit off) on a test server",
-            report.rate_limited
-        );
+    Ok(())
+}
+
+/// Starts the in-process server (unless `--url`), runs the load, waits for the replies where
+/// the endpoint has them, and stops the server: the whole bench on the runtime.
+async fn measure(args: &BenchArgs) -> anyhow::Result<BenchReport> {
+    let mut in_process = match &args.url {
+        Some(_) => None,
+        None => Some(start_in_process(args).await?),
+    };
+    let (url, model, database) = match (&args.url, &in_process) {
+        (Some(url), _) => (
+            url.trim_end_matches('/').to_string(),
+            "as configured on that server (its log line `classifier trained` names it)".to_string(),
+            "as configured on that server".to_string(),
+        ),
+        (None, Some(server)) => (
+            server.url.clone(),
+            server.model.clone(),
+            server.database.clone(),
+        ),
+        (None, None) => unreachable!("started above"),
+    };
+    let fake_api = in_process
+        .as_mut()
+        .and_then(|server| server.fake_api.take());
+    let counter = match &args.replies_from {
+        Some(from) => Some(RepliesCounter::new(from).await?),
+        None => None,
+    };
+    let started = Instant::now();
+    // one connector token for every activity, as Bot Framework reuses its tokens
+    let teams = fake_api
+        .as_ref()
+        .filter(|_| args.endpoint == Endpoint::TeamsMessages)
+        .map(|fake| TeamsTarget {
+            authorization: format!("Bearer {}", fake.connector_token()),
+            service_url: fake.url.clone(),
+        });
+    let (mut report, last_ack) = drive(&url, args, teams.as_ref()).await?;
+    let acked = (started, last_ack);
+    if let Some(counter) = &counter {
+        wait_for_counted_replies(counter, args, acked, &mut report).await?;
     }
-    print_report(&args, &report)?;
-    Ok(if report.errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    report.model = model;
+    report.database = database;
+    if let Some(fake) = &fake_api {
+        wait_for_fake_replies(fake, args, acked, &mut report).await;
+    }
+    if let Some(server) = in_process {
+        let _ = server.stop.send(());
+        let _ = server.handle.await;
+    }
+    Ok(report)
+}
+
+/// `--replies-from`: waits up to `--drain-seconds` for the external fake API to count a
+/// reply to every acknowledged message, and reports the replies, as they are what a user
+/// waits for. `acked` is when the load started and when its last acknowledgement came.
+async fn wait_for_counted_replies(
+    counter: &RepliesCounter,
+    args: &BenchArgs,
+    (started, last_ack): (Instant, Instant),
+    report: &mut BenchReport,
+) -> anyhow::Result<()> {
+    let expected = report.requests - report.errors;
+    let drain = Instant::now() + Duration::from_secs(args.drain_seconds);
+    let mut last_reply = None;
+    let mut delivered = counter.delivered().await?;
+    while delivered < expected && Instant::now() < drain {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        delivered = counter.delivered().await?;
+    }
+    if delivered >= expected {
+        last_reply = Some(Instant::now());
+    }
+    let end = last_reply.unwrap_or_else(Instant::now);
+    report.replies_delivered = Some(delivered);
+    report.handled_per_second =
+        Some(delivered as f64 / end.max(last_ack).duration_since(started).as_secs_f64());
+    report.reply_lag_ms =
+        last_reply.map(|at| at.saturating_duration_since(last_ack).as_secs_f64() * 1000.0);
+    report.channels = Some(args.channels.unwrap_or(args.requests));
+    Ok(())
+}
+
+/// The bench's own fake platform API: waits up to `--drain-seconds` for a reply to every
+/// acknowledged message, and reports the replies, as they are what a user waits for.
+/// `acked` is when the load started and when its last acknowledgement came.
+async fn wait_for_fake_replies(
+    fake: &FakePlatformApi,
+    args: &BenchArgs,
+    (started, last_ack): (Instant, Instant),
+    report: &mut BenchReport,
+) {
+    let expected = report.requests - report.errors;
+    let drain = Instant::now() + Duration::from_secs(args.drain_seconds);
+    while fake.delivered() < expected && Instant::now() < drain {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let delivered = fake.delivered();
+    let last_reply = fake.last_reply().unwrap_or(started);
+    report.replies_delivered = Some(delivered);
+    report.handled_per_second = Some(
+        delivered as f64
+            / last_reply
+                .max(last_ack)
+                .duration_since(started)
+                .as_secs_f64(),
+    );
+    report.reply_lag_ms = (delivered >= expected)
+        .then(|| last_reply.saturating_duration_since(last_ack).as_secs_f64() * 1000.0);
+    report.api_latency_ms = Some(args.api_latency_ms);
+    report.channels = Some(args.channels.unwrap_or(args.requests));
 }
 
 /// The server a bench runs against when no `--url` is given: built in this process on a
@@ -586,220 +612,4 @@ async fn sleep_unless_zero(latency: Duration) {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-}
-
-/// Where Teams activities go and the token they carry.
-#[derive(Clone)]
-struct TeamsTarget {
-    authorization: String,
-    service_url: String,
-}
-
-/// A direct message event, signed as Slack signs it, with an event id unique to this bench
-/// run (`run`; a server that already saw an id answers it as a repeated delivery), from asker
-/// `n % channels` in their own DM channel.
-fn signed_event(
-    client: &reqwest::Client,
-    endpoint: &str,
-    (run, n): (u32, usize),
-    channels: usize,
-) -> reqwest::RequestBuilder {
-    let now = chrono::Utc::now().timestamp();
-    let asker = n % channels;
-    let body = serde_json::json!({
-        "type": "event_callback", "team_id": "TBENCH", "event_id": format!("EvBench{run:08x}{n}"),
-        "event_time": now,
-        "event": {"type": "message", "channel_type": "im", "user": format!("UBENCH{asker}"),
-                  "channel": format!("DBENCH{asker}"),
-                  "ts": format!("{now}.{n:06}"), "text": QUESTIONS[n % QUESTIONS.len()]}
-    })
-    .to_string();
-    let signature =
-        crate::channels::slack::SlackVerifier::new(BENCH_SLACK_SECRET).sign(now, body.as_bytes());
-    client
-        .post(endpoint)
-        .header("X-Slack-Request-Timestamp", now.to_string())
-        .header("X-Slack-Signature", signature)
-        .header("content-type", "application/json")
-        .body(body)
-}
-
-/// An outgoing-webhook message (an @mention in a channel), signed as Teams signs it.
-fn signed_webhook_message(
-    client: &reqwest::Client,
-    endpoint: &str,
-    n: usize,
-    session: &str,
-) -> reqwest::RequestBuilder {
-    use base64::Engine;
-    use hmac::{Hmac, Mac};
-    let body = serde_json::json!({
-        "type": "message", "id": format!("bench-{n}"), "channelId": "msteams",
-        "serviceUrl": "https://smba.trafficmanager.net/emea/",
-        "from": {"id": format!("29:{session}"), "name": "Bench", "aadObjectId": session},
-        "recipient": {"id": "28:bench-webhook", "name": "Referral Desk"},
-        "conversation": {"id": "19:bench@thread.tacv2", "conversationType": "channel"},
-        "channelData": {"tenant": {"id": "bench-tenant"}},
-        "text": format!("<at>Referral Desk</at> {}", QUESTIONS[n % QUESTIONS.len()]),
-    })
-    .to_string();
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(BENCH_TEAMS_WEBHOOK_KEY)
-        .expect("HMAC accepts keys of any length");
-    mac.update(body.as_bytes());
-    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    client
-        .post(endpoint)
-        .header("Authorization", format!("HMAC {signature}"))
-        .header("content-type", "application/json")
-        .body(body)
-}
-
-/// A message activity in asker `n % chats`'s personal chat with the bench's bot, with the
-/// connector token Teams would send.
-fn signed_activity(
-    client: &reqwest::Client,
-    endpoint: &str,
-    (run, n): (u32, usize),
-    chats: usize,
-    teams: &TeamsTarget,
-) -> reqwest::RequestBuilder {
-    let asker = n % chats;
-    let body = serde_json::json!({
-        "type": "message", "id": format!("bench-{run:08x}-{n}"), "channelId": "msteams",
-        "serviceUrl": teams.service_url,
-        "timestamp": chrono::Utc::now().to_rfc3339(),
-        "from": {"id": format!("29:bench-{asker}"), "name": "Bench",
-                 "aadObjectId": format!("00000000-bench-4000-8000-{asker:012}")},
-        "recipient": {"id": format!("28:{BENCH_TEAMS_APP_ID}"), "name": "Referral Desk"},
-        "conversation": {"id": format!("a:bench-chat-{asker}"), "conversationType": "personal",
-                         "tenantId": "bench-tenant"},
-        "channelData": {"tenant": {"id": "bench-tenant"}},
-        "text": QUESTIONS[n % QUESTIONS.len()],
-    })
-    .to_string();
-    client
-        .post(endpoint)
-        .header("Authorization", &teams.authorization)
-        .header("content-type", "application/json")
-        .body(body)
-}
-
-/// Runs the load; the report and when the last answer (acknowledgement) came.
-async fn drive(
-    url: &str,
-    args: &BenchArgs,
-    teams: Option<&TeamsTarget>,
-) -> anyhow::Result<(BenchReport, Instant)> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    let mode = args.endpoint;
-    let endpoint = match mode {
-        Endpoint::Ask => format!("{url}/api/v1/ask"),
-        Endpoint::SlackEvents => format!("{url}/slack/events"),
-        Endpoint::TeamsWebhook => format!("{url}/teams/webhook"),
-        Endpoint::TeamsMessages => format!("{url}/teams/messages"),
-    };
-    let teams = match (mode, teams) {
-        (Endpoint::TeamsMessages, Some(teams)) => Some(Arc::new(teams.clone())),
-        (Endpoint::TeamsMessages, None) => bail!("teams-messages needs the bench's own server"),
-        _ => None,
-    };
-    let issued = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let started = Instant::now();
-    let channels = args.channels.unwrap_or(args.requests);
-    let run: u32 = rand::random();
-    let mut tasks = Vec::new();
-    for connection in 0..args.concurrency {
-        let client = client.clone();
-        let endpoint = endpoint.clone();
-        let issued = issued.clone();
-        let limit = args.requests;
-        let teams = teams.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0usize;
-            let mut rate_limited = 0usize;
-            let session = format!("bench-{connection}");
-            let mut last = started;
-            loop {
-                let n = issued.fetch_add(1, Ordering::Relaxed);
-                if n >= limit || Instant::now() >= deadline {
-                    break;
-                }
-                let request = match mode {
-                    Endpoint::Ask => client.post(&endpoint).json(&serde_json::json!({
-                        "text": QUESTIONS[n % QUESTIONS.len()],
-                        "session": session,
-                    })),
-                    Endpoint::SlackEvents => signed_event(&client, &endpoint, (run, n), channels),
-                    Endpoint::TeamsWebhook => {
-                        signed_webhook_message(&client, &endpoint, n, &session)
-                    }
-                    Endpoint::TeamsMessages => signed_activity(
-                        &client,
-                        &endpoint,
-                        (run, n),
-                        channels,
-                        teams.as_deref().expect("checked above"),
-                    ),
-                };
-                let sent = Instant::now();
-                let ok = match request.send().await {
-                    Ok(response) => {
-                        rate_limited += usize::from(
-                            response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS,
-                        );
-                        response.status().is_success() && response.bytes().await.is_ok()
-                    }
-                    Err(_) => false,
-                };
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                errors += usize::from(!ok);
-                last = last.max(Instant::now());
-            }
-            (latencies, errors, rate_limited, last)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut rate_limited = 0;
-    let mut last_answer = started;
-    for task in tasks {
-        let (l, e, r, last) = task.await?;
-        latencies.extend(l);
-        errors += e;
-        rate_limited += r;
-        last_answer = last_answer.max(last);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len().saturating_sub(1)) as f64 * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    let report = BenchReport {
-        model: String::new(),
-        database: String::new(),
-        requests: latencies.len(),
-        errors,
-        rate_limited,
-        concurrency: args.concurrency,
-        seconds,
-        per_second: latencies.len() as f64 / seconds,
-        latency_ms_p50: at(0.50),
-        latency_ms_p90: at(0.90),
-        latency_ms_p99: at(0.99),
-        latency_ms_max: latencies.last().copied().unwrap_or(0.0),
-        replies_delivered: None,
-        handled_per_second: None,
-        reply_lag_ms: None,
-        api_latency_ms: None,
-        channels: None,
-    };
-    Ok((report, last_answer))
 }
