@@ -464,11 +464,15 @@ fn desk_container(d: &ShownDesk, labels: &Labels) -> Value {
     for f in &d.facts {
         let value = match f.kind {
             DeskFactKind::Email => email_markdown(&f.value),
-            DeskFactKind::Web if web_url(&f.value).is_some() => {
-                website = web_url(&f.value);
-                None
-            }
-            DeskFactKind::Phone | DeskFactKind::Hours | DeskFactKind::Web => {
+            // a web link is the button below the facts; anything else is shown as written
+            DeskFactKind::Web => match web_url(&f.value) {
+                Some(url) => {
+                    website = Some(url);
+                    None
+                }
+                None => Some(escape_markdown(&cap(&f.value, MAX_DESK_VALUE))),
+            },
+            DeskFactKind::Phone | DeskFactKind::Hours => {
                 Some(escape_markdown(&cap(&f.value, MAX_DESK_VALUE)))
             }
         };
